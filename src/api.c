@@ -1,0 +1,733 @@
+/*
+ * The API plugins see: the "chat" table, user handles and timers.
+ *
+ * A user handle holds an id, never a pointer: every access looks the id up
+ * in the registry, so a handle kept after its user left reads as gone and
+ * its methods return nil, "gone".
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "script.h"
+
+#define USER_MT		"chatd.user"
+#define TIMER_MT	"chatd.timer"
+#define REASON_MAX	64
+
+struct uhandle {
+	uint64_t	 id;
+};
+
+struct ltimer {
+	ev_timer	 w;
+	struct script	*S;
+	int		 fnref;		/* the function */
+	int		 selfref;	/* the handle, alive while the timer is */
+	int		 repeat;
+	LIST_ENTRY(ltimer) entry;
+};
+
+struct thandle {
+	struct ltimer	*t;		/* NULL once fired or cancelled */
+};
+
+static const char *const api_events[] = {
+	"join", "leave", "line", "chat", "rename", NULL
+};
+
+/* The server of the calling state. */
+static struct server *
+api_server(lua_State *L)
+{
+	return (script_get(L)->srv);
+}
+
+/* The client behind a handle, or NULL if its user has left. */
+static struct client *
+api_user(lua_State *L, int idx)
+{
+	struct uhandle	*u = luaL_checkudata(L, idx, USER_MT);
+
+	return (registry_find_id(&api_server(L)->reg, u->id));
+}
+
+/* Push the handle of a client: the same userdata while it is online. */
+void
+api_push_user(lua_State *L, struct client *c)
+{
+	struct uhandle	*u;
+
+	luaL_checkstack(L, 4, NULL);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	if (lua_rawgeti(L, -1, (lua_Integer)c->id) == LUA_TUSERDATA) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_pop(L, 1);
+	u = lua_newuserdatauv(L, sizeof *u, 0);
+	u->id = c->id;
+	luaL_setmetatable(L, USER_MT);
+	lua_pushvalue(L, -1);
+	lua_rawseti(L, -3, (lua_Integer)c->id);
+	lua_remove(L, -2);
+}
+
+/* Drop what the state keeps for a user who has left. */
+void
+api_forget_user(lua_State *L, struct client *c)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	lua_pushnil(L);
+	lua_rawseti(L, -2, (lua_Integer)c->id);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_data);
+	lua_pushnil(L);
+	lua_rawseti(L, -2, (lua_Integer)c->id);
+	lua_pop(L, 2);
+}
+
+/* Return nil, "gone" for a method called on a user who has left. */
+static int
+api_gone(lua_State *L)
+{
+	lua_pushnil(L);
+	lua_pushliteral(L, "gone");
+	return (2);
+}
+
+/* user:send(text): queue one line to the user. */
+static int
+user_send(lua_State *L)
+{
+	struct client	*c = api_user(L, 1);
+	const char	*text;
+	size_t		 len;
+
+	text = luaL_checklstring(L, 2, &len);
+	if (c == NULL || (c->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
+		return (api_gone(L));
+	client_send_text(c, text, len);
+	lua_pushboolean(L, 1);
+	return (1);
+}
+
+/* user:close([reason]): disconnect the user after what is queued. */
+static int
+user_close(lua_State *L)
+{
+	struct client	*c = api_user(L, 1);
+	const char	*reason;
+	char		 buf[REASON_MAX + 1];
+	size_t		 len;
+
+	reason = luaL_optlstring(L, 2, CHATD_LEAVE_CLOSED, &len);
+	if (c == NULL)
+		return (api_gone(L));
+	if (len > REASON_MAX)
+		len = REASON_MAX;
+	memcpy(buf, reason, len);
+	buf[len] = '\0';
+	client_close(c, buf);
+	lua_pushboolean(L, 1);
+	return (1);
+}
+
+/*
+ * user:rename(name): true, or nil and why not.  The "rename" hooks run
+ * only when the name really changes.
+ */
+static int
+user_rename(lua_State *L)
+{
+	struct client	*c = api_user(L, 1);
+	const char	*name, *why;
+	size_t		 len;
+
+	name = luaL_checklstring(L, 2, &len);
+	if (c == NULL || !client_is_online(c))
+		return (api_gone(L));
+	lua_pushstring(L, c->name);		/* the old name, index 3 */
+	if ((why = registry_rename(&api_server(L)->reg, c, name,
+	    len)) != NULL) {
+		lua_pushnil(L);
+		lua_pushstring(L, why);
+		return (2);
+	}
+	if (strcmp(lua_tostring(L, 3), c->name) != 0) {
+		log_info("client %llu renamed %s to %s",
+		    (unsigned long long)c->id, lua_tostring(L, 3), c->name);
+		lua_pushvalue(L, 1);
+		lua_pushvalue(L, 3);
+		lua_pushstring(L, c->name);
+		script_fire(L, "rename", 3, 0);
+	}
+	lua_pushboolean(L, 1);
+	return (1);
+}
+
+/* user.field: id, name, addr, joined, idle, online, data or a method. */
+static int
+user_index(lua_State *L)
+{
+	struct uhandle	*u = luaL_checkudata(L, 1, USER_MT);
+	struct client	*c;
+	const char	*k = luaL_checkstring(L, 2);
+
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+		return (1);			/* a method */
+	if (strcmp(k, "id") == 0) {
+		lua_pushinteger(L, (lua_Integer)u->id);
+		return (1);
+	}
+	c = registry_find_id(&api_server(L)->reg, u->id);
+	if (strcmp(k, "online") == 0) {
+		lua_pushboolean(L, c != NULL && client_is_online(c));
+		return (1);
+	}
+	if (c == NULL)
+		lua_pushnil(L);
+	else if (strcmp(k, "name") == 0)
+		lua_pushstring(L, c->name);
+	else if (strcmp(k, "addr") == 0)
+		lua_pushstring(L, c->addr);
+	else if (strcmp(k, "joined") == 0)
+		lua_pushnumber(L, c->joined);
+	else if (strcmp(k, "idle") == 0)
+		lua_pushnumber(L, ev_now(c->srv->loop) - c->last_active);
+	else if (strcmp(k, "data") == 0) {
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_data);
+		if (lua_rawgeti(L, -1, (lua_Integer)u->id) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, -3, (lua_Integer)u->id);
+		}
+	} else
+		lua_pushnil(L);
+	return (1);
+}
+
+/* Handles are read-only. */
+static int
+user_newindex(lua_State *L)
+{
+	return (luaL_error(L, "user fields are read-only (use user.data)"));
+}
+
+/* tostring(user). */
+static int
+user_tostring(lua_State *L)
+{
+	struct uhandle	*u = luaL_checkudata(L, 1, USER_MT);
+	struct client	*c = api_user(L, 1);
+
+	if (c != NULL)
+		lua_pushfstring(L, "user %s", c->name);
+	else
+		lua_pushfstring(L, "user #%I (gone)", (lua_Integer)u->id);
+	return (1);
+}
+
+/* Make sure the caller is loading plugins. */
+static void
+api_check_loading(lua_State *L, const char *what)
+{
+	if (!script_get(L)->loading)
+		luaL_error(L, "%s may only be called while plugins load", what);
+}
+
+/* chat.command(name, help, fn): register (or replace) a command. */
+static int
+chat_command(lua_State *L)
+{
+	struct script	*S = script_get(L);
+	const char	*name;
+	size_t		 len;
+
+	api_check_loading(L, "chat.command");
+	name = luaL_checklstring(L, 1, &len);
+	luaL_argcheck(L, len > 0 && memchr(name, '|', len) == NULL &&
+	    memchr(name, '\n', len) == NULL, 1,
+	    "a command name is not empty and has no '|'");
+	if (!lua_isnoneornil(L, 2))
+		luaL_checktype(L, 2, LUA_TSTRING);
+	luaL_checktype(L, 3, LUA_TFUNCTION);
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);
+	lua_pushvalue(L, 1);
+	if (lua_rawget(L, -2) == LUA_TTABLE) {
+		lua_getfield(L, -1, "plugin");
+		log_info("command '%s' of %s replaced by %s's", name,
+		    lua_tostring(L, -1), S->plugin);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 3);
+	lua_pushvalue(L, 3);
+	lua_setfield(L, -2, "fn");
+	if (lua_isnoneornil(L, 2))
+		lua_pushliteral(L, "");
+	else
+		lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "help");
+	lua_pushstring(L, S->plugin != NULL ? S->plugin : "?");
+	lua_setfield(L, -2, "plugin");
+	lua_pushvalue(L, 1);
+	lua_insert(L, -2);
+	lua_rawset(L, -3);
+	return (0);
+}
+
+/* chat.commands(): { {name=, help=, plugin=}, ... } sorted by name. */
+static int
+chat_commands(lua_State *L)
+{
+	int	n = 0;
+
+	lua_settop(L, 0);
+	lua_newtable(L);				/* 1: result */
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);	/* 2 */
+	lua_pushnil(L);
+	while (lua_next(L, 2) != 0) {
+		lua_createtable(L, 0, 3);
+		lua_pushvalue(L, -3);
+		lua_setfield(L, -2, "name");
+		lua_getfield(L, -2, "help");
+		lua_setfield(L, -2, "help");
+		lua_getfield(L, -2, "plugin");
+		lua_setfield(L, -2, "plugin");
+		lua_rawseti(L, 1, ++n);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	/* table.sort by name, from the string library's point of view. */
+	lua_getglobal(L, "table");
+	if (lua_istable(L, -1) && lua_getfield(L, -1, "sort") ==
+	    LUA_TFUNCTION) {
+		lua_pushvalue(L, 1);
+		luaL_loadstring(L,
+		    "local a, b = ... return a.name < b.name");
+		lua_call(L, 2, 0);
+	}
+	lua_settop(L, 1);
+	return (1);
+}
+
+/* chat.on(event, fn): call fn on every such event, in load order. */
+static int
+chat_on(lua_State *L)
+{
+	const char	*ev;
+	int		 i;
+
+	api_check_loading(L, "chat.on");
+	ev = luaL_checkstring(L, 1);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	for (i = 0; api_events[i] != NULL; i++) {
+		if (strcmp(ev, api_events[i]) == 0)
+			break;
+	}
+	if (api_events[i] == NULL)
+		return (luaL_argerror(L, 1, lua_pushfstring(L,
+		    "unknown event '%s' (join, leave, line, chat, rename)",
+		    ev)));
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_hooks);
+	if (lua_getfield(L, -1, ev) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, ev);
+	}
+	lua_pushvalue(L, 2);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	return (0);
+}
+
+/* chat.broadcast(text [, except]): one line to every online user. */
+static int
+chat_broadcast(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+	struct client	*except = NULL;
+	struct buf	*b;
+	const char	*text;
+	size_t		 len;
+
+	text = luaL_checklstring(L, 1, &len);
+	if (!lua_isnoneornil(L, 2))
+		except = api_user(L, 2);
+	b = buf_line(text, len);
+	registry_broadcast(&srv->reg, b, except);
+	buf_unref(b);
+	srv->stats.broadcasts++;
+	return (0);
+}
+
+/* chat.users(): every online user, in join order. */
+static int
+chat_users(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+	struct client	*c;
+	lua_Integer	 n = 0;
+
+	lua_createtable(L, (int)srv->reg.count, 0);
+	TAILQ_FOREACH(c, &srv->reg.all, entry) {
+		if (!client_is_online(c))
+			continue;
+		api_push_user(L, c);
+		lua_rawseti(L, -2, ++n);
+	}
+	return (1);
+}
+
+/* chat.find(name): the online user of that name, or nil. */
+static int
+chat_find(lua_State *L)
+{
+	struct client	*c;
+	const char	*name;
+	size_t		 len;
+
+	name = luaL_checklstring(L, 1, &len);
+	c = registry_find_name(&api_server(L)->reg, name, len);
+	if (c == NULL || !client_is_online(c))
+		lua_pushnil(L);
+	else
+		api_push_user(L, c);
+	return (1);
+}
+
+/* chat.log(level, text): a line in the server log, with its origin. */
+static int
+chat_log(lua_State *L)
+{
+	static const char *const levels[] = {
+		"error", "warn", "info", "debug", NULL
+	};
+	int		 level = luaL_checkoption(L, 1, NULL, levels);
+	const char	*text = luaL_checkstring(L, 2);
+
+	luaL_where(L, 1);
+	log_msg(level, "lua: %s%s", lua_tostring(L, -1), text);
+	return (0);
+}
+
+/* chat.stats(): counters of the running server. */
+static int
+chat_stats(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+
+	lua_createtable(L, 0, 6);
+	lua_pushnumber(L, ev_now(srv->loop) - srv->started);
+	lua_setfield(L, -2, "uptime");
+	lua_pushinteger(L, (lua_Integer)srv->reg.count);
+	lua_setfield(L, -2, "users");
+	lua_pushinteger(L, (lua_Integer)srv->stats.connections);
+	lua_setfield(L, -2, "connections");
+	lua_pushinteger(L, (lua_Integer)srv->stats.lines);
+	lua_setfield(L, -2, "lines");
+	lua_pushinteger(L, (lua_Integer)srv->stats.broadcasts);
+	lua_setfield(L, -2, "broadcasts");
+	lua_pushinteger(L, (lua_Integer)srv->stats.bytes_out);
+	lua_setfield(L, -2, "bytes_out");
+	return (1);
+}
+
+/* Stop a timer, release its references and detach its handle. */
+static void
+ltimer_free(lua_State *L, struct ltimer *t)
+{
+	struct thandle	*h;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->selfref);
+	if ((h = lua_touserdata(L, -1)) != NULL)
+		h->t = NULL;
+	lua_pop(L, 1);
+	luaL_unref(L, LUA_REGISTRYINDEX, t->fnref);
+	luaL_unref(L, LUA_REGISTRYINDEX, t->selfref);
+	ev_timer_stop(t->S->srv->loop, &t->w);
+	LIST_REMOVE(t, entry);
+	free(t);
+}
+
+/* Protected: call a timer's function (a one-shot timer is gone first). */
+static int
+ltimer_fire_tramp(lua_State *L)
+{
+	struct ltimer	*t = lua_touserdata(L, 1);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->fnref);
+	if (!t->repeat)
+		ltimer_free(L, t);
+	script_pcall(L, 0, 0);	/* may cancel t: do not touch it after */
+	return (0);
+}
+
+/* A plugin timer is due. */
+static void
+ltimer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ltimer	*t = container_of(w, struct ltimer, w);
+
+	script_run(t->S, ltimer_fire_tramp, t, NULL);
+}
+
+/* chat.timer and chat.every. */
+static int
+api_timer_new(lua_State *L, int repeat)
+{
+	struct script	*S = script_get(L);
+	struct thandle	*h;
+	struct ltimer	*t;
+	lua_Number	 secs = luaL_checknumber(L, 1);
+	int		 fnref, selfref;
+
+	luaL_argcheck(L, secs > 0 && secs <= 1e9, 1,
+	    "seconds must be more than 0");
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	h = lua_newuserdatauv(L, sizeof *h, 0);
+	h->t = NULL;
+	luaL_setmetatable(L, TIMER_MT);
+	lua_pushvalue(L, 2);
+	fnref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pushvalue(L, -1);
+	selfref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	t = xcalloc(1, sizeof *t);
+	t->S = S;
+	t->fnref = fnref;
+	t->selfref = selfref;
+	t->repeat = repeat;
+	ev_timer_init(&t->w, ltimer_cb, (ev_tstamp)secs,
+	    repeat ? (ev_tstamp)secs : 0.);
+	ev_timer_start(S->srv->loop, &t->w);
+	LIST_INSERT_HEAD(&S->timers, t, entry);
+	h->t = t;
+	return (1);
+}
+
+/* chat.timer(seconds, fn): call fn once, seconds from now. */
+static int
+chat_timer(lua_State *L)
+{
+	return (api_timer_new(L, 0));
+}
+
+/* chat.every(seconds, fn): call fn every seconds until cancelled. */
+static int
+chat_every(lua_State *L)
+{
+	return (api_timer_new(L, 1));
+}
+
+/* timer:cancel(): true if it was still pending. */
+static int
+timer_cancel(lua_State *L)
+{
+	struct thandle	*h = luaL_checkudata(L, 1, TIMER_MT);
+
+	if (h->t == NULL) {
+		lua_pushboolean(L, 0);
+		return (1);
+	}
+	ltimer_free(L, h->t);
+	lua_pushboolean(L, 1);
+	return (1);
+}
+
+/* timer.active: whether it will still fire. */
+static int
+timer_index(lua_State *L)
+{
+	struct thandle	*h = luaL_checkudata(L, 1, TIMER_MT);
+	const char	*k = luaL_checkstring(L, 2);
+
+	if (strcmp(k, "cancel") == 0)
+		lua_pushcfunction(L, timer_cancel);
+	else if (strcmp(k, "active") == 0)
+		lua_pushboolean(L, h->t != NULL);
+	else
+		lua_pushnil(L);
+	return (1);
+}
+
+/* Free the timers of a state that is closing (no Lua work needed). */
+void
+api_timers_free(struct script *S)
+{
+	struct ltimer	*t;
+
+	while ((t = LIST_FIRST(&S->timers)) != NULL) {
+		ev_timer_stop(S->srv->loop, &t->w);
+		LIST_REMOVE(t, entry);
+		free(t);
+	}
+}
+
+/* Writing to a read-only table. */
+static int
+api_readonly_error(lua_State *L)
+{
+	return (luaL_error(L, "chat.config is read-only"));
+}
+
+/* pairs() over a read-only proxy walks the table behind it. */
+static int
+api_readonly_pairs(lua_State *L)
+{
+	lua_getglobal(L, "next");
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushnil(L);
+	return (3);
+}
+
+/* Replace the table on top of the stack by a read-only proxy of it. */
+static void
+api_readonly(lua_State *L)
+{
+	lua_newtable(L);			/* proxy */
+	lua_createtable(L, 0, 4);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, api_readonly_error);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, api_readonly_pairs, 1);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+}
+
+/*
+ * Push chat.config: every key of the table by section, with its type
+ * (numbers, booleans, strings; an unset path is nil), and the [plugin.NAME]
+ * sections as chat.config.plugin.NAME.key strings.  All read-only.
+ */
+static void
+api_push_config(lua_State *L, const struct config *cfg)
+{
+	const struct config_key	*k;
+	struct config_extra	*x;
+	int			 root, plugins, i;
+
+	lua_newtable(L);
+	root = lua_gettop(L);
+	for (k = config_keys; k->section != NULL; k++) {
+		if (lua_getfield(L, root, k->section) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, root, k->section);
+		}
+		switch (k->type) {
+		case CONF_INT:
+			lua_pushinteger(L, (lua_Integer)config_int(cfg, k));
+			break;
+		case CONF_BOOL:
+			lua_pushboolean(L, (int)config_int(cfg, k));
+			break;
+		case CONF_LEVEL:
+			lua_pushstring(L, log_level_name((int)config_int(cfg,
+			    k)));
+			break;
+		default:
+			lua_pushstring(L, config_str(cfg, k));
+			break;
+		}
+		lua_setfield(L, -2, k->name);
+		lua_pop(L, 1);
+	}
+	lua_newtable(L);
+	plugins = lua_gettop(L);
+	for (x = cfg->extra; x != NULL; x = x->next) {
+		if (lua_getfield(L, plugins, x->section + 7) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, plugins, x->section + 7);
+		}
+		lua_pushstring(L, x->value);
+		lua_setfield(L, -2, x->key);
+		lua_pop(L, 1);
+	}
+	lua_setfield(L, root, "plugin");
+
+	/* Now make every level read-only, innermost first. */
+	lua_getfield(L, root, "plugin");
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		api_readonly(L);
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+	api_readonly(L);
+	lua_setfield(L, root, "plugin");
+	for (i = 0; config_keys[i].section != NULL; i++) {
+		lua_getfield(L, root, config_keys[i].section);
+		if (lua_getmetatable(L, -1)) {	/* done already */
+			lua_pop(L, 2);
+			continue;
+		}
+		api_readonly(L);
+		lua_setfield(L, root, config_keys[i].section);
+	}
+	api_readonly(L);
+}
+
+/* Create the user and timer metatables and the global "chat" table. */
+void
+api_open(lua_State *L, struct script *S, const struct config *cfg)
+{
+	static const luaL_Reg user_methods[] = {
+		{ "send", user_send },
+		{ "close", user_close },
+		{ "rename", user_rename },
+		{ NULL, NULL }
+	};
+	static const luaL_Reg chat_funcs[] = {
+		{ "command", chat_command },
+		{ "commands", chat_commands },
+		{ "on", chat_on },
+		{ "broadcast", chat_broadcast },
+		{ "users", chat_users },
+		{ "find", chat_find },
+		{ "timer", chat_timer },
+		{ "every", chat_every },
+		{ "log", chat_log },
+		{ "stats", chat_stats },
+		{ NULL, NULL }
+	};
+
+	(void)S;
+	luaL_newmetatable(L, USER_MT);
+	luaL_newlib(L, user_methods);
+	lua_pushcclosure(L, user_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, user_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, user_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushliteral(L, "chatd.user");
+	lua_setfield(L, -2, "__name");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, TIMER_MT);
+	lua_pushcfunction(L, timer_index);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	luaL_newlib(L, chat_funcs);
+	api_push_config(L, cfg);
+	lua_setfield(L, -2, "config");
+	lua_pushliteral(L, PACKAGE_VERSION);
+	lua_setfield(L, -2, "version");
+	lua_setglobal(L, "chat");
+}

@@ -1,0 +1,361 @@
+/*
+ * chatd - a line-based TCP chat room server.
+ *
+ * One header for the whole daemon, in the tmux manner: structures first,
+ * then the prototypes of each file under a comment naming it.  The data
+ * flow of a line, by file:
+ *
+ *   listener.c  accept(), connection limits, EMFILE back-off
+ *   client.c    read(), rate limit, idle timer, close and reap
+ *   linebuf.c   framing of the byte stream into lines
+ *   text.c      UTF-8 repair, control stripping, name rules
+ *   script.c    the Lua state: sandbox, protected calls, dispatch
+ *   api.c       the "chat" table and user handles seen by plugins
+ *   registry.c  users by id and by name, broadcast
+ *   outq.c      shared output buffers and writev()
+ *   server.c    the loop: flush, reap, signals, reload, shutdown
+ */
+
+#ifndef CHATD_H
+#define CHATD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#if defined(HAVE_EV_H)
+#include <ev.h>
+#elif defined(HAVE_LIBEV_EV_H)
+#include <libev/ev.h>
+#else
+#include <ev.h>
+#endif
+
+#define CHATD_NAME_MAX		32	/* bytes in a chosen name */
+#define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
+#define CHATD_LINGER		5.0	/* seconds to flush a closing client */
+#define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
+#define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
+#define CHATD_IOV_MAX		64	/* iovecs per writev() */
+
+/* The struct holding member m, from a pointer to that member. */
+#define container_of(p, type, m) \
+	((type *)(void *)((char *)(p) - offsetof(type, m)))
+
+#define CHATD_LEAVE_QUIT	"quit"
+#define CHATD_LEAVE_CLOSED	"closed"
+#define CHATD_LEAVE_TIMEOUT	"timeout"
+#define CHATD_LEAVE_SLOW	"slow"
+#define CHATD_LEAVE_SHUTDOWN	"shutdown"
+
+struct server;
+struct script;
+
+/* log.c */
+enum log_level {
+	LL_ERROR,
+	LL_WARN,
+	LL_INFO,
+	LL_DEBUG
+};
+void		 log_set_level(int);
+int		 log_get_level(void);
+int		 log_level_parse(const char *);
+const char	*log_level_name(int);
+void		 log_msg(int, const char *, ...)
+		     __attribute__((format(printf, 2, 3)));
+void		 log_vmsg(int, const char *, va_list)
+		     __attribute__((format(printf, 2, 0)));
+size_t		 log_escape(char *, size_t, const char *, size_t);
+void		 fatal(const char *, ...)
+		     __attribute__((format(printf, 1, 2), noreturn));
+#define log_error(...)	log_msg(LL_ERROR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LL_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LL_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LL_DEBUG, __VA_ARGS__)
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xrealloc(void *, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+
+/* text.c */
+#define TEXT_CLEAN_MAX(n)	((n) * 3)	/* worst case of text_clean */
+size_t		 text_clean(const char *, size_t, char *);
+int		 text_is_blank(const char *, size_t);
+int		 text_utf8_valid(const char *, size_t);
+const char	*text_name_error(const char *, size_t);
+
+/* linebuf.c */
+struct linebuf {
+	char		*data;
+	size_t		 start;		/* first unconsumed byte */
+	size_t		 len;		/* end of data read so far */
+	size_t		 cap;
+	size_t		 max_line;	/* longest line, terminator excluded */
+	int		 discarding;	/* inside a line already refused */
+};
+enum linebuf_event {
+	LB_NONE,		/* need more input */
+	LB_LINE,		/* a complete line of acceptable length */
+	LB_TOOLONG		/* a line over max_line was dropped */
+};
+void		 linebuf_init(struct linebuf *, size_t);
+void		 linebuf_free(struct linebuf *);
+void		 linebuf_set_max(struct linebuf *, size_t);
+char		*linebuf_space(struct linebuf *, size_t *);
+void		 linebuf_commit(struct linebuf *, size_t);
+int		 linebuf_next(struct linebuf *, const char **, size_t *);
+
+/* map.c */
+struct map_entry {
+	struct map_entry *next;
+	uint32_t	 hash;
+	size_t		 klen;
+	void		*value;
+	unsigned char	 key[];
+};
+struct map {
+	struct map_entry **buckets;
+	size_t		 nbuckets;	/* a power of two */
+	size_t		 count;
+	uint32_t	 seed;
+};
+void		 map_init(struct map *);
+void		 map_free(struct map *);
+void		*map_get(const struct map *, const void *, size_t);
+void		 map_put(struct map *, const void *, size_t, void *);
+void		*map_del(struct map *, const void *, size_t);
+
+/* outq.c */
+struct buf {
+	unsigned	 refs;
+	size_t		 len;
+	char		 data[];
+};
+struct outq_ent {
+	struct buf	*buf;
+	size_t		 off;		/* bytes of buf already written */
+};
+struct outq {
+	struct outq_ent	*ents;		/* ring of cap entries */
+	size_t		 head;
+	size_t		 count;
+	size_t		 cap;
+	size_t		 bytes;		/* unwritten bytes queued */
+};
+struct buf	*buf_line(const char *, size_t);
+struct buf	*buf_raw(const char *, size_t);
+void		 buf_ref(struct buf *);
+void		 buf_unref(struct buf *);
+void		 outq_init(struct outq *);
+void		 outq_free(struct outq *);
+void		 outq_push(struct outq *, struct buf *);
+ssize_t		 outq_flush(struct outq *, int);
+
+/* config.c */
+enum config_type {
+	CONF_INT,
+	CONF_STRING,
+	CONF_PATH,
+	CONF_BOOL,
+	CONF_LEVEL
+};
+struct config_extra {
+	char		*section;	/* "plugin.NAME" */
+	char		*key;
+	char		*value;
+	struct config_extra *next;
+};
+struct config {
+	char		*bind;
+	long long	 port;
+	long long	 max_clients;
+	long long	 idle_timeout;
+	long long	 max_line;
+	long long	 output_limit;
+	long long	 lines_per_second;
+	long long	 burst;
+	long long	 max_per_ip;
+	char		*lua_path;	/* NULL: installed dir or built-in */
+	long long	 max_instructions;
+	long long	 memory_limit;
+	int		 unsafe;
+	int		 log_level;
+
+	char		*file;		/* the file read, NULL for defaults */
+	struct config_extra *extra;	/* [plugin.*] keys, in file order */
+};
+struct config_key {
+	const char	*section;
+	const char	*name;
+	enum config_type type;
+	long long	 min;
+	long long	 max;
+	const char	*def;		/* default, as written in the file */
+	size_t		 offset;	/* into struct config */
+	int		 live;		/* SIGHUP applies it */
+	const char	*help;
+};
+extern const struct config_key config_keys[];
+void		 config_init(struct config *);
+void		 config_free(struct config *);
+int		 config_load(struct config *, const char *, char *, size_t);
+const struct config_key *config_find(const char *, const char *);
+long long	 config_int(const struct config *, const struct config_key *);
+const char	*config_str(const struct config *, const struct config_key *);
+int		 config_changed(const struct config *, const struct config *,
+		     const struct config_key *);
+
+/* registry.c */
+struct client;
+TAILQ_HEAD(client_list, client);
+struct registry {
+	struct client_list all;		/* registered, in join order */
+	struct map	 by_id;
+	struct map	 by_name;
+	size_t		 count;
+	uint64_t	 next_id;
+};
+void		 registry_init(struct registry *);
+void		 registry_free(struct registry *);
+void		 registry_add(struct registry *, struct client *);
+void		 registry_remove(struct registry *, struct client *);
+struct client	*registry_find_id(struct registry *, uint64_t);
+struct client	*registry_find_name(struct registry *, const char *, size_t);
+const char	*registry_rename(struct registry *, struct client *,
+		     const char *, size_t);
+void		 registry_broadcast(struct registry *, struct buf *,
+		     struct client *);
+
+/* client.c */
+struct client {
+	struct server	*srv;
+	uint64_t	 id;
+	int		 fd;
+	unsigned	 flags;
+#define CLIENT_CLOSING	 0x01	/* on srv->closing, leave hooks pending */
+#define CLIENT_DRAINING	 0x02	/* unregistered, flushing before close */
+#define CLIENT_PENDING	 0x04	/* on srv->pending, output to flush */
+#define CLIENT_WRITING	 0x08	/* write watcher started */
+#define CLIENT_THROTTLED 0x10	/* out of tokens, not reading */
+#define CLIENT_DEAD	 0x20	/* output discarded: too slow or failed */
+#define CLIENT_SHUTWR	 0x40	/* shutdown(SHUT_WR) done */
+#define CLIENT_EOF	 0x80	/* the peer has finished sending */
+
+	char		*name;
+	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
+	unsigned char	 ipkey[17];		/* family + address bytes */
+	size_t		 ipkeylen;
+	char		*close_reason;
+
+	ev_tstamp	 joined;
+	ev_tstamp	 last_active;		/* last complete line */
+	double		 tokens;		/* input rate bucket */
+	ev_tstamp	 tokens_at;
+
+	ev_io		 rio;
+	ev_io		 wio;
+	ev_timer	 idle;			/* idle, then linger, deadline */
+	ev_timer	 throttle;
+
+	struct linebuf	 in;
+	struct outq	 out;
+
+	TAILQ_ENTRY(client) entry;		/* registry->all */
+	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
+	TAILQ_ENTRY(client) closing_entry;	/* srv->closing, srv->draining */
+};
+struct client	*client_new(struct server *, int, const struct sockaddr *,
+		     socklen_t);
+void		 client_send(struct client *, struct buf *);
+void		 client_send_text(struct client *, const char *, size_t);
+void		 client_close(struct client *, const char *);
+void		 client_reap(struct client *);
+int		 client_flush(struct client *);
+void		 client_finish(struct client *);
+void		 client_apply_config(struct client *);
+int		 client_is_online(const struct client *);
+void		 client_format_addr(const struct sockaddr *, char *, size_t);
+size_t		 client_ipkey(const struct sockaddr *, unsigned char *);
+
+/* listener.c */
+struct listener {
+	struct server	*srv;
+	int		 fd;
+	ev_io		 io;
+	ev_timer	 pause;
+	char		 addr[CHATD_ADDR_MAX];
+};
+int		 listener_open(struct listener *, struct server *, const char *,
+		     int, char *, size_t);
+void		 listener_close(struct listener *);
+void		 listener_release_ip(struct server *, const unsigned char *,
+		     size_t);
+
+/* server.c */
+struct server_stats {
+	uint64_t	 connections;
+	uint64_t	 lines;
+	uint64_t	 broadcasts;
+	uint64_t	 bytes_out;
+};
+struct server {
+	struct ev_loop	*loop;
+	struct config	 cfg;
+	char		*config_path;	/* NULL: running on built-in defaults */
+	struct listener	 listener;
+	struct registry	 reg;
+	struct script	*script;
+	struct map	 per_ip;	/* ipkey -> connection count */
+	size_t		 nclients;	/* every open client socket */
+	struct client_list pending;
+	struct client_list closing;
+	struct client_list draining;	/* unregistered, still open */
+	char		*scratch;	/* text_clean() output, one line */
+	size_t		 scratch_len;
+	int		 stopping;
+	ev_tstamp	 started;
+	struct server_stats stats;
+
+	ev_prepare	 prepare;
+	ev_signal	 sigint;
+	ev_signal	 sigterm;
+	ev_signal	 sighup;
+	ev_timer	 stop_timer;
+};
+int		 server_init(struct server *, struct config *, const char *);
+int		 server_check(struct config *, char *, size_t);
+int		 server_run(struct server *);
+void		 server_free(struct server *);
+void		 server_reload(struct server *);
+void		 server_stop(struct server *);
+void		 server_mark_pending(struct server *, struct client *);
+void		 server_mark_closing(struct server *, struct client *);
+char		*server_scratch(struct server *, size_t);
+
+/* script.c */
+struct script	*script_open(struct server *, const struct config *, char *,
+		     size_t);
+void		 script_close(struct script *);
+void		 script_join(struct script *, struct client *);
+void		 script_leave(struct script *, struct client *, const char *);
+void		 script_line(struct script *, struct client *, const char *,
+		     size_t, const char *, size_t);
+
+/* builtin_plugins.c (generated from plugins/ at build time) */
+struct builtin_plugin {
+	const char	*name;
+	const char	*source;
+};
+extern const struct builtin_plugin builtin_plugins[];
+
+#endif /* CHATD_H */

@@ -1,0 +1,489 @@
+/*
+ * A client: one connection, from its first byte read to close().
+ *
+ * Life of a client:
+ *   online    registered; lines are read, framed and handed to Lua
+ *   closing   client_close() marked it; nothing is freed yet, because a
+ *             caller up the stack (a broadcast, a Lua call) may hold it
+ *   draining  client_reap() ran the leave hooks and unregistered it; its
+ *             queued output is flushed for at most CHATD_LINGER seconds,
+ *             then client_finish() closes the socket and frees it
+ */
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chatd.h"
+
+static void	client_read_cb(struct ev_loop *, ev_io *, int);
+static void	client_write_cb(struct ev_loop *, ev_io *, int);
+static void	client_idle_cb(struct ev_loop *, ev_timer *, int);
+static void	client_throttle_cb(struct ev_loop *, ev_timer *, int);
+static void	client_process(struct client *);
+
+/* Write "ip:port" or "[ip]:port" for an address; v4-mapped v6 as v4. */
+void
+client_format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	char				 ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+		snprintf(buf, len, "%s:%u", ip, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
+			    sizeof ip);
+			snprintf(buf, len, "%s:%u", ip, ntohs(sin6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+			snprintf(buf, len, "[%s]:%u", ip,
+			    ntohs(sin6->sin6_port));
+		}
+	} else
+		snprintf(buf, len, "unknown");
+}
+
+/*
+ * Write the key that counts connections per address: the family and the
+ * address bytes (a v4-mapped v6 address counts as its v4 address).
+ * Returns its length; key holds 17 bytes.
+ */
+size_t
+client_ipkey(const struct sockaddr *sa, unsigned char *key)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			key[0] = 6;
+			memcpy(key + 1, &sin6->sin6_addr, 16);
+			return (17);
+		}
+		key[0] = 4;
+		memcpy(key + 1, &sin6->sin6_addr.s6_addr[12], 4);
+		return (5);
+	}
+	sin = (const struct sockaddr_in *)(const void *)sa;
+	key[0] = 4;
+	memcpy(key + 1, &sin->sin_addr, 4);
+	return (5);
+}
+
+/*
+ * Start the idle timer for the deadline last_active + idle_timeout.  The
+ * timer is not touched per line: a line only moves last_active, and when
+ * the timer fires it re-arms for the real deadline ("be smart about
+ * timeouts" in the libev manual), so a busy client costs no heap updates.
+ */
+static void
+client_arm_idle(struct client *c)
+{
+	struct ev_loop	*loop = c->srv->loop;
+	ev_tstamp	 after;
+
+	ev_timer_stop(loop, &c->idle);
+	if (c->srv->cfg.idle_timeout == 0)
+		return;
+	after = c->last_active + (ev_tstamp)c->srv->cfg.idle_timeout -
+	    ev_now(loop);
+	ev_timer_set(&c->idle, after > 0. ? after : 0., 0.);
+	ev_timer_start(loop, &c->idle);
+}
+
+/* Set up a client for an accepted socket and announce it to the plugins. */
+struct client *
+client_new(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct client	*c;
+	ev_tstamp	 now = ev_now(srv->loop);
+
+	(void)salen;
+	c = xcalloc(1, sizeof *c);
+	c->srv = srv;
+	c->fd = fd;
+	client_format_addr(sa, c->addr, sizeof c->addr);
+	c->ipkeylen = client_ipkey(sa, c->ipkey);
+	c->joined = c->last_active = c->tokens_at = now;
+	c->tokens = (double)srv->cfg.burst;
+	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
+	outq_init(&c->out);
+
+	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	ev_init(&c->idle, client_idle_cb);
+	ev_init(&c->throttle, client_throttle_cb);
+	ev_io_start(srv->loop, &c->rio);
+	client_arm_idle(c);
+
+	srv->nclients++;
+	srv->stats.connections++;
+	registry_add(&srv->reg, c);
+	log_info("client %llu connected from %s",
+	    (unsigned long long)c->id, c->addr);
+	script_join(srv->script, c);
+	return (c);
+}
+
+/* Whether a client is registered and not on its way out. */
+int
+client_is_online(const struct client *c)
+{
+	return ((c->flags & (CLIENT_CLOSING | CLIENT_DRAINING)) == 0);
+}
+
+/*
+ * Queue a buffer to a client.  A client whose queue grows past
+ * output_limit is not reading: its queue is dropped and it is closed.
+ */
+void
+client_send(struct client *c, struct buf *b)
+{
+	if (c->flags & CLIENT_DEAD)
+		return;
+	outq_push(&c->out, b);
+	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
+		log_info("client %llu (%s): %zu bytes queued, over "
+		    "output_limit; dropping it", (unsigned long long)c->id,
+		    c->addr, c->out.bytes);
+		c->flags |= CLIENT_DEAD;
+		outq_free(&c->out);
+		client_close(c, CHATD_LEAVE_SLOW);
+		return;
+	}
+	server_mark_pending(c->srv, c);
+}
+
+/* Queue one line of text (cleaned, CRLF added) to a client. */
+void
+client_send_text(struct client *c, const char *text, size_t len)
+{
+	struct buf	*b;
+
+	b = buf_line(text, len);
+	client_send(c, b);
+	buf_unref(b);
+}
+
+/*
+ * Mark a client for closing with a reason for the leave hooks.  Nothing is
+ * freed here; the server reaps marked clients before the loop sleeps.
+ */
+void
+client_close(struct client *c, const char *reason)
+{
+	if (c->flags & (CLIENT_CLOSING | CLIENT_DRAINING))
+		return;
+	c->flags |= CLIENT_CLOSING;
+	c->close_reason = xstrdup(reason);
+	ev_io_stop(c->srv->loop, &c->rio);
+	ev_timer_stop(c->srv->loop, &c->throttle);
+	server_mark_closing(c->srv, c);
+}
+
+/*
+ * Run the leave hooks of a marked client, unregister it and start draining
+ * its output.  Called only from the server's reap step.
+ */
+void
+client_reap(struct client *c)
+{
+	struct server	*srv = c->srv;
+
+	script_leave(srv->script, c, c->close_reason);
+	registry_remove(&srv->reg, c);
+	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
+	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
+	log_info("client %llu (%s) left: %s", (unsigned long long)c->id,
+	    c->name, c->close_reason);
+
+	if (c->flags & CLIENT_DEAD) {
+		client_finish(c);
+		return;
+	}
+	/* Keep reading (and discarding): closing a socket with unread input
+	 * makes the kernel send a reset, which can destroy the goodbye. */
+	if (!(c->flags & CLIENT_EOF))
+		ev_io_start(srv->loop, &c->rio);
+	ev_timer_stop(srv->loop, &c->idle);
+	ev_timer_set(&c->idle, CHATD_LINGER, 0.);
+	ev_timer_start(srv->loop, &c->idle);
+	if (!(c->flags & (CLIENT_PENDING | CLIENT_WRITING)))
+		client_flush(c);	/* nothing queued: shut down, or free */
+}
+
+/* Close the socket and free a client that is no longer registered. */
+void
+client_finish(struct client *c)
+{
+	struct server	*srv = c->srv;
+
+	if (c->flags & CLIENT_PENDING)
+		TAILQ_REMOVE(&srv->pending, c, pending_entry);
+	if (c->flags & CLIENT_DRAINING)
+		TAILQ_REMOVE(&srv->draining, c, closing_entry);
+	ev_io_stop(srv->loop, &c->rio);
+	ev_io_stop(srv->loop, &c->wio);
+	ev_timer_stop(srv->loop, &c->idle);
+	ev_timer_stop(srv->loop, &c->throttle);
+	close(c->fd);
+	listener_release_ip(srv, c->ipkey, c->ipkeylen);
+	srv->nclients--;
+
+	linebuf_free(&c->in);
+	outq_free(&c->out);
+	free(c->close_reason);
+	free(c->name);
+	free(c);
+}
+
+/*
+ * Write what the kernel takes.  If bytes are left, wait for the socket to
+ * become writable; a draining client whose queue is empty is shut down for
+ * writing, and freed once the peer has finished too.  May free c.
+ */
+int
+client_flush(struct client *c)
+{
+	struct ev_loop	*loop = c->srv->loop;
+	ssize_t		 n;
+
+	n = outq_flush(&c->out, c->fd);
+	if (n == -1) {
+		c->flags |= CLIENT_DEAD;
+		outq_free(&c->out);
+		if (c->flags & CLIENT_DRAINING) {
+			client_finish(c);
+			return (-1);
+		}
+		client_close(c, CHATD_LEAVE_CLOSED);
+		return (-1);
+	}
+	c->srv->stats.bytes_out += (uint64_t)n;
+	if (c->out.count > 0) {
+		if (!(c->flags & CLIENT_WRITING)) {
+			ev_io_start(loop, &c->wio);
+			c->flags |= CLIENT_WRITING;
+		}
+		return (0);
+	}
+	if (c->flags & CLIENT_WRITING) {
+		ev_io_stop(loop, &c->wio);
+		c->flags &= ~CLIENT_WRITING;
+	}
+	if (c->flags & CLIENT_DRAINING) {
+		if (c->flags & CLIENT_EOF) {
+			client_finish(c);
+			return (-1);
+		}
+		if (!(c->flags & CLIENT_SHUTWR)) {
+			shutdown(c->fd, SHUT_WR);
+			c->flags |= CLIENT_SHUTWR;
+		}
+	}
+	return (0);
+}
+
+/* The socket is writable again. */
+static void
+client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = container_of(w, struct client, wio);
+
+	client_flush(c);
+}
+
+/* A draining client sent something: discard it; its EOF ends it. */
+static void
+client_drain_read(struct client *c)
+{
+	char	 sink[4096];
+	ssize_t	 n;
+
+	n = read(c->fd, sink, sizeof sink);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	c->flags |= CLIENT_EOF;
+	ev_io_stop(c->srv->loop, &c->rio);
+	if (n == -1 || c->out.count == 0)
+		client_finish(c);
+}
+
+/* Input has arrived. */
+static void
+client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = container_of(w, struct client, rio);
+	char		*space;
+	size_t		 avail;
+	ssize_t		 n;
+
+	if (c->flags & CLIENT_DRAINING) {
+		client_drain_read(c);
+		return;
+	}
+	space = linebuf_space(&c->in, &avail);
+	if (avail == 0) {
+		client_process(c);
+		return;
+	}
+	n = read(c->fd, space, avail);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_debug("client %llu: read: %s", (unsigned long long)c->id,
+		    strerror(errno));
+		c->flags |= CLIENT_EOF | CLIENT_DEAD;
+		outq_free(&c->out);
+		client_close(c, CHATD_LEAVE_CLOSED);
+		return;
+	}
+	if (n == 0) {
+		c->flags |= CLIENT_EOF;
+		client_close(c, CHATD_LEAVE_CLOSED);
+		return;
+	}
+	linebuf_commit(&c->in, (size_t)n);
+	client_process(c);
+}
+
+/*
+ * Take one token from the input rate bucket.  Without one, stop reading
+ * the socket until the bucket refills: excess input waits in the kernel
+ * (TCP backpressure) and is delayed, never dropped.
+ */
+static int
+client_take_token(struct client *c)
+{
+	struct config	*cfg = &c->srv->cfg;
+	ev_tstamp	 now = ev_now(c->srv->loop);
+
+	if (cfg->lines_per_second == 0)
+		return (1);
+	c->tokens += (now - c->tokens_at) * (double)cfg->lines_per_second;
+	if (c->tokens > (double)cfg->burst)
+		c->tokens = (double)cfg->burst;
+	c->tokens_at = now;
+	if (c->tokens >= 1.) {
+		c->tokens -= 1.;
+		return (1);
+	}
+	ev_io_stop(c->srv->loop, &c->rio);
+	ev_timer_set(&c->throttle,
+	    (1. - c->tokens) / (double)cfg->lines_per_second, 0.);
+	ev_timer_start(c->srv->loop, &c->throttle);
+	c->flags |= CLIENT_THROTTLED;
+	return (0);
+}
+
+/* The bucket has a token again: go on with buffered lines, then read. */
+static void
+client_throttle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client	*c = container_of(w, struct client, throttle);
+
+	c->flags &= ~CLIENT_THROTTLED;
+	client_process(c);
+	if (client_is_online(c) && !(c->flags & CLIENT_THROTTLED))
+		ev_io_start(loop, &c->rio);
+}
+
+/* Hand one complete line to the plugins, unless it is blank. */
+static void
+client_line(struct client *c, const char *line, size_t len)
+{
+	char	*text;
+	size_t	 n;
+
+	text = server_scratch(c->srv, TEXT_CLEAN_MAX(len));
+	n = text_clean(line, len, text);
+	if (text_is_blank(text, n))
+		return;
+	script_line(c->srv->script, c, line, len, text, n);
+}
+
+/* Handle every complete line buffered, as far as the rate allows. */
+static void
+client_process(struct client *c)
+{
+	const char	*line;
+	size_t		 len;
+	int		 ev;
+	char		 msg[64];
+
+	while (client_is_online(c) && !(c->flags & CLIENT_THROTTLED)) {
+		if (c->in.len == c->in.start && !c->in.discarding)
+			break;		/* nothing buffered */
+		if (!client_take_token(c))
+			break;
+		ev = linebuf_next(&c->in, &line, &len);
+		if (ev == LB_NONE) {
+			c->tokens += 1.;	/* give it back */
+			break;
+		}
+		c->last_active = ev_now(c->srv->loop);
+		c->srv->stats.lines++;
+		if (ev == LB_TOOLONG) {
+			snprintf(msg, sizeof msg, "! line too long (max %lld "
+			    "bytes)", c->srv->cfg.max_line);
+			client_send_text(c, msg, strlen(msg));
+			continue;
+		}
+		client_line(c, line, len);
+	}
+}
+
+/* The idle deadline passed, or a draining client's linger time ran out. */
+static void
+client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client	*c = container_of(w, struct client, idle);
+	ev_tstamp	 deadline;
+
+	if (c->flags & CLIENT_DRAINING) {
+		log_debug("client %llu: linger time over, closing",
+		    (unsigned long long)c->id);
+		client_finish(c);
+		return;
+	}
+	if (!client_is_online(c) || c->srv->cfg.idle_timeout == 0)
+		return;
+	deadline = c->last_active + (ev_tstamp)c->srv->cfg.idle_timeout;
+	if (deadline > ev_now(loop) + 0.01) {
+		client_arm_idle(c);	/* there was activity meanwhile */
+		return;
+	}
+	client_close(c, CHATD_LEAVE_TIMEOUT);
+}
+
+/* Apply a reloaded configuration to a connected client. */
+void
+client_apply_config(struct client *c)
+{
+	struct config	*cfg = &c->srv->cfg;
+
+	if (!client_is_online(c))
+		return;
+	linebuf_set_max(&c->in, (size_t)cfg->max_line);
+	if (c->tokens > (double)cfg->burst)
+		c->tokens = (double)cfg->burst;
+	client_arm_idle(c);
+	if (c->out.bytes > (size_t)cfg->output_limit) {
+		c->flags |= CLIENT_DEAD;
+		outq_free(&c->out);
+		client_close(c, CHATD_LEAVE_SLOW);
+	}
+}

@@ -1,0 +1,348 @@
+/*
+ * Configuration: one table of keys drives the defaults, the parsing and
+ * validation of the INI file (read with inih), what SIGHUP may change and
+ * what plugins see as chat.config.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "chatd.h"
+
+#define OFF(f)	offsetof(struct config, f)
+
+const struct config_key config_keys[] = {
+	{ "server", "bind", CONF_STRING, 0, 0, "0.0.0.0", OFF(bind), 0,
+	  "address to listen on; an IPv6 literal also works" },
+	{ "server", "port", CONF_INT, 0, 65535, "8080", OFF(port), 0,
+	  "TCP port; 0 = any free port" },
+	{ "server", "max_clients", CONF_INT, 1, 1000000, "10000",
+	  OFF(max_clients), 1,
+	  "further connections get \"! server full\" and are closed" },
+	{ "server", "idle_timeout", CONF_INT, 0, 31536000, "60",
+	  OFF(idle_timeout), 1,
+	  "seconds without a line before a client is dropped; 0 = never" },
+	{ "buffers", "max_line", CONF_INT, 1, 1048576, "1024", OFF(max_line), 1,
+	  "longest accepted input line in bytes, newline excluded" },
+	{ "buffers", "output_limit", CONF_INT, 1024, 1073741824, "262144",
+	  OFF(output_limit), 1,
+	  "bytes queued to one client before it is dropped as too slow" },
+	{ "limits", "lines_per_second", CONF_INT, 0, 1000000, "20",
+	  OFF(lines_per_second), 1, "per-client input rate; 0 = unlimited" },
+	{ "limits", "burst", CONF_INT, 1, 1000000, "40", OFF(burst), 1,
+	  "lines a client may send at once before the rate applies" },
+	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "0", OFF(max_per_ip), 1,
+	  "connections from one address; 0 = unlimited" },
+	{ "lua", "path", CONF_PATH, 0, 0, NULL, OFF(lua_path), 1,
+	  "directory whose *.lua files load in name order" },
+	{ "lua", "max_instructions", CONF_INT, 1000, 1000000000000LL,
+	  "1000000", OFF(max_instructions), 1,
+	  "Lua instructions one call may run before it is stopped" },
+	{ "lua", "memory_limit", CONF_INT, 1048576, 68719476736LL, "67108864",
+	  OFF(memory_limit), 1, "bytes the Lua state may allocate" },
+	{ "lua", "unsafe", CONF_BOOL, 0, 1, "false", OFF(unsafe), 1,
+	  "true opens the whole Lua standard library to plugins" },
+	{ "log", "level", CONF_LEVEL, 0, 0, "info", OFF(log_level), 1,
+	  "error | warn | info | debug" },
+	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
+};
+#define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
+
+struct config_parse {
+	struct config	*cfg;
+	const char	*dir;		/* of the file, for relative paths */
+	char		 msg[256];	/* the first error */
+	unsigned char	 seen[CONFIG_NKEYS];
+};
+
+static int	config_set(struct config *, const struct config_key *,
+		    const char *, const char *, char *, size_t);
+
+/* Find a key of the table; NULL if there is none. */
+const struct config_key *
+config_find(const char *section, const char *name)
+{
+	const struct config_key	*k;
+
+	for (k = config_keys; k->section != NULL; k++) {
+		if (strcmp(k->section, section) == 0 &&
+		    strcmp(k->name, name) == 0)
+			return (k);
+	}
+	return (NULL);
+}
+
+/* Whether any key of the table is in section. */
+static int
+config_known_section(const char *section)
+{
+	const struct config_key	*k;
+
+	for (k = config_keys; k->section != NULL; k++) {
+		if (strcmp(k->section, section) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Fill cfg with the built-in defaults. */
+void
+config_init(struct config *cfg)
+{
+	const struct config_key	*k;
+	char			 err[128];
+
+	memset(cfg, 0, sizeof *cfg);
+	for (k = config_keys; k->section != NULL; k++) {
+		if (k->def != NULL && config_set(cfg, k, k->def, NULL, err,
+		    sizeof err) != 0)
+			fatal("bad built-in default for %s: %s", k->name, err);
+	}
+}
+
+/* Free what cfg holds. */
+void
+config_free(struct config *cfg)
+{
+	struct config_extra	*x, *next;
+
+	free(cfg->bind);
+	free(cfg->lua_path);
+	free(cfg->file);
+	for (x = cfg->extra; x != NULL; x = next) {
+		next = x->next;
+		free(x->section);
+		free(x->key);
+		free(x->value);
+		free(x);
+	}
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* Parse a whole decimal number in [min, max]. */
+static int
+config_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || errno == ERANGE || v < min || v > max)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/*
+ * Store one value into cfg after checking it against the key's type and
+ * bounds.  dir resolves relative paths.  On error, writes why to err.
+ */
+static int
+config_set(struct config *cfg, const struct config_key *k, const char *value,
+    const char *dir, char *err, size_t errlen)
+{
+	char		*field = (char *)cfg + k->offset;
+	char		**sp = (char **)(void *)field;
+	long long	 v;
+	int		 level;
+	size_t		 len;
+
+	switch (k->type) {
+	case CONF_INT:
+		if (config_parse_int(value, k->min, k->max, &v) != 0) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected a whole number from %lld to %lld",
+			    value, k->name, k->min, k->max);
+			return (-1);
+		}
+		memcpy(field, &v, sizeof v);
+		return (0);
+	case CONF_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "1") == 0)
+			level = 1;
+		else if (strcmp(value, "false") == 0 ||
+		    strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+			level = 0;
+		else {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected true or false", value, k->name);
+			return (-1);
+		}
+		memcpy(field, &level, sizeof level);
+		return (0);
+	case CONF_LEVEL:
+		if ((level = log_level_parse(value)) == -1) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected error, warn, info or debug", value,
+			    k->name);
+			return (-1);
+		}
+		memcpy(field, &level, sizeof level);
+		return (0);
+	case CONF_STRING:
+	case CONF_PATH:
+		if (*value == '\0') {
+			snprintf(err, errlen, "empty value for %s", k->name);
+			return (-1);
+		}
+		free(*sp);
+		if (k->type == CONF_PATH && *value != '/' && dir != NULL) {
+			len = strlen(dir) + 1 + strlen(value) + 1;
+			*sp = xmalloc(len);
+			snprintf(*sp, len, "%s/%s", dir, value);
+		} else
+			*sp = xstrdup(value);
+		return (0);
+	}
+	snprintf(err, errlen, "bad key type");
+	return (-1);
+}
+
+/* Keep a [plugin.NAME] key for the plugins, in file order. */
+static void
+config_add_extra(struct config *cfg, const char *section, const char *name,
+    const char *value)
+{
+	struct config_extra	*x, **xp;
+
+	x = xcalloc(1, sizeof *x);
+	x->section = xstrdup(section);
+	x->key = xstrdup(name);
+	x->value = xstrdup(value);
+	for (xp = &cfg->extra; *xp != NULL; xp = &(*xp)->next)
+		;
+	*xp = x;
+}
+
+/* The inih handler: one key at a time; returns 0 on error. */
+static int
+config_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct config_parse	*p = user;
+	const struct config_key	*k;
+	char			 err[sizeof p->msg];
+	int			 first = p->msg[0] == '\0';
+
+	if (strncmp(section, "plugin.", 7) == 0 && section[7] != '\0') {
+		config_add_extra(p->cfg, section, name, value);
+		return (1);
+	}
+	if ((k = config_find(section, name)) == NULL) {
+		if (first && !config_known_section(section))
+			snprintf(p->msg, sizeof p->msg,
+			    "unknown section [%s]", section);
+		else if (first)
+			snprintf(p->msg, sizeof p->msg,
+			    "unknown key '%s' in [%s]", name, section);
+		return (0);
+	}
+	if (p->seen[k - config_keys]) {
+		if (first)
+			snprintf(p->msg, sizeof p->msg,
+			    "duplicate key '%s' in [%s]", name, section);
+		return (0);
+	}
+	p->seen[k - config_keys] = 1;
+	if (config_set(p->cfg, k, value, p->dir, err, sizeof err) != 0) {
+		if (first)
+			snprintf(p->msg, sizeof p->msg, "%s", err);
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Read path into cfg, which holds the defaults.  Returns 0, or -1 with
+ * "path:line: message" in err.  On error cfg is left to be freed.
+ */
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct config_parse	 p;
+	const char		*slash;
+	char			*dir;
+	int			 line;
+
+	memset(&p, 0, sizeof p);
+	p.cfg = cfg;
+	if ((slash = strrchr(path, '/')) == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	p.dir = dir;
+
+	line = ini_parse(path, config_handler, &p);
+	free(dir);
+	if (line == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (line == -2) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (-1);
+	}
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, line,
+		    p.msg[0] != '\0' ? p.msg : "syntax error (expected "
+		    "[section] or key = value)");
+		return (-1);
+	}
+	free(cfg->file);
+	cfg->file = xstrdup(path);
+	return (0);
+}
+
+/* The value of an integer, boolean or level key. */
+long long
+config_int(const struct config *cfg, const struct config_key *k)
+{
+	const char	*field = (const char *)cfg + k->offset;
+	long long	 v;
+	int		 i;
+
+	if (k->type == CONF_INT) {
+		memcpy(&v, field, sizeof v);
+		return (v);
+	}
+	memcpy(&i, field, sizeof i);
+	return (i);
+}
+
+/* The value of a string or path key; NULL when unset. */
+const char *
+config_str(const struct config *cfg, const struct config_key *k)
+{
+	const char	*s;
+
+	memcpy(&s, (const char *)cfg + k->offset, sizeof s);
+	return (s);
+}
+
+/* Whether key k differs between a and b. */
+int
+config_changed(const struct config *a, const struct config *b,
+    const struct config_key *k)
+{
+	const char	*sa, *sb;
+
+	if (k->type == CONF_STRING || k->type == CONF_PATH) {
+		sa = config_str(a, k);
+		sb = config_str(b, k);
+		if (sa == NULL || sb == NULL)
+			return (sa != sb);
+		return (strcmp(sa, sb) != 0);
+	}
+	return (config_int(a, k) != config_int(b, k));
+}

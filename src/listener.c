@@ -1,0 +1,214 @@
+/*
+ * The listening socket: accept(), the connection limits, and a pause
+ * instead of a busy loop when the process runs out of descriptors.
+ */
+
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chatd.h"
+
+#define MSG_FULL	"! server full\r\n"
+#define MSG_PER_IP	"! too many connections from your address\r\n"
+
+/* Make a descriptor non-blocking and close-on-exec. */
+static int
+set_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Tell a connection why it is refused, and close it. */
+static void
+listener_refuse(int fd, const char *msg, const char *addr)
+{
+	ssize_t	n;
+
+	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
+	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
+	(void)n;
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+/* Decrease the connection count of an address. */
+void
+listener_release_ip(struct server *srv, const unsigned char *key, size_t len)
+{
+	uintptr_t	n;
+
+	n = (uintptr_t)map_get(&srv->per_ip, key, len);
+	if (n <= 1)
+		map_del(&srv->per_ip, key, len);
+	else
+		map_put(&srv->per_ip, key, len, (void *)(n - 1));
+}
+
+/* Take one accepted connection through the limits to a new client. */
+static void
+listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
+    socklen_t sslen)
+{
+	const struct sockaddr	*sa = (const struct sockaddr *)ss;
+	unsigned char		 key[17];
+	char			 addr[CHATD_ADDR_MAX];
+	size_t			 keylen;
+	uintptr_t		 n;
+	int			 one = 1;
+
+	client_format_addr(sa, addr, sizeof addr);
+	if (set_nonblock(fd) == -1) {
+		log_warn("accept %s: fcntl: %s", addr, strerror(errno));
+		close(fd);
+		return;
+	}
+	if (srv->nclients >= (size_t)srv->cfg.max_clients) {
+		listener_refuse(fd, MSG_FULL, addr);
+		return;
+	}
+	keylen = client_ipkey(sa, key);
+	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
+	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
+		listener_refuse(fd, MSG_PER_IP, addr);
+		return;
+	}
+	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
+	/* Lines are small and already batched per loop turn: send them now. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	client_new(srv, fd, sa, sslen);
+}
+
+/* Accept what is waiting, a bounded batch at a time. */
+static void
+listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener		*l = container_of(w, struct listener, io);
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, i;
+
+	for (i = 0; i < CHATD_ACCEPT_BATCH; i++) {
+		sslen = sizeof ss;
+		fd = accept(l->fd, (struct sockaddr *)&ss, &sslen);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				/* Waiting connections would wake us at once
+				 * again: rest the listener for a moment. */
+				log_warn("accept: %s; pausing new connections "
+				    "for %.0f s", strerror(errno),
+				    CHATD_EMFILE_PAUSE);
+				ev_io_stop(loop, &l->io);
+				ev_timer_set(&l->pause, CHATD_EMFILE_PAUSE, 0.);
+				ev_timer_start(loop, &l->pause);
+				return;
+			default:
+				log_warn("accept: %s", strerror(errno));
+				return;
+			}
+		}
+		listener_admit(l->srv, fd, &ss, sslen);
+	}
+}
+
+/* The pause after EMFILE is over. */
+static void
+listener_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct listener	*l = container_of(w, struct listener, pause);
+
+	ev_io_start(loop, &l->io);
+}
+
+/*
+ * Listen on addr:port and start accepting.  Returns 0, or -1 with the
+ * reason in err.
+ */
+int
+listener_open(struct listener *l, struct server *srv, const char *addr,
+    int port, char *err, size_t errlen)
+{
+	struct addrinfo		 hints, *res;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof ss;
+	char			 portstr[16];
+	int			 fd, one = 1, rc;
+
+	memset(l, 0, sizeof *l);
+	l->srv = srv;
+	l->fd = -1;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if ((rc = getaddrinfo(addr, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "bind address '%s': %s", addr,
+		    gai_strerror(rc));
+		return (-1);
+	}
+	fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		freeaddrinfo(res);
+		return (-1);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, SOMAXCONN) == -1 || set_nonblock(fd) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		snprintf(err, errlen, "listen on %s port %d: %s", addr, port,
+		    strerror(errno));
+		freeaddrinfo(res);
+		close(fd);
+		return (-1);
+	}
+	freeaddrinfo(res);
+
+	l->fd = fd;
+	client_format_addr((struct sockaddr *)&ss, l->addr, sizeof l->addr);
+	ev_io_init(&l->io, listener_accept_cb, fd, EV_READ);
+	ev_init(&l->pause, listener_resume_cb);
+	ev_io_start(srv->loop, &l->io);
+	log_info("listening on %s", l->addr);
+	return (0);
+}
+
+/* Stop accepting and close the socket. */
+void
+listener_close(struct listener *l)
+{
+	if (l->fd == -1)
+		return;
+	ev_io_stop(l->srv->loop, &l->io);
+	ev_timer_stop(l->srv->loop, &l->pause);
+	close(l->fd);
+	l->fd = -1;
+}

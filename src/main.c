@@ -1,0 +1,112 @@
+/*
+ * chatd: command line, configuration, and the loop.
+ */
+
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chatd.h"
+
+/* Print how to call chatd. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: chatd [-htV] [-c file]\n"
+	    "  -c file   read this configuration (default: %s if present,\n"
+	    "            else built-in defaults)\n"
+	    "  -t        check the configuration and plugins, print ok, exit\n"
+	    "  -h        print this help and exit\n"
+	    "  -V        print the version and exit\n",
+	    CHATD_CONFFILE);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server	 srv;
+	struct config	 cfg;
+	const char	*path = NULL;
+	char		 err[1024];
+	int		 ch, check = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:htV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'V':
+			printf("chatd %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "chatd: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return (2);
+	}
+
+	if (path == NULL && access(CHATD_CONFFILE, F_OK) == 0)
+		path = CHATD_CONFFILE;
+	config_init(&cfg);
+	if (path != NULL && config_load(&cfg, path, err, sizeof err) != 0) {
+		if (check)
+			fprintf(stderr, "%s\n", err);
+		else
+			log_error("%s", err);
+		config_free(&cfg);
+		return (1);
+	}
+	log_set_level(cfg.log_level);
+
+	if (check) {
+		/* Plugin errors are the report here, not log noise. */
+		if (cfg.log_level > LL_WARN)
+			cfg.log_level = LL_WARN;
+		if (server_check(&cfg, err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return (1);
+		}
+		printf("ok\n");
+		return (0);
+	}
+
+	/* A peer that goes away must cost a write error, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if (path == NULL)
+		log_info("no configuration file (%s); running on built-in "
+		    "defaults", CHATD_CONFFILE);
+	else
+		log_info("configuration read from %s", path);
+	if (server_init(&srv, &cfg, path) != 0) {
+		server_free(&srv);
+		return (1);
+	}
+	server_run(&srv);
+	server_free(&srv);
+	log_info("stopped");
+	return (0);
+}

@@ -1,0 +1,637 @@
+/*
+ * The Lua state: its sandbox, its memory and instruction limits, loading
+ * the plugins, and every call from C into Lua.
+ *
+ * Every entry from C runs through script_run(), in the manner of lua.c:
+ * the work itself is a C function called with lua_pcall(), so even an
+ * allocation failure while pushing arguments is caught, never a panic.
+ * Inside it, each plugin function is called through script_pcall() on its
+ * own, so one broken hook does not keep the others from running.
+ */
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "script.h"
+
+const char script_key_commands = 'c';
+const char script_key_hooks = 'h';
+const char script_key_handles = 'u';
+const char script_key_data = 'd';
+
+#define SCRIPT_HOOK_STEP	1000	/* instructions between budget checks */
+
+struct script_call {
+	struct script		*S;
+	struct client		*c;
+	const char		*reason;
+	const char		*raw;
+	size_t			 rawlen;
+	const char		*text;
+	size_t			 textlen;
+	const char		*path;		/* a plugin to load */
+	const char		*source;	/* its text, if built in */
+	const struct config	*cfg;
+};
+
+/* The script a Lua state belongs to (kept in its extra space). */
+struct script *
+script_get(lua_State *L)
+{
+	struct script	*S;
+
+	memcpy(&S, lua_getextraspace(L), sizeof S);
+	return (S);
+}
+
+/*
+ * The allocator: plain realloc() under a budget.  A refused allocation
+ * makes Lua collect garbage and try again, then raise "not enough memory"
+ * in the plugin; the server itself never grows past memory_limit for Lua.
+ */
+static void *
+script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct script	*S = ud;
+	void		*p;
+
+	if (ptr == NULL)
+		osize = 0;
+	if (nsize == 0) {
+		free(ptr);
+		S->mem_used -= osize;
+		return (NULL);
+	}
+	if (nsize > osize && S->mem_used + (nsize - osize) > S->mem_limit)
+		return (NULL);
+	if ((p = realloc(ptr, nsize)) == NULL)
+		return (NULL);
+	S->mem_used = S->mem_used - osize + nsize;
+	return (p);
+}
+
+/*
+ * The count hook: adds up instructions across every coroutine of the call
+ * and raises an error once max_instructions is spent.  From then on it
+ * fires at every instruction, so a plugin that catches the error with
+ * pcall() cannot go on looping: the next instruction raises it again.
+ */
+static void
+script_count_hook(lua_State *L, lua_Debug *ar)
+{
+	struct script	*S = script_get(L);
+	int		 count = lua_gethookcount(L);
+
+	if (!S->exhausted) {
+		S->used += count;
+		if (count != S->hook_step)	/* a coroutine left at 1 */
+			lua_sethook(L, script_count_hook, LUA_MASKCOUNT,
+			    S->hook_step);
+		if (S->used < S->max_instructions)
+			return;
+		S->exhausted = 1;
+	}
+	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
+	luaL_error(L, "instruction limit exceeded (max_instructions = %I)",
+	    (lua_Integer)S->max_instructions);
+}
+
+/* Give the coming call a whole instruction budget. */
+static void
+script_budget_reset(struct script *S)
+{
+	S->used = 0;
+	S->exhausted = 0;
+	lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, S->hook_step);
+}
+
+/* The message handler: the error as text, with a traceback. */
+static int
+script_msgh(lua_State *L)
+{
+	const char	*msg = lua_tostring(L, 1);
+
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") &&
+		    lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)",
+			    luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return (1);
+}
+
+/* Log a failed call; its message is on top of the stack. */
+static void
+script_report(lua_State *L, int status)
+{
+	struct script	*S = script_get(L);
+	const char	*msg = lua_tostring(L, -1);
+	size_t		 n;
+
+	S->failed = 1;
+	if (status == LUA_ERRMEM)
+		msg = "not enough memory for Lua (memory_limit reached)";
+	else if (msg == NULL)
+		msg = "(no message)";
+	log_error("lua: %s", msg);
+	/* Keep the first line, "file:line: message", for chatd -t. */
+	if (S->lasterr[0] == '\0') {
+		n = strcspn(msg, "\n");
+		if (n >= sizeof S->lasterr)
+			n = sizeof S->lasterr - 1;
+		memcpy(S->lasterr, msg, n);
+		S->lasterr[n] = '\0';
+	}
+}
+
+/*
+ * Call the function below the nargs arguments on top of the stack, with
+ * the message handler.  Returns 1 with nres results pushed, or 0 after
+ * logging the error, with nothing pushed.
+ */
+int
+script_pcall(lua_State *L, int nargs, int nres)
+{
+	int	fn = lua_gettop(L) - nargs, status;
+
+	luaL_checkstack(L, 2, NULL);
+	lua_pushcfunction(L, script_msgh);
+	lua_insert(L, fn);
+	status = lua_pcall(L, nargs, nres, fn);
+	lua_remove(L, fn);
+	if (status != LUA_OK) {
+		script_report(L, status);
+		lua_pop(L, 1);
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Call every hook of an event with the nargs values on top of the stack,
+ * which stay where they are.  With consume, stop at the first hook that
+ * returns true and return 1; a hook that returns a string replaces the
+ * last argument for the hooks after it.
+ */
+int
+script_fire(lua_State *L, const char *event, int nargs, int consume)
+{
+	int	args = lua_gettop(L) - nargs + 1, hooks, i, j, n;
+
+	luaL_checkstack(L, nargs + 4, NULL);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_hooks);
+	if (lua_getfield(L, -1, event) != LUA_TTABLE) {
+		lua_pop(L, 2);
+		return (0);
+	}
+	hooks = lua_gettop(L);
+	n = (int)lua_rawlen(L, hooks);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, hooks, i);
+		for (j = 0; j < nargs; j++)
+			lua_pushvalue(L, args + j);
+		if (!script_pcall(L, nargs, 1))
+			continue;
+		if (consume && lua_type(L, -1) == LUA_TSTRING && nargs > 0) {
+			lua_replace(L, args + nargs - 1);
+			continue;
+		}
+		if (consume && lua_toboolean(L, -1)) {
+			lua_settop(L, hooks - 2);
+			return (1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_settop(L, hooks - 2);
+	return (0);
+}
+
+/*
+ * Run fn in protected mode with a fresh instruction budget.  If anything
+ * failed and a user triggered the call, that user is told.  Returns 0, or
+ * -1 if a plugin call failed.
+ */
+int
+script_run(struct script *S, lua_CFunction fn, void *arg,
+    struct client *trigger)
+{
+	static const char	 msg[] = "! internal error";
+	lua_State		*L = S->L;
+	int			 top = lua_gettop(L), status;
+
+	S->failed = 0;
+	S->lasterr[0] = '\0';
+	script_budget_reset(S);
+	lua_pushcfunction(L, script_msgh);
+	lua_pushcfunction(L, fn);
+	lua_pushlightuserdata(L, arg);
+	status = lua_pcall(L, 1, 0, top + 1);
+	if (status != LUA_OK)
+		script_report(L, status);
+	lua_settop(L, top);
+	if (S->failed && trigger != NULL &&
+	    !(trigger->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
+		client_send_text(trigger, msg, sizeof msg - 1);
+	return (S->failed ? -1 : 0);
+}
+
+/* load(), but text only: precompiled chunks can break the VM. */
+static int
+script_safe_load(lua_State *L)
+{
+	int	n = lua_gettop(L), i;
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 2);
+	lua_pushliteral(L, "t");
+	for (i = 4; i <= n; i++)
+		lua_pushvalue(L, i);
+	lua_call(L, n >= 4 ? n : 3, LUA_MULTRET);
+	return (lua_gettop(L) - n);
+}
+
+/* print(), into the log at level info. */
+static int
+script_print(lua_State *L)
+{
+	luaL_Buffer	 b;
+	int		 n = lua_gettop(L), i;
+
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	log_info("lua: %s", lua_tostring(L, -1));
+	return (0);
+}
+
+/*
+ * Open the standard libraries a plugin may use.  Without unsafe, that is
+ * the base library less file access and garbage collector control, text
+ * only load(), coroutine, string, table, math, utf8 and the clock and date
+ * functions of os: nothing that reaches files, processes or the exit.
+ */
+static void
+script_open_libs(lua_State *L, int unsafe)
+{
+	static const luaL_Reg libs[] = {
+		{ LUA_GNAME, luaopen_base },
+		{ LUA_COLIBNAME, luaopen_coroutine },
+		{ LUA_TABLIBNAME, luaopen_table },
+		{ LUA_STRLIBNAME, luaopen_string },
+		{ LUA_MATHLIBNAME, luaopen_math },
+		{ LUA_UTF8LIBNAME, luaopen_utf8 },
+		{ NULL, NULL }
+	};
+	static const char *const os_keep[] = {
+		"clock", "date", "difftime", "time", NULL
+	};
+	static const char *const base_drop[] = {
+		"dofile", "loadfile", "collectgarbage", NULL
+	};
+	const luaL_Reg		*lib;
+	int			 i;
+
+	if (unsafe)
+		luaL_openlibs(L);
+	else {
+		for (lib = libs; lib->func != NULL; lib++) {
+			luaL_requiref(L, lib->name, lib->func, 1);
+			lua_pop(L, 1);
+		}
+		for (i = 0; base_drop[i] != NULL; i++) {
+			lua_pushnil(L);
+			lua_setglobal(L, base_drop[i]);
+		}
+		lua_getglobal(L, "load");
+		lua_pushcclosure(L, script_safe_load, 1);
+		lua_setglobal(L, "load");
+
+		luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
+		lua_newtable(L);
+		for (i = 0; os_keep[i] != NULL; i++) {
+			lua_getfield(L, -2, os_keep[i]);
+			lua_setfield(L, -2, os_keep[i]);
+		}
+		lua_setglobal(L, LUA_OSLIBNAME);
+		lua_pop(L, 1);
+	}
+	lua_pushcfunction(L, script_print);
+	lua_setglobal(L, "print");
+}
+
+/* Protected: set up the libraries, the tables of plugins and the API. */
+static int
+script_setup_tramp(lua_State *L)
+{
+	struct script_call	*call = lua_touserdata(L, 1);
+
+	script_open_libs(L, call->cfg->unsafe);
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_commands);
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_hooks);
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushliteral(L, "v");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_data);
+	api_open(L, call->S, call->cfg);
+	return (0);
+}
+
+/* Protected: load one plugin and run its main chunk. */
+static int
+script_load_tramp(lua_State *L)
+{
+	struct script_call	*call = lua_touserdata(L, 1);
+	int			 rc;
+
+	if (call->source != NULL)
+		rc = luaL_loadbufferx(L, call->source, strlen(call->source),
+		    lua_pushfstring(L, "@%s", call->path), "t");
+	else
+		rc = luaL_loadfilex(L, call->path, "t");
+	if (rc != LUA_OK)
+		return (lua_error(L));
+	lua_call(L, 0, 0);
+	return (0);
+}
+
+/* Sort plugin file names byte by byte, whatever the locale. */
+static int
+script_namecmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * List the *.lua files of dir in name order.  Returns their count, or -1
+ * with err set if dir cannot be read.
+ */
+static int
+script_list(const char *dir, char ***names, char *err, size_t errlen)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 len, n = 0, cap = 0;
+	char		**v = NULL;
+
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%s: cannot open plugin directory: %s",
+		    dir, strerror(errno));
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 5 ||
+		    strcmp(de->d_name + len - 4, ".lua") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof *v, script_namecmp);
+	*names = v;
+	return ((int)n);
+}
+
+/* Load one plugin; on failure set err to its first error line. */
+static int
+script_load_one(struct script *S, struct script_call *call, char *err,
+    size_t errlen)
+{
+	S->plugin = call->path;
+	S->lasterr[0] = '\0';
+	if (script_run(S, script_load_tramp, call, NULL) != 0) {
+		snprintf(err, errlen, "%s", S->lasterr[0] != '\0' ?
+		    S->lasterr : "plugin failed to load");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Load the plugins cfg names, or the installed ones, or the built-in. */
+static int
+script_load_plugins(struct script *S, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct script_call	 call;
+	const struct builtin_plugin *bp;
+	const char		*dir = cfg->lua_path;
+	char			**names, path[4096];
+	int			 n, i, rc = 0;
+	DIR			*d;
+
+	memset(&call, 0, sizeof call);
+	call.S = S;
+	if (dir == NULL && (d = opendir(CHATD_PLUGINDIR)) != NULL) {
+		closedir(d);
+		dir = CHATD_PLUGINDIR;
+	}
+	if (dir == NULL) {
+		for (bp = builtin_plugins; bp->name != NULL; bp++) {
+			snprintf(path, sizeof path, "(built-in)/%s", bp->name);
+			call.path = path;
+			call.source = bp->source;
+			if (script_load_one(S, &call, err, errlen) != 0)
+				return (-1);
+		}
+		log_info("loaded %d built-in plugins",
+		    (int)(bp - builtin_plugins));
+		return (0);
+	}
+
+	if ((n = script_list(dir, &names, err, errlen)) == -1)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		call.path = path;
+		if (rc == 0 && script_load_one(S, &call, err, errlen) != 0)
+			rc = -1;
+		free(names[i]);
+	}
+	free(names);
+	if (rc == 0) {
+		if (n == 0)
+			log_warn("no plugins in %s: every line is ignored", dir);
+		else
+			log_info("loaded %d plugins from %s", n, dir);
+	}
+	return (rc);
+}
+
+/*
+ * Make a Lua state for cfg and load every plugin into it.  Returns NULL
+ * with "file:line: message" in err if any plugin fails to load.
+ */
+struct script *
+script_open(struct server *srv, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct script		*S;
+	struct script_call	 call;
+
+	S = xcalloc(1, sizeof *S);
+	S->srv = srv;
+	S->mem_limit = (size_t)cfg->memory_limit;
+	S->max_instructions = cfg->max_instructions;
+	S->hook_step = cfg->max_instructions < SCRIPT_HOOK_STEP ?
+	    (int)cfg->max_instructions : SCRIPT_HOOK_STEP;
+	LIST_INIT(&S->timers);
+	if ((S->L = lua_newstate(script_alloc, S)) == NULL) {
+		snprintf(err, errlen, "cannot create a Lua state");
+		free(S);
+		return (NULL);
+	}
+	memcpy(lua_getextraspace(S->L), &S, sizeof S);
+
+	memset(&call, 0, sizeof call);
+	call.S = S;
+	call.cfg = cfg;
+	S->loading = 1;
+	if (script_run(S, script_setup_tramp, &call, NULL) != 0) {
+		snprintf(err, errlen, "cannot set up Lua: %s", S->lasterr);
+		script_close(S);
+		return (NULL);
+	}
+	if (script_load_plugins(S, cfg, err, errlen) != 0) {
+		script_close(S);
+		return (NULL);
+	}
+	S->loading = 0;
+	S->plugin = NULL;
+	return (S);
+}
+
+/* Stop the timers of a state and close it. */
+void
+script_close(struct script *S)
+{
+	api_timers_free(S);
+	script_budget_reset(S);		/* stops runaway finalizers too */
+	lua_close(S->L);
+	free(S);
+}
+
+/* Protected: the join hooks. */
+static int
+script_join_tramp(lua_State *L)
+{
+	struct script_call	*call = lua_touserdata(L, 1);
+
+	api_push_user(L, call->c);
+	script_fire(L, "join", 1, 0);
+	return (0);
+}
+
+/* A user has connected. */
+void
+script_join(struct script *S, struct client *c)
+{
+	struct script_call	call;
+
+	memset(&call, 0, sizeof call);
+	call.S = S;
+	call.c = c;
+	script_run(S, script_join_tramp, &call, c);
+}
+
+/* Protected: the leave hooks, then forget the user's handle and data. */
+static int
+script_leave_tramp(lua_State *L)
+{
+	struct script_call	*call = lua_touserdata(L, 1);
+
+	api_push_user(L, call->c);
+	lua_pushstring(L, call->reason);
+	script_fire(L, "leave", 2, 0);
+	lua_settop(L, 1);
+	api_forget_user(L, call->c);
+	return (0);
+}
+
+/* A user is leaving for reason; it may still be sent a last word. */
+void
+script_leave(struct script *S, struct client *c, const char *reason)
+{
+	struct script_call	call;
+
+	memset(&call, 0, sizeof call);
+	call.S = S;
+	call.c = c;
+	call.reason = reason;
+	script_run(S, script_leave_tramp, &call, c);
+}
+
+/*
+ * Protected: dispatch one line.  The text before the first '|' (or all of
+ * it) names a command; a command gets the raw rest of the line, so it can
+ * refuse what it does not accept (a name with a control character).  Any
+ * other line is chat: the "line" hooks see the cleaned text first and may
+ * consume or rewrite it, then the "chat" hooks.
+ */
+static int
+script_line_tramp(lua_State *L)
+{
+	struct script_call	*call = lua_touserdata(L, 1);
+	const char		*bar;
+	size_t			 nlen;
+
+	bar = memchr(call->raw, '|', call->rawlen);
+	nlen = bar != NULL ? (size_t)(bar - call->raw) : call->rawlen;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);
+	lua_pushlstring(L, call->raw, nlen);
+	if (lua_rawget(L, -2) == LUA_TTABLE) {
+		lua_getfield(L, -1, "fn");
+		api_push_user(L, call->c);
+		if (bar != NULL)
+			lua_pushlstring(L, bar + 1, call->rawlen - nlen - 1);
+		else
+			lua_pushnil(L);
+		script_pcall(L, 2, 0);
+		return (0);
+	}
+	lua_settop(L, 1);
+	api_push_user(L, call->c);
+	lua_pushlstring(L, call->text, call->textlen);
+	if (!script_fire(L, "line", 2, 1))
+		script_fire(L, "chat", 2, 0);
+	return (0);
+}
+
+/* A line from a user: raw as received, text cleaned for chat. */
+void
+script_line(struct script *S, struct client *c, const char *raw,
+    size_t rawlen, const char *text, size_t textlen)
+{
+	struct script_call	call;
+
+	memset(&call, 0, sizeof call);
+	call.S = S;
+	call.c = c;
+	call.raw = raw;
+	call.rawlen = rawlen;
+	call.text = text;
+	call.textlen = textlen;
+	script_run(S, script_line_tramp, &call, c);
+}

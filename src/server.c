@@ -1,0 +1,293 @@
+/*
+ * The server: the event loop and what happens once per turn of it.
+ *
+ * Before the loop sleeps (ev_prepare), marked clients are reaped and every
+ * client with queued output is flushed, in one pass: a broadcast to ten
+ * thousand users costs one writev() each per turn, and no client is freed
+ * while anything up the stack may still hold it.
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatd.h"
+
+/* Queue a client for the flush before the loop sleeps. */
+void
+server_mark_pending(struct server *srv, struct client *c)
+{
+	if (c->flags & (CLIENT_PENDING | CLIENT_WRITING))
+		return;
+	c->flags |= CLIENT_PENDING;
+	TAILQ_INSERT_TAIL(&srv->pending, c, pending_entry);
+}
+
+/* Queue a marked client for reaping. */
+void
+server_mark_closing(struct server *srv, struct client *c)
+{
+	TAILQ_INSERT_TAIL(&srv->closing, c, closing_entry);
+}
+
+/* A scratch buffer of at least len bytes, valid until the next call. */
+char *
+server_scratch(struct server *srv, size_t len)
+{
+	if (len > srv->scratch_len) {
+		free(srv->scratch);
+		srv->scratch = xmalloc(len);
+		srv->scratch_len = len;
+	}
+	return (srv->scratch);
+}
+
+/*
+ * Reap and flush until neither is left to do: a leave hook may queue
+ * output, and a failed write may mark another client.
+ */
+static void
+server_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct server	*srv = ev_userdata(loop);
+	struct client	*c;
+
+	while (!TAILQ_EMPTY(&srv->closing) || !TAILQ_EMPTY(&srv->pending)) {
+		while ((c = TAILQ_FIRST(&srv->closing)) != NULL) {
+			TAILQ_REMOVE(&srv->closing, c, closing_entry);
+			client_reap(c);
+		}
+		while ((c = TAILQ_FIRST(&srv->pending)) != NULL) {
+			TAILQ_REMOVE(&srv->pending, c, pending_entry);
+			c->flags &= ~CLIENT_PENDING;
+			client_flush(c);
+		}
+	}
+	if (srv->stopping && srv->nclients == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGINT or SIGTERM. */
+static void
+server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server	*srv = ev_userdata(loop);
+
+	if (w->signum == SIGHUP)
+		server_reload(srv);
+	else
+		server_stop(srv);
+}
+
+/* Stopping took too long: leave anyway. */
+static void
+server_stop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	log_warn("shutdown: %zu clients still draining; closing them",
+	    ((struct server *)ev_userdata(loop))->nclients);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * Begin an orderly stop: no new connections, every client closed with the
+ * "shutdown" reason, and their output flushed for at most CHATD_LINGER
+ * seconds.  A second signal stops at once.
+ */
+void
+server_stop(struct server *srv)
+{
+	struct client	*c;
+
+	if (srv->stopping) {
+		log_warn("second stop signal: exiting now");
+		ev_break(srv->loop, EVBREAK_ALL);
+		return;
+	}
+	srv->stopping = 1;
+	log_info("shutting down: %zu clients", srv->reg.count);
+	listener_close(&srv->listener);
+	TAILQ_FOREACH(c, &srv->reg.all, entry)
+		client_close(c, CHATD_LEAVE_SHUTDOWN);
+	ev_timer_set(&srv->stop_timer, CHATD_LINGER + 1., 0.);
+	ev_timer_start(srv->loop, &srv->stop_timer);
+}
+
+/* Read the configuration: the file given, the installed one, or none. */
+static int
+server_read_config(struct config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	config_init(cfg);
+	if (path == NULL)
+		return (0);
+	return (config_load(cfg, path, err, errlen));
+}
+
+/*
+ * SIGHUP: read the configuration again and load every plugin into a new
+ * Lua state.  Only if both succeed do they replace the running ones; the
+ * connections, names and queues of users are untouched either way.
+ */
+void
+server_reload(struct server *srv)
+{
+	const struct config_key	*k;
+	struct config		 cfg;
+	struct script		*script;
+	struct client		*c;
+	char			 err[1024];
+	char			*tmp;
+
+	if (srv->stopping)
+		return;
+	log_info("reloading %s", srv->config_path != NULL ?
+	    srv->config_path : "(built-in defaults)");
+	if (server_read_config(&cfg, srv->config_path, err, sizeof err) != 0) {
+		log_error("reload failed: %s; keeping the running "
+		    "configuration and plugins", err);
+		config_free(&cfg);
+		return;
+	}
+	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL) {
+		log_error("reload failed: %s; keeping the running "
+		    "configuration and plugins", err);
+		config_free(&cfg);
+		return;
+	}
+	for (k = config_keys; k->section != NULL; k++) {
+		if (!k->live && config_changed(&srv->cfg, &cfg, k))
+			log_warn("reload: [%s] %s changed; it takes effect "
+			    "when chatd is restarted", k->section, k->name);
+	}
+	/* What cannot change live keeps its running value, so plugins see
+	 * the truth in chat.config. */
+	tmp = cfg.bind;
+	cfg.bind = srv->cfg.bind;
+	srv->cfg.bind = tmp;
+	cfg.port = srv->cfg.port;
+
+	script_close(srv->script);
+	srv->script = script;
+	config_free(&srv->cfg);
+	srv->cfg = cfg;
+
+	log_set_level(srv->cfg.log_level);
+	TAILQ_FOREACH(c, &srv->reg.all, entry)
+		client_apply_config(c);
+	log_info("reload done");
+}
+
+/* Set up what every server needs: the loop and empty tables. */
+static void
+server_setup(struct server *srv, struct config *cfg, const char *path)
+{
+	memset(srv, 0, sizeof *srv);
+	srv->cfg = *cfg;
+	memset(cfg, 0, sizeof *cfg);
+	srv->config_path = path != NULL ? xstrdup(path) : NULL;
+	if ((srv->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		fatal("cannot initialise libev");
+	ev_set_userdata(srv->loop, srv);
+	registry_init(&srv->reg);
+	map_init(&srv->per_ip);
+	TAILQ_INIT(&srv->pending);
+	TAILQ_INIT(&srv->closing);
+	TAILQ_INIT(&srv->draining);
+	srv->started = ev_time();
+	srv->listener.fd = -1;
+	log_set_level(srv->cfg.log_level);
+}
+
+/*
+ * Take over cfg (read from path, NULL for defaults), load the plugins and
+ * start listening.  Returns 0, or -1 after logging why not.
+ */
+int
+server_init(struct server *srv, struct config *cfg, const char *path)
+{
+	char	err[1024];
+
+	server_setup(srv, cfg, path);
+	if ((srv->script = script_open(srv, &srv->cfg, err,
+	    sizeof err)) == NULL) {
+		log_error("%s", err);
+		return (-1);
+	}
+	if (listener_open(&srv->listener, srv, srv->cfg.bind,
+	    (int)srv->cfg.port, err, sizeof err) != 0) {
+		log_error("%s", err);
+		return (-1);
+	}
+	ev_prepare_init(&srv->prepare, server_prepare_cb);
+	ev_prepare_start(srv->loop, &srv->prepare);
+	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
+	ev_signal_init(&srv->sigterm, server_signal_cb, SIGTERM);
+	ev_signal_init(&srv->sighup, server_signal_cb, SIGHUP);
+	ev_signal_start(srv->loop, &srv->sigint);
+	ev_signal_start(srv->loop, &srv->sigterm);
+	ev_signal_start(srv->loop, &srv->sighup);
+	ev_init(&srv->stop_timer, server_stop_timer_cb);
+	return (0);
+}
+
+/*
+ * chatd -t: load every plugin against cfg without listening.  Returns 0,
+ * or -1 with the error in err.
+ */
+int
+server_check(struct config *cfg, char *err, size_t errlen)
+{
+	struct server	 srv;
+	struct script	*script;
+
+	server_setup(&srv, cfg, NULL);
+	script = script_open(&srv, &srv.cfg, err, errlen);
+	if (script != NULL)
+		srv.script = script;
+	server_free(&srv);
+	return (script != NULL ? 0 : -1);
+}
+
+/* Run until stopped. */
+int
+server_run(struct server *srv)
+{
+	ev_run(srv->loop, 0);
+	return (0);
+}
+
+/* Close everything still open and free the server. */
+void
+server_free(struct server *srv)
+{
+	struct client	*c;
+
+	while ((c = TAILQ_FIRST(&srv->closing)) != NULL) {
+		TAILQ_REMOVE(&srv->closing, c, closing_entry);
+		client_reap(c);
+	}
+	while ((c = TAILQ_FIRST(&srv->reg.all)) != NULL) {
+		registry_remove(&srv->reg, c);
+		client_finish(c);
+	}
+	while ((c = TAILQ_FIRST(&srv->draining)) != NULL)
+		client_finish(c);
+	ev_prepare_stop(srv->loop, &srv->prepare);
+	ev_signal_stop(srv->loop, &srv->sigint);
+	ev_signal_stop(srv->loop, &srv->sigterm);
+	ev_signal_stop(srv->loop, &srv->sighup);
+	ev_timer_stop(srv->loop, &srv->stop_timer);
+	listener_close(&srv->listener);
+	if (srv->script != NULL)
+		script_close(srv->script);
+	registry_free(&srv->reg);
+	map_free(&srv->per_ip);
+	config_free(&srv->cfg);
+	free(srv->scratch);
+	free(srv->config_path);
+	if (srv->loop != NULL)
+		ev_loop_destroy(srv->loop);
+	memset(srv, 0, sizeof *srv);
+}
