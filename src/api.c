@@ -173,8 +173,13 @@ user_index(lua_State *L)
 {
 	struct uhandle	*u = luaL_checkudata(L, 1, USER_MT);
 	struct client	*c;
-	const char	*k = luaL_checkstring(L, 2);
+	const char	*k;
 
+	if (lua_type(L, 2) != LUA_TSTRING) {
+		lua_pushnil(L);
+		return (1);
+	}
+	k = lua_tostring(L, 2);
 	lua_pushvalue(L, 2);
 	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
 		return (1);			/* a method */

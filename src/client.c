@@ -425,7 +425,7 @@ client_process(struct client *c)
 	char		 msg[64];
 
 	while (client_is_online(c) && !(c->flags & CLIENT_THROTTLED)) {
-		if (c->in.len == c->in.start && !c->in.discarding)
+		if (c->in.len == c->in.start)
 			break;		/* nothing buffered */
 		if (!client_take_token(c))
 			break;

@@ -1,7 +1,8 @@
 /*
- * Framing: turns the bytes of a stream into lines.  The buffer never holds
- * more than one line's worth (max_line plus CRLF), so a client can make
- * chatd keep at most that much of its input, whatever it sends.
+ * Framing: turns the bytes of a stream into lines.  The buffer holds at
+ * most LINEBUF_MIN or one line's worth (max_line plus CRLF), whichever is
+ * more, so a client can make chatd keep at most that much of its input,
+ * whatever it sends; the small floor lets one read() take many short lines.
  */
 
 #include "config.h"
@@ -11,11 +12,21 @@
 
 #include "chatd.h"
 
+#define LINEBUF_MIN	4096
+
 /* The most bytes of one unfinished line kept: content, CR and LF. */
 static size_t
 linebuf_window(const struct linebuf *lb)
 {
 	return (lb->max_line + 2);
+}
+
+/* The size of the buffer for the current limit. */
+static size_t
+linebuf_size(const struct linebuf *lb)
+{
+	return (linebuf_window(lb) > LINEBUF_MIN ? linebuf_window(lb) :
+	    LINEBUF_MIN);
 }
 
 /* Set up an empty buffer for lines of at most max_line bytes. */
@@ -24,7 +35,7 @@ linebuf_init(struct linebuf *lb, size_t max_line)
 {
 	memset(lb, 0, sizeof *lb);
 	lb->max_line = max_line;
-	lb->cap = linebuf_window(lb);
+	lb->cap = linebuf_size(lb);
 	lb->data = xmalloc(lb->cap);
 }
 
@@ -45,8 +56,8 @@ void
 linebuf_set_max(struct linebuf *lb, size_t max_line)
 {
 	lb->max_line = max_line;
-	if (linebuf_window(lb) > lb->cap) {
-		lb->cap = linebuf_window(lb);
+	if (linebuf_size(lb) > lb->cap) {
+		lb->cap = linebuf_size(lb);
 		lb->data = xrealloc(lb->data, lb->cap);
 	}
 }
@@ -59,14 +70,14 @@ linebuf_set_max(struct linebuf *lb, size_t max_line)
 char *
 linebuf_space(struct linebuf *lb, size_t *avail)
 {
-	size_t	pending = lb->len - lb->start, window = linebuf_window(lb);
+	size_t	pending = lb->len - lb->start;
 
 	if (lb->start > 0) {
 		memmove(lb->data, lb->data + lb->start, pending);
 		lb->start = 0;
 		lb->len = pending;
 	}
-	*avail = window > pending ? window - pending : 0;
+	*avail = lb->cap - pending;
 	return (lb->data + lb->len);
 }
 
