@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,10 +56,19 @@ const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
 
+/*
+ * The state of one parse.  inih calls the handler for a line before it
+ * reads the next, so the reader's line count is the handler's line too:
+ * that is how each error keeps its own line number, whatever inih build
+ * the system has.
+ */
 struct config_parse {
 	struct config	*cfg;
+	FILE		*f;
 	const char	*dir;		/* of the file, for relative paths */
-	char		 msg[256];	/* the first error */
+	int		 line;		/* the line inih is working on */
+	int		 err_line;	/* of the first error we found */
+	char		 msg[256];	/* that error */
 	unsigned char	 seen[CONFIG_NKEYS];
 };
 
@@ -222,6 +233,46 @@ config_add_extra(struct config *cfg, const char *section, const char *name,
 	*xp = x;
 }
 
+/* Remember the first error, at the current line. */
+static int
+config_error(struct config_parse *p, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (p->err_line == 0) {
+		p->err_line = p->line;
+		va_start(ap, fmt);
+		vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+		va_end(ap);
+	}
+	return (0);
+}
+
+/*
+ * The inih reader: fgets() that counts lines.  A line too long for inih's
+ * buffer is an error of its own, not split into made-up keys; what it
+ * hands inih instead is an empty line.
+ */
+static char *
+config_reader(char *str, int num, void *stream)
+{
+	struct config_parse	*p = stream;
+	size_t			 len;
+	int			 ch;
+
+	if (fgets(str, num, p->f) == NULL)
+		return (NULL);
+	p->line++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(p->f)) {
+		while ((ch = fgetc(p->f)) != EOF && ch != '\n')
+			;
+		config_error(p, "line too long (at most %d bytes)", num - 2);
+		str[0] = '\0';
+	}
+	return (str);
+}
+
 /* The inih handler: one key at a time; returns 0 on error. */
 static int
 config_handler(void *user, const char *section, const char *name,
@@ -230,33 +281,24 @@ config_handler(void *user, const char *section, const char *name,
 	struct config_parse	*p = user;
 	const struct config_key	*k;
 	char			 err[sizeof p->msg];
-	int			 first = p->msg[0] == '\0';
 
 	if (strncmp(section, "plugin.", 7) == 0 && section[7] != '\0') {
 		config_add_extra(p->cfg, section, name, value);
 		return (1);
 	}
 	if ((k = config_find(section, name)) == NULL) {
-		if (first && !config_known_section(section))
-			snprintf(p->msg, sizeof p->msg,
-			    "unknown section [%s]", section);
-		else if (first)
-			snprintf(p->msg, sizeof p->msg,
-			    "unknown key '%s' in [%s]", name, section);
-		return (0);
+		if (!config_known_section(section))
+			return (config_error(p, "unknown section [%s]",
+			    section));
+		return (config_error(p, "unknown key '%s' in [%s]", name,
+		    section));
 	}
-	if (p->seen[k - config_keys]) {
-		if (first)
-			snprintf(p->msg, sizeof p->msg,
-			    "duplicate key '%s' in [%s]", name, section);
-		return (0);
-	}
+	if (p->seen[k - config_keys])
+		return (config_error(p, "duplicate key '%s' in [%s]", name,
+		    section));
 	p->seen[k - config_keys] = 1;
-	if (config_set(p->cfg, k, value, p->dir, err, sizeof err) != 0) {
-		if (first)
-			snprintf(p->msg, sizeof p->msg, "%s", err);
-		return (0);
-	}
+	if (config_set(p->cfg, k, value, p->dir, err, sizeof err) != 0)
+		return (config_error(p, "%s", err));
 	return (1);
 }
 
@@ -274,6 +316,11 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 	memset(&p, 0, sizeof p);
 	p.cfg = cfg;
+	if ((p.f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
 	if ((slash = strrchr(path, '/')) == NULL)
 		dir = xstrdup(".");
 	else if (slash == path)
@@ -282,21 +329,22 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		dir = xstrndup(path, (size_t)(slash - path));
 	p.dir = dir;
 
-	line = ini_parse(path, config_handler, &p);
+	line = ini_parse_stream(config_reader, &p, config_handler, &p);
+	fclose(p.f);
 	free(dir);
-	if (line == -1) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
-		return (-1);
-	}
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return (-1);
 	}
-	if (line != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, line,
-		    p.msg[0] != '\0' ? p.msg : "syntax error (expected "
-		    "[section] or key = value)");
+	/* inih reports the first line it failed on, ours included; a line
+	 * it failed on that we did not is a syntax error. */
+	if (line > 0 && (p.err_line == 0 || line < p.err_line)) {
+		snprintf(err, errlen, "%s:%d: syntax error (expected [section] "
+		    "or key = value)", path, line);
+		return (-1);
+	}
+	if (p.err_line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.msg);
 		return (-1);
 	}
 	free(cfg->file);
