@@ -217,20 +217,24 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 	return (-1);
 }
 
-/* Keep a [plugin.NAME] key for the plugins, in file order. */
-static void
+/* Keep a [plugin.NAME] key for the plugins, in file order; 0 if a dup. */
+static int
 config_add_extra(struct config *cfg, const char *section, const char *name,
     const char *value)
 {
 	struct config_extra	*x, **xp;
 
+	for (xp = &cfg->extra; *xp != NULL; xp = &(*xp)->next) {
+		if (strcmp((*xp)->section, section) == 0 &&
+		    strcmp((*xp)->key, name) == 0)
+			return (0);
+	}
 	x = xcalloc(1, sizeof *x);
 	x->section = xstrdup(section);
 	x->key = xstrdup(name);
 	x->value = xstrdup(value);
-	for (xp = &cfg->extra; *xp != NULL; xp = &(*xp)->next)
-		;
 	*xp = x;
+	return (1);
 }
 
 /* Remember the first error, at the current line. */
@@ -283,7 +287,9 @@ config_handler(void *user, const char *section, const char *name,
 	char			 err[sizeof p->msg];
 
 	if (strncmp(section, "plugin.", 7) == 0 && section[7] != '\0') {
-		config_add_extra(p->cfg, section, name, value);
+		if (!config_add_extra(p->cfg, section, name, value))
+			return (config_error(p, "duplicate key '%s' in [%s]",
+			    name, section));
 		return (1);
 	}
 	if ((k = config_find(section, name)) == NULL) {

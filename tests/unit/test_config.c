@@ -667,6 +667,8 @@ test_errors(void)
 	load_fails("duplicate key across repeated sections",
 	    "[log]\nlevel = info\n[server]\nport = 1\n[log]\nlevel = warn\n",
 	    6, "level");
+	load_fails("duplicate plugin key", "[plugin.motd]\ntext = a\n"
+	    "[plugin.x]\ntext = b\n[plugin.motd]\ntext = c\n", 6, "text");
 	load_fails("syntax error", "[server]\nport 9000\n", 2, NULL);
 	load_fails("first error wins", "[server]\nport = 1\nport = abc\n"
 	    "nope = 1\n", 3, NULL);

@@ -1,0 +1,52 @@
+-- msg: private messages between two users.
+--
+--   msg|<name>|<text>
+--
+-- The recipient gets       * [<sender> -> you]: <text>
+-- and the sender gets      * [you -> <name>]: <text>
+-- Nobody else sees anything.  The name is the exact (case-sensitive)
+-- name as "who" shows it; the text is everything after the second '|'
+-- (it may hold more '|'), without surrounding blanks.
+--
+-- Errors, to the sender only:
+--   ! usage: msg|<name>|<text>      name or text missing or blank
+--   ! no such user: <name>          nobody online has that name
+--   ! you cannot message yourself   the name is the sender's own
+--
+-- Private messages are commands, so "line" hooks (such as wordfilter)
+-- do not see them.
+--
+-- Enable: copy or symlink this file from the plugins-available directory
+-- into the [lua] path directory and send chatd SIGHUP.  No config keys.
+
+local USAGE = "! usage: msg|<name>|<text>"
+
+-- s without leading and trailing blanks.
+local function trim(s)
+	return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+chat.command("msg", "msg|<name>|<text>: send a private message",
+	function(user, args)
+		local name, text = (args or ""):match("^([^|]*)|(.*)$")
+		if name == nil then
+			user:send(USAGE)
+			return
+		end
+		name, text = trim(name), trim(text)
+		if name == "" or text == "" then
+			user:send(USAGE)
+			return
+		end
+		local to = chat.find(name)
+		if to == nil then
+			user:send("! no such user: " .. name)
+			return
+		end
+		if to.id == user.id then
+			user:send("! you cannot message yourself")
+			return
+		end
+		to:send("* [" .. user.name .. " -> you]: " .. text)
+		user:send("* [you -> " .. to.name .. "]: " .. text)
+	end)
