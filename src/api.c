@@ -493,7 +493,7 @@ api_timer_new(lua_State *L, int repeat)
 	int		 fnref, selfref;
 
 	luaL_argcheck(L, secs > 0 && secs <= 1e9, 1,
-	    "seconds must be more than 0");
+	    "seconds must be more than 0 and at most 1e9");
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	h = lua_newuserdatauv(L, sizeof *h, 0);
 	h->t = NULL;

@@ -94,10 +94,15 @@ script_count_hook(lua_State *L, lua_Debug *ar)
 		if (S->used < S->max_instructions)
 			return;
 		S->exhausted = 1;
+		if (L != S->L)	/* a coroutine: its resumer must stop too */
+			lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, 1);
 	}
 	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
-	luaL_error(L, "instruction limit exceeded (max_instructions = %I)",
+	luaL_where(L, 0);	/* in a hook, level 0 is the function running */
+	lua_pushfstring(L, "instruction limit exceeded (max_instructions = %I)",
 	    (lua_Integer)S->max_instructions);
+	lua_concat(L, 2);
+	lua_error(L);
 }
 
 /* Give the coming call a whole instruction budget. */
@@ -235,6 +240,13 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	status = lua_pcall(L, 1, 0, top + 1);
 	if (status != LUA_OK)
 		script_report(L, status);
+	else if (S->exhausted && !S->failed) {
+		/* A plugin caught the limit error with pcall and returned
+		 * in the few instructions it had left: still a failure. */
+		S->failed = 1;
+		log_error("lua: instruction limit exceeded (max_instructions "
+		    "= %lld); the plugin caught the error", S->max_instructions);
+	}
 	lua_settop(L, top);
 	if (S->failed && trigger != NULL &&
 	    !(trigger->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
@@ -250,13 +262,59 @@ script_safe_load(lua_State *L)
 
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_pushvalue(L, 1);
-	lua_pushvalue(L, 2);
+	if (n >= 2)
+		lua_pushvalue(L, 2);
+	else
+		lua_pushnil(L);
 	lua_pushliteral(L, "t");
 	for (i = 4; i <= n; i++)
 		lua_pushvalue(L, i);
 	lua_call(L, n >= 4 ? n : 3, LUA_MULTRET);
 	return (lua_gettop(L) - n);
 }
+
+/*
+ * Lua runs some code with hooks switched off, where the instruction budget
+ * cannot stop it: finalizers always, and after an error raised by a hook
+ * (as the budget's is) the message handler of xpcall and the __close
+ * handlers a failed coroutine runs when it is closed.  These replacements
+ * keep all plugin code under the budget: xpcall calls its handler after
+ * the stack has unwound (so a traceback in it shows the xpcall's caller),
+ * a coroutine.wrap function does not close its coroutine on error and
+ * coroutine.close is not offered, and setmetatable refuses __gc (unless
+ * the operator opened the whole library, debug.setmetatable included).
+ */
+static const char script_guards[] =
+	"local unsafe = ...\n"
+	"local pcall, select, error, type = pcall, select, error, type\n"
+	"local rawget, setmetatable = rawget, setmetatable\n"
+	"local create, resume = coroutine.create, coroutine.resume\n"
+	"local function xfinish(h, ok, ...)\n"
+	"  if ok then return true, ... end\n"
+	"  return false, select(2, pcall(h, (...)))\n"
+	"end\n"
+	"xpcall = function(f, h, ...)\n"
+	"  if type(h) ~= 'function' then\n"
+	"    error('bad argument #2 to xpcall (function expected)', 2)\n"
+	"  end\n"
+	"  return xfinish(h, pcall(f, ...))\n"
+	"end\n"
+	"local function wfinish(ok, ...)\n"
+	"  if ok then return ... end\n"
+	"  error((...), 0)\n"
+	"end\n"
+	"coroutine.wrap = function(f)\n"
+	"  local co = create(f)\n"
+	"  return function(...) return wfinish(resume(co, ...)) end\n"
+	"end\n"
+	"coroutine.close = nil\n"
+	"if unsafe then return end\n"
+	"_G.setmetatable = function(t, mt)\n"
+	"  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then\n"
+	"    error('__gc metamethods are not available to plugins', 2)\n"
+	"  end\n"
+	"  return setmetatable(t, mt)\n"
+	"end\n";
 
 /* print(), into the log at level info. */
 static int
@@ -330,6 +388,11 @@ script_open_libs(lua_State *L, int unsafe)
 	}
 	lua_pushcfunction(L, script_print);
 	lua_setglobal(L, "print");
+	if (luaL_loadbufferx(L, script_guards, sizeof script_guards - 1,
+	    "=(guards)", "t") != LUA_OK)
+		lua_error(L);
+	lua_pushboolean(L, unsafe);
+	lua_call(L, 1, 0);
 }
 
 /* Protected: set up the libraries, the tables of plugins and the API. */
@@ -423,8 +486,14 @@ script_load_one(struct script *S, struct script_call *call, char *err,
 	S->plugin = call->path;
 	S->lasterr[0] = '\0';
 	if (script_run(S, script_load_tramp, call, NULL) != 0) {
-		snprintf(err, errlen, "%s", S->lasterr[0] != '\0' ?
-		    S->lasterr : "plugin failed to load");
+		/* Most errors start with "file:line:"; say which plugin
+		 * failed when one does not (out of memory, say). */
+		if (strncmp(S->lasterr, call->path, strlen(call->path)) == 0)
+			snprintf(err, errlen, "%s", S->lasterr);
+		else
+			snprintf(err, errlen, "%s: %s", call->path,
+			    S->lasterr[0] != '\0' ? S->lasterr :
+			    "failed to load");
 		return (-1);
 	}
 	return (0);
@@ -523,13 +592,16 @@ script_open(struct server *srv, const struct config *cfg, char *err,
 	return (S);
 }
 
-/* Stop the timers of a state and close it. */
+/*
+ * Close a state, then free its timers: finalizers run inside lua_close()
+ * and may still cancel or start timers of this state.
+ */
 void
 script_close(struct script *S)
 {
-	api_timers_free(S);
-	script_budget_reset(S);		/* stops runaway finalizers too */
+	script_budget_reset(S);
 	lua_close(S->L);
+	api_timers_free(S);
 	free(S);
 }
 

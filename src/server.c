@@ -138,19 +138,12 @@ server_reload(struct server *srv)
 	struct script		*script;
 	struct client		*c;
 	char			 err[1024];
-	char			*tmp;
 
 	if (srv->stopping)
 		return;
 	log_info("reloading %s", srv->config_path != NULL ?
 	    srv->config_path : "(built-in defaults)");
 	if (server_read_config(&cfg, srv->config_path, err, sizeof err) != 0) {
-		log_error("reload failed: %s; keeping the running "
-		    "configuration and plugins", err);
-		config_free(&cfg);
-		return;
-	}
-	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL) {
 		log_error("reload failed: %s; keeping the running "
 		    "configuration and plugins", err);
 		config_free(&cfg);
@@ -163,11 +156,16 @@ server_reload(struct server *srv)
 	}
 	/* What cannot change live keeps its running value, so plugins see
 	 * the truth in chat.config. */
-	tmp = cfg.bind;
-	cfg.bind = srv->cfg.bind;
-	srv->cfg.bind = tmp;
+	free(cfg.bind);
+	cfg.bind = xstrdup(srv->cfg.bind);
 	cfg.port = srv->cfg.port;
 
+	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL) {
+		log_error("reload failed: %s; keeping the running "
+		    "configuration and plugins", err);
+		config_free(&cfg);
+		return;
+	}
 	script_close(srv->script);
 	srv->script = script;
 	config_free(&srv->cfg);
