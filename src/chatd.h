@@ -165,6 +165,7 @@ ssize_t		 outq_flush(struct outq *, int);
 enum config_type {
 	CONF_INT,
 	CONF_STRING,
+	CONF_ADDR,	/* a numeric IPv4 or IPv6 address */
 	CONF_PATH,
 	CONF_BOOL,
 	CONF_LEVEL

@@ -103,6 +103,20 @@ client_arm_idle(struct client *c)
 	ev_timer_start(loop, &c->idle);
 }
 
+/*
+ * Size the kernel's send buffer like chatd's own queue.  Left alone, Linux
+ * grows it to megabytes for a client that does not read, memory no limit
+ * of chatd's would account for; this way such a client holds at most about
+ * three times output_limit in all (Linux doubles the value set).
+ */
+static void
+client_set_sndbuf(struct client *c)
+{
+	int	size = (int)c->srv->cfg.output_limit;
+
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+}
+
 /* Set up a client for an accepted socket and announce it to the plugins. */
 struct client *
 client_new(struct server *srv, int fd, const struct sockaddr *sa,
@@ -119,6 +133,7 @@ client_new(struct server *srv, int fd, const struct sockaddr *sa,
 	c->ipkeylen = client_ipkey(sa, c->ipkey);
 	c->joined = c->last_active = c->tokens_at = now;
 	c->tokens = (double)srv->cfg.burst;
+	client_set_sndbuf(c);
 	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
 	outq_init(&c->out);
 
@@ -146,15 +161,29 @@ client_is_online(const struct client *c)
 }
 
 /*
- * Queue a buffer to a client.  A client whose queue grows past
- * output_limit is not reading: its queue is dropped and it is closed.
+ * Queue a buffer to a client.  Output normally waits for the flush before
+ * the loop sleeps; when one turn queues more than output_limit (a long
+ * "who", a burst of broadcasts) the queue is written at once, and only a
+ * client whose queue still passes the limit is not reading: its queue is
+ * dropped and it is closed.
  */
 void
 client_send(struct client *c, struct buf *b)
 {
+	ssize_t	n;
+
 	if (c->flags & CLIENT_DEAD)
 		return;
 	outq_push(&c->out, b);
+	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
+		if ((n = outq_flush(&c->out, c->fd)) == -1) {
+			c->flags |= CLIENT_DEAD;
+			outq_free(&c->out);
+			client_close(c, CHATD_LEAVE_CLOSED);
+			return;
+		}
+		c->srv->stats.bytes_out += (uint64_t)n;
+	}
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		log_info("client %llu (%s): %zu bytes queued, over "
 		    "output_limit; dropping it", (unsigned long long)c->id,
@@ -285,7 +314,11 @@ client_flush(struct client *c)
 		c->flags &= ~CLIENT_WRITING;
 	}
 	if (c->flags & CLIENT_DRAINING) {
-		if (c->flags & CLIENT_EOF) {
+		/* When stopping, all is said once it is written: do not wait
+		 * for peers that keep their end open. */
+		if (c->flags & CLIENT_EOF || c->srv->stopping) {
+			if (!(c->flags & CLIENT_EOF))
+				shutdown(c->fd, SHUT_WR);
 			client_finish(c);
 			return (-1);
 		}
@@ -478,6 +511,7 @@ client_apply_config(struct client *c)
 	if (!client_is_online(c))
 		return;
 	linebuf_set_max(&c->in, (size_t)cfg->max_line);
+	client_set_sndbuf(c);
 	if (c->tokens > (double)cfg->burst)
 		c->tokens = (double)cfg->burst;
 	client_arm_idle(c);

@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -20,7 +22,7 @@
 #define OFF(f)	offsetof(struct config, f)
 
 const struct config_key config_keys[] = {
-	{ "server", "bind", CONF_STRING, 0, 0, "0.0.0.0", OFF(bind), 0,
+	{ "server", "bind", CONF_ADDR, 0, 0, "0.0.0.0", OFF(bind), 0,
 	  "address to listen on; an IPv6 literal also works" },
 	{ "server", "port", CONF_INT, 0, 65535, "8080", OFF(port), 0,
 	  "TCP port; 0 = any free port" },
@@ -164,6 +166,7 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 	long long	 v;
 	int		 level;
 	size_t		 len;
+	struct in6_addr	 addr;
 
 	switch (k->type) {
 	case CONF_INT:
@@ -198,6 +201,15 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 		}
 		memcpy(field, &level, sizeof level);
 		return (0);
+	case CONF_ADDR:
+		if (inet_pton(AF_INET, value, &addr) != 1 &&
+		    inet_pton(AF_INET6, value, &addr) != 1) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected an IPv4 or IPv6 address (names are not "
+			    "looked up)", value, k->name);
+			return (-1);
+		}
+		/* FALLTHROUGH */
 	case CONF_STRING:
 	case CONF_PATH:
 		if (*value == '\0') {
@@ -391,7 +403,8 @@ config_changed(const struct config *a, const struct config *b,
 {
 	const char	*sa, *sb;
 
-	if (k->type == CONF_STRING || k->type == CONF_PATH) {
+	if (k->type == CONF_STRING || k->type == CONF_PATH ||
+	    k->type == CONF_ADDR) {
 		sa = config_str(a, k);
 		sb = config_str(b, k);
 		if (sa == NULL || sb == NULL)

@@ -1,8 +1,7 @@
 /*
- * Framing: turns the bytes of a stream into lines.  The buffer holds at
- * most LINEBUF_MIN or one line's worth (max_line plus CRLF), whichever is
- * more, so a client can make chatd keep at most that much of its input,
- * whatever it sends; the small floor lets one read() take many short lines.
+ * Framing: turns the bytes of a stream into lines.  The buffer never holds
+ * more than one line's worth (max_line plus CRLF), so a client can make
+ * chatd keep at most that much of its input, whatever it sends.
  */
 
 #include "config.h"
@@ -12,8 +11,6 @@
 
 #include "chatd.h"
 
-#define LINEBUF_MIN	4096
-
 /* The most bytes of one unfinished line kept: content, CR and LF. */
 static size_t
 linebuf_window(const struct linebuf *lb)
@@ -21,13 +18,6 @@ linebuf_window(const struct linebuf *lb)
 	return (lb->max_line + 2);
 }
 
-/* The size of the buffer for the current limit. */
-static size_t
-linebuf_size(const struct linebuf *lb)
-{
-	return (linebuf_window(lb) > LINEBUF_MIN ? linebuf_window(lb) :
-	    LINEBUF_MIN);
-}
 
 /* Set up an empty buffer for lines of at most max_line bytes. */
 void
@@ -35,7 +25,7 @@ linebuf_init(struct linebuf *lb, size_t max_line)
 {
 	memset(lb, 0, sizeof *lb);
 	lb->max_line = max_line;
-	lb->cap = linebuf_size(lb);
+	lb->cap = linebuf_window(lb);
 	lb->data = xmalloc(lb->cap);
 }
 
@@ -56,8 +46,8 @@ void
 linebuf_set_max(struct linebuf *lb, size_t max_line)
 {
 	lb->max_line = max_line;
-	if (linebuf_size(lb) > lb->cap) {
-		lb->cap = linebuf_size(lb);
+	if (linebuf_window(lb) > lb->cap) {
+		lb->cap = linebuf_window(lb);
 		lb->data = xrealloc(lb->data, lb->cap);
 	}
 }

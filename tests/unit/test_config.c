@@ -191,6 +191,7 @@ test_defaults(void)
 			}
 			break;
 		case CONF_STRING:
+		case CONF_ADDR:
 		case CONF_PATH: {
 			const char *v = config_str(&cfg, k);
 
@@ -230,7 +231,7 @@ test_find(void)
 		enum config_type type;
 		size_t offset;
 	} want[] = {
-		{ "server", "bind", CONF_STRING, offsetof(struct config, bind) },
+		{ "server", "bind", CONF_ADDR, offsetof(struct config, bind) },
 		{ "server", "port", CONF_INT, offsetof(struct config, port) },
 		{ "server", "max_clients", CONF_INT,
 		    offsetof(struct config, max_clients) },
@@ -667,6 +668,8 @@ test_errors(void)
 	load_fails("duplicate key across repeated sections",
 	    "[log]\nlevel = info\n[server]\nport = 1\n[log]\nlevel = warn\n",
 	    6, "level");
+	load_fails("bind to a host name", "[server]\nbind = localhost\n", 2,
+	    "localhost");
 	load_fails("duplicate plugin key", "[plugin.motd]\ntext = a\n"
 	    "[plugin.x]\ntext = b\n[plugin.motd]\ntext = c\n", 6, "text");
 	load_fails("syntax error", "[server]\nport 9000\n", 2, NULL);
