@@ -1,0 +1,137 @@
+"""The manual pages: built, lint-clean, and in step with the code.
+
+Run by "make check" (automake exports CHATD and CHATD_SRCDIR; the pages
+are next to the chatd binary, in doc/).  Checks that:
+
+- every page was generated and no @placeholder@ is left in it;
+- chatd.ini(5) has an entry for every key of the table in src/config.c;
+- chatd-lua(7) names every chat.* function, user method and event of
+  src/api.c;
+- the messages of the C core and every reason a name is refused
+  (src/listener.c, src/client.c, src/script.c, src/text.c,
+  src/registry.c) are in chatd(8) and chatd-lua(7);
+- mandoc -T lint finds nothing at level warning or above (skipped when
+  mandoc is not installed).
+
+Exit 0 = pass.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("CHATD_SRCDIR") or os.path.dirname(HERE)
+CHATD = os.environ.get("CHATD") or os.path.join(os.getcwd(), "chatd")
+BUILDDIR = os.path.dirname(os.path.abspath(CHATD))
+
+PAGES = ["chatd.8", "chatd.ini.5", "chatd-lua.7"]
+
+
+def source(name):
+    with open(os.path.join(SRCDIR, "src", name), encoding="utf-8") as f:
+        return f.read()
+
+
+def page(name):
+    with open(os.path.join(BUILDDIR, "doc", name), encoding="utf-8") as f:
+        # Drop the zero-width escape, so "\&[server\&]" reads "[server]".
+        return f.read().replace("\\&", "")
+
+
+def c_strings(text):
+    """The C string literals of text, in order."""
+    return re.findall(r'"((?:[^"\\\n]|\\.)*)"', text)
+
+
+class ManPages(unittest.TestCase):
+
+    def test_generated(self):
+        for name in PAGES:
+            text = page(name)
+            self.assertTrue(text.startswith(".\\\""), name)
+            left = re.findall(r"@[A-Za-z_]+@", text)
+            self.assertEqual(left, [], "%s: placeholders left" % name)
+
+    def test_config_keys(self):
+        text = page("chatd.ini.5")
+        keys = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONF_', source(
+            "config.c"))
+        self.assertGreater(len(keys), 10)
+        for section, key in keys:
+            self.assertTrue('"[%s]"' % section in text,
+                            "[%s] has no subsection" % section)
+            self.assertTrue(
+                re.search(r"\n\.It Cm %s Pq " % re.escape(key), text),
+                "[%s] %s is not documented" % (section, key))
+
+    def test_lua_api(self):
+        text = page("chatd-lua.7")
+        api = source("api.c")
+        funcs = re.findall(r'\{\s*"(\w+)",\s*chat_\w+\s*\}', api)
+        self.assertIn("broadcast", funcs)
+        for f in funcs:
+            self.assertTrue(re.search(r"\bFn chat\.%s\b" % f, text),
+                            "chat.%s is not documented" % f)
+        for m in re.findall(r'\{\s*"(\w+)",\s*user_\w+\s*\}', api):
+            self.assertTrue(re.search(r"\bFn user:%s\b" % m, text),
+                            "user:%s is not documented" % m)
+        events = re.search(r"api_events\[\]\s*=\s*\{([^}]*)\}", api)
+        for ev in c_strings(events.group(1)):
+            self.assertTrue(re.search(r"\n\.It Ic %s Pq " % ev, text),
+                            "event %s is not documented" % ev)
+        for field in ("id", "name", "addr", "joined", "idle", "online",
+                      "data"):
+            self.assertTrue(re.search(r"\n\.It Va %s\n" % field, text),
+                            "user.%s is not documented" % field)
+        body = re.search(r"\nchat_stats\(lua_State \*L\)\n\{(.*?)\n\}\n",
+                         api, re.S).group(1)
+        stats = re.findall(r'lua_setfield\(L, -2, "(\w+)"\);', body)
+        self.assertIn("bytes_out", stats)
+        for stat in stats:
+            self.assertTrue(".It Va " + stat in text,
+                            "chat.stats().%s is not documented" % stat)
+
+    def test_core_messages(self):
+        msgs = ["! internal error"]
+        for m in re.findall(r'"(! [^"\\]*)\\r\\n"', source("listener.c")):
+            msgs.append(m)
+        self.assertEqual(len(msgs), 3)
+        msgs.append("! line too long (max")
+        self.assertIn('"! line too long (max %lld "', source("client.c"))
+        self.assertIn('msg[] = "! internal error"', source("script.c"))
+        for name in ("chatd.8", "chatd-lua.7"):
+            text = page(name)
+            for m in msgs:
+                self.assertTrue(m in text, "%s lacks %s" % (name, m))
+
+    def test_name_errors(self):
+        reasons = [s for s in c_strings(source("text.c"))
+                   if s.startswith("name ")]
+        reasons += [s for s in c_strings(source("registry.c"))
+                    if s.startswith("name ")]
+        self.assertGreaterEqual(len(reasons), 7)
+        for name in ("chatd.8", "chatd-lua.7"):
+            text = page(name)
+            for r in reasons:
+                self.assertTrue(r in text, "%s lacks %s" % (name, r))
+
+    def test_lint(self):
+        mandoc = shutil.which("mandoc")
+        if mandoc is None:
+            self.skipTest("mandoc is not installed")
+        for name in PAGES:
+            path = os.path.join(BUILDDIR, "doc", name)
+            r = subprocess.run([mandoc, "-T", "lint", "-W", "warning", path],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+            self.assertEqual(r.stdout.strip(), "", name)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() else 1)

@@ -1,0 +1,692 @@
+"""Harness for the chatd integration tests.
+
+Python 3 standard library only.  The tests start the real binary (env
+CHATD, else ../../chatd next to this file) on a temporary config that
+listens on 127.0.0.1 port 0, read the real port from the log line
+"listening on ADDR:PORT", and talk to it over loopback sockets.
+
+Every wait is bounded; a failed wait raises AssertionError naming what was
+received.  Temporary files go under tempfile.mkdtemp() only, so the tests
+work from a read-only VPATH source tree and may run in parallel.
+
+Server(config={section: {key: value}}, plugins={file.lua: source}) is a
+context manager: .port .pid .log_text() .wait_log(rx) .signal(sig)
+.wait_exit(t) .stop() .rss_kb() .client() .room(n).  Client(port) has
+send() sendline() line() expect() expect_match() expect_lines()
+read_until() expect_closed() no_line() drain() join() abort(); .name is
+the peer address the server names it by.  run_chatd(args) runs the binary
+to completion (CLI and config checks).
+
+Importing this module arms a watchdog (env CHATD_TEST_TIMEOUT, default 120
+seconds) that ends the test process, so a test file always stops by itself;
+servers it started die with it (PR_SET_PDEATHSIG), and at exit any server
+still running is terminated by its PID.
+"""
+
+import atexit
+import ctypes
+import faulthandler
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CHATD = os.environ.get("CHATD") or os.path.normpath(
+    os.path.join(HERE, "..", "..", "chatd"))
+PLUGINS = os.environ.get("CHATD_PLUGINS") or os.path.normpath(
+    os.path.join(HERE, "..", "..", "plugins"))
+SRCDIR = os.environ.get("CHATD_SRCDIR") or os.path.normpath(
+    os.path.join(HERE, "..", ".."))
+
+DEFAULT_TIMEOUT = 5.0
+START_TIMEOUT = 10.0
+KEEP = bool(os.environ.get("CHATD_KEEP"))  # keep temp dirs for debugging
+
+WATCHDOG = float(os.environ.get("CHATD_TEST_TIMEOUT", "120"))
+if WATCHDOG > 0:
+    faulthandler.dump_traceback_later(WATCHDOG, exit=True)
+
+LISTEN_RE = re.compile(r"listening on (\S+):(\d+)")
+
+_live_servers = []
+_clients = []  # every Client, closed when its server is killed
+_tempdirs = []
+
+
+def _cleanup():
+    # Servers first, then their directories.
+    for srv in list(_live_servers):
+        try:
+            srv.kill()
+        except Exception:
+            pass
+    if not KEEP:
+        for d in _tempdirs:
+            shutil.rmtree(d, True)
+
+
+atexit.register(_cleanup)
+
+
+def _on_sigterm(signum, frame):
+    # Unwind (context managers stop their servers; unittest lets only
+    # KeyboardInterrupt through), then atexit cleans up.
+    raise KeyboardInterrupt("SIGTERM")
+
+
+if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _pdeathsig():
+    """preexec_fn: the child gets SIGKILL when this test process dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def mkdtemp(prefix="chatd-test-"):
+    """A private temp dir, removed at exit (kept with CHATD_KEEP=1)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _tempdirs.append(d)
+    return d
+
+
+def rss_kb(pid):
+    """Resident set size of a process in kB, from /proc/PID/status."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def format_ini(sections):
+    """sections: {section: {key: value}} -> INI text (order kept)."""
+    out = []
+    for sec, keys in sections.items():
+        out.append("[%s]" % sec)
+        for k, v in keys.items():
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            out.append("%s = %s" % (k, v))
+        out.append("")
+    return "\n".join(out)
+
+
+def merge_config(base, overrides):
+    cfg = {}
+    for sec, keys in base.items():
+        cfg[sec] = dict(keys)
+    for sec, keys in (overrides or {}).items():
+        cfg.setdefault(sec, {})
+        for k, v in keys.items():
+            if v is None:
+                cfg[sec].pop(k, None)
+            else:
+                cfg[sec][k] = v
+    return {s: k for s, k in cfg.items() if k}
+
+
+def make_plugin_dir(extra=None, base=None, dirpath=None):
+    """A temp dir with copies of the *.lua of CHATD_PLUGINS plus `extra`
+    ({filename: source}).  Returns its path."""
+    d = dirpath or os.path.join(mkdtemp(), "plugins")
+    os.makedirs(d, exist_ok=True)
+    base = PLUGINS if base is None else base
+    if base:
+        for name in sorted(os.listdir(base)):
+            if name.endswith(".lua"):
+                shutil.copy(os.path.join(base, name), os.path.join(d, name))
+    for name, src in (extra or {}).items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(src)
+    return d
+
+
+def run_chatd(args, timeout=10, cwd=None):
+    """Run chatd to completion; returns subprocess.CompletedProcess with
+    text stdout and stderr."""
+    try:
+        return subprocess.run([CHATD] + list(args), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, cwd=cwd, text=True,
+                              errors="replace", preexec_fn=_pdeathsig)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("chatd %s did not exit within %ss; stdout %r "
+                             "stderr %r" % (" ".join(args), timeout,
+                                            e.stdout, e.stderr))
+
+
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Server:
+    """A running chatd on a temporary config.
+
+    config: {section: {key: value}} merged over the defaults
+      [server] bind = 127.0.0.1, port = 0
+      [limits] lines_per_second = 0   (floods are not throttled)
+      [lua]    path = CHATD_PLUGINS
+    A value of None removes a default key.  plugins: {filename: source}
+    adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path.
+    config_text: the whole file instead; config_file: an existing file.
+    """
+
+    DEFAULTS = {
+        "server": {"bind": "127.0.0.1", "port": 0},
+        "limits": {"lines_per_second": 0},
+        "lua": {"path": PLUGINS},
+    }
+
+    def __init__(self, config=None, plugins=None, cwd=None,
+                 start_timeout=START_TIMEOUT, config_text=None,
+                 config_file=None, ready="log"):
+        self.dir = mkdtemp()
+        cfg = merge_config(self.DEFAULTS, config)
+        if plugins:
+            cfg.setdefault("lua", {})
+            cfg["lua"]["path"] = make_plugin_dir(
+                plugins, dirpath=os.path.join(self.dir, "plugins"))
+        self.config = cfg
+        if config_file is not None:
+            self.config_path = config_file  # used as is
+        else:
+            self.config_path = os.path.join(self.dir, "chatd.ini")
+            write_file(self.config_path, config_text
+                       if config_text is not None else format_ini(cfg))
+        self.log_path = os.path.join(self.dir, "chatd.log")
+        self.out_path = os.path.join(self.dir, "chatd.out")
+        self.cwd = cwd or self.dir
+        self.start_timeout = start_timeout
+        self.ready = ready
+        self.proc = None
+        self.port = None
+        self.host = None
+        self.returncode = None
+
+    # -- lifecycle -----------------------------------------------------
+    def start(self):
+        if not os.access(CHATD, os.X_OK):
+            raise AssertionError("chatd binary not found at %s (set CHATD)"
+                                 % CHATD)
+        self._log = open(self.log_path, "wb")
+        self._out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen(
+            [CHATD, "-c", self.config_path], stdin=subprocess.DEVNULL,
+            stdout=self._out, stderr=self._log, cwd=self.cwd,
+            preexec_fn=_pdeathsig)
+        _live_servers.append(self)
+        if self.ready == "connect":
+            # The log may hide the listening line (level = error): connect
+            # to the configured port until it answers.
+            self.listen_addr = str(self.config["server"]["bind"])
+            self.port = int(self.config["server"]["port"])
+            self._wait_connect()
+        else:
+            m = self.wait_log(LISTEN_RE, self.start_timeout)
+            self.listen_addr = m.group(1)
+            self.port = int(m.group(2))
+        host = self.listen_addr
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if host in ("0.0.0.0", "*", ""):
+            host = "127.0.0.1"
+        if host == "::":
+            host = "::1"
+        self.host = host
+        return self
+
+    def _wait_connect(self):
+        host = self.listen_addr.strip("[]")
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError("chatd exited (status %s); log:\n%s"
+                                     % (self.proc.returncode,
+                                        self.log_text()[-4000:]))
+            try:
+                probe = Client(self.port, host=host)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("chatd not accepting on %s:%d; "
+                                         "log:\n%s" % (host, self.port,
+                                                        self.log_text()))
+                time.sleep(0.05)
+        # The server answers.  The probe joins and leaves, waiting for its
+        # close, so no notice of it reaches the test's clients.
+        try:
+            probe.join()
+            probe.sendline("exit")
+            probe.read_until("* bye")
+            probe.expect_closed()
+        finally:
+            probe.close()
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.kill()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and self.proc is not None:
+            sys.stderr.write("---- chatd log (%s) ----\n%s\n---- end log ----\n"
+                             % (self.log_path, self.log_text()[-6000:]))
+        self.kill()
+        return False
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def wait_exit(self, timeout=DEFAULT_TIMEOUT):
+        """Wait for the process to exit; returns its status or raises."""
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("chatd (pid %d) still running after %.1fs"
+                                 % (self.proc.pid, timeout))
+        return self.returncode
+
+    def stop(self, timeout=8.0, close_clients=True):
+        """SIGTERM, wait bounded, then SIGKILL its own PID.  Returns the
+        exit status (negative: killed by that signal).  close_clients:
+        first close this harness's clients of the server, since chatd may
+        linger up to 5 s for clients that keep their end open (the
+        shutdown tests use signal() and wait_exit() instead)."""
+        if self.proc is None:
+            return None
+        if close_clients:
+            self.close_clients()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.returncode = self.proc.returncode
+        self._close_files()
+        return self.returncode
+
+    def close_clients(self):
+        """Close every harness Client connected to this server."""
+        for c in list(_clients):
+            if c.port == self.port:
+                c.close()
+
+    def kill(self):
+        """Terminate our own process (TERM, then KILL) and forget it."""
+        if self.proc is not None:
+            try:
+                self.stop(timeout=8)
+            except Exception:
+                try:
+                    self.proc.kill()
+                except Exception:
+                    pass
+        if self in _live_servers:
+            _live_servers.remove(self)
+        self.close_clients()
+
+    def _close_files(self):
+        for f in (getattr(self, "_log", None), getattr(self, "_out", None)):
+            if f is not None and not f.closed:
+                f.close()
+
+    # -- log -----------------------------------------------------------
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stdout_text(self):
+        try:
+            with open(self.out_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, regex, timeout=DEFAULT_TIMEOUT):
+        """Wait until the log matches regex; returns the match object."""
+        rx = re.compile(regex) if isinstance(regex, str) else regex
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            m = rx.search(text)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    "chatd exited (status %s) before logging %r; log:\n%s"
+                    % (self.proc.returncode, rx.pattern, text[-4000:]))
+            if time.monotonic() > deadline:
+                raise AssertionError("log did not match %r within %.1fs; log:\n%s"
+                                     % (rx.pattern, timeout, text[-4000:]))
+            time.sleep(0.05)
+
+    def rss_kb(self):
+        return rss_kb(self.proc.pid)
+
+    # -- clients -------------------------------------------------------
+    def client(self, join=True, **kw):
+        """Connect a Client; with join=True, read its welcome and online
+        lines (kept in .welcome and .online)."""
+        kw.setdefault("host", self.host)
+        c = Client(self.port, **kw)
+        if join:
+            c.join()
+        return c
+
+    def room(self, n, **kw):
+        """Connect n clients in order; every earlier one sees the joins."""
+        clients = []
+        for _ in range(n):
+            c = self.client(**kw)
+            for o in clients:
+                o.expect("* %s joined" % c.name)
+            clients.append(c)
+        return clients
+
+
+def sockname(sock):
+    """The peer-address name the server gives this socket: ip:port or
+    [ip6]:port."""
+    addr = sock.getsockname()
+    if sock.family == socket.AF_INET6:
+        return "[%s]:%d" % (addr[0], addr[1])
+    return "%s:%d" % (addr[0], addr[1])
+
+
+class Client:
+    """A line client over loopback.  Server lines must end in CRLF."""
+
+    def __init__(self, port, host="127.0.0.1", rcvbuf=None, source=None,
+                 timeout=DEFAULT_TIMEOUT, nodelay=True):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if nodelay:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if source is not None:
+            self.sock.bind((source, 0))
+        self.sock.settimeout(timeout)
+        _clients.append(self)
+        self.port = port
+        try:
+            self.sock.connect((host, port))
+        except OSError:
+            self.close()
+            raise
+        self.timeout = timeout
+        self.name = sockname(self.sock)
+        self.buf = b""
+        self.pos = 0
+        self.eof = False
+        self.reset = False
+        self.history = []  # every line received
+        self.welcome = None
+        self.online = None
+
+    # -- output --------------------------------------------------------
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        try:
+            self.sock.sendall(data)
+        except socket.timeout:
+            raise AssertionError("%s: send of %d bytes timed out"
+                                 % (self.name, len(data)))
+
+    def sendline(self, text, eol=b"\n"):
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        self.send(text + eol)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self in _clients:
+            _clients.remove(self)
+
+    def abort(self):
+        """Close with a RST (SO_LINGER 0)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+        self.close()
+
+    # -- input ---------------------------------------------------------
+    def _fill(self, deadline):
+        """Read once if data arrives before deadline.  False on timeout."""
+        if self.eof:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining < 0:
+            remaining = 0
+        r, _, _ = select.select([self.sock], [], [], remaining)
+        if not r:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            self.eof = self.reset = True
+            return True
+        except (socket.timeout, BlockingIOError):
+            return True
+        if not data:
+            self.eof = True
+        else:
+            self.buf = self.buf[self.pos:] + data
+            self.pos = 0
+        return True
+
+    def _recent(self, n=8):
+        return "last lines %r; partial %r%s" % (
+            [l[:200] for l in self.history[-n:]], self.pending[:300],
+            " (connection closed%s)" % (" by reset" if self.reset else "")
+            if self.eof else "")
+
+    def _take_line(self):
+        i = self.buf.find(b"\n", self.pos)
+        if i < 0:
+            return None
+        raw = self.buf[self.pos:i + 1]
+        self.pos = i + 1
+        if not raw.endswith(b"\r\n"):
+            raise AssertionError("%s: server line not ending in CRLF: %r"
+                                 % (self.name, raw))
+        try:
+            text = raw[:-2].decode("utf-8")
+        except UnicodeDecodeError:
+            raise AssertionError("%s: server line is not UTF-8: %r"
+                                 % (self.name, raw))
+        self.history.append(text)
+        if len(self.history) > 1000:
+            del self.history[:500]
+        return text
+
+    @property
+    def pending(self):
+        """Bytes received but not yet returned as lines."""
+        return self.buf[self.pos:]
+
+    def line(self, timeout=None):
+        """One server line without its CRLF."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self._take_line()
+            if text is not None:
+                return text
+            if self.eof:
+                raise AssertionError("%s: connection closed while waiting "
+                                     "for a line; %s"
+                                     % (self.name, self._recent()))
+            if not self._fill(deadline):
+                raise AssertionError("%s: no line within %.1fs; %s"
+                                     % (self.name, timeout, self._recent()))
+
+    def expect(self, exact, timeout=None):
+        got = self.line(timeout)
+        if got != exact:
+            raise AssertionError("%s: expected %r, got %r; %s"
+                                 % (self.name, exact, got, self._recent()))
+        return got
+
+    def expect_match(self, regex, timeout=None):
+        """The next line must match regex as a whole; returns the match."""
+        got = self.line(timeout)
+        m = re.fullmatch(regex, got)
+        if not m:
+            raise AssertionError("%s: expected a line matching %r, got %r"
+                                 % (self.name, regex, got))
+        return m
+
+    def expect_lines(self, lines, timeout=None):
+        for want in lines:
+            self.expect(want, timeout)
+
+    def read_until(self, pred, timeout=None):
+        """Lines up to and including the first for which pred(line) (or,
+        for a str, line == pred) holds; all within timeout."""
+        if isinstance(pred, str):
+            want = pred
+            pred = lambda l: l == want  # noqa: E731
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        got = []
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                l = self.line(max(remaining, 0))
+            except AssertionError as e:
+                raise AssertionError("read_until: condition not met; read "
+                                     "%d lines, last %r: %s"
+                                     % (len(got), got[-5:], e))
+            got.append(l)
+            if pred(l):
+                return got
+
+    def expect_closed(self, timeout=None, partial_ok=False):
+        """Read until the server closes, then close our end too; returns
+        the lines still unread.  partial_ok: a last line cut short is
+        allowed (kept in .pending)."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        lines = []
+        while True:
+            l = self._take_line()
+            if l is not None:
+                lines.append(l)
+                continue
+            if self.eof:
+                if self.pending and not partial_ok:
+                    raise AssertionError("%s: closed with a partial line %r"
+                                         % (self.name, self.pending[:300]))
+                self.close()  # as a client does at EOF
+                return lines
+            if not self._fill(deadline):
+                raise AssertionError("%s: not closed within %.1fs; read %r; %s"
+                                     % (self.name, timeout, lines[-5:],
+                                        self._recent()))
+
+    def no_line(self, within=0.5, allow_eof=False):
+        """Assert no complete line (and no EOF) arrives within `within`."""
+        deadline = time.monotonic() + within
+        while True:
+            l = self._take_line()
+            if l is not None:
+                raise AssertionError("%s: expected nothing, got %r"
+                                     % (self.name, l))
+            if self.eof and not allow_eof:
+                raise AssertionError("%s: expected nothing, but the "
+                                     "connection was closed" % self.name)
+            if time.monotonic() >= deadline:
+                return
+            if self.eof:
+                time.sleep(max(0, deadline - time.monotonic()))
+                continue
+            self._fill(deadline)
+
+    def drain(self):
+        """Read whatever is already available, without waiting; returns
+        the complete lines."""
+        lines = []
+        while True:
+            r, _, _ = select.select([self.sock], [], [], 0)
+            if not r or self.eof:
+                break
+            self._fill(time.monotonic())
+        while True:
+            l = self._take_line()
+            if l is None:
+                return lines
+            lines.append(l)
+
+    def join(self, timeout=None):
+        """Read `* welcome NAME` and `* online (N): ...` (the newcomer is
+        last in the list)."""
+        self.welcome = self.expect("* welcome %s" % self.name, timeout)
+        m = self.expect_match(r"\* online \((\d+)\): (.*)", timeout)
+        names = m.group(2).split(", ")
+        if int(m.group(1)) != len(names) or names[-1] != self.name:
+            raise AssertionError("%s: bad online line %r"
+                                 % (self.name, m.group(0)))
+        self.online = names
+        return names
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+        return False
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def ipv6_available():
+    if not socket.has_ipv6:
+        return False
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
