@@ -40,6 +40,25 @@ class SlowClientTest(unittest.TestCase):
                 rss.append(srv.rss_kb())
         return sent, got, notices
 
+    def test_one_event_over_output_limit_keeps_fast_clients(self):
+        """A line longer than output_limit, and a 'who' longer than it,
+        reach readers that keep up; nobody is dropped as too slow."""
+        cfg = {"buffers": {"output_limit": 1024, "max_line": 4000}}
+        with ct.Server(cfg) as srv:
+            clients = srv.room(12)
+            text = "y" * 3000
+            clients[0].send(text + "\n")
+            for c in clients:
+                c.expect("[%s]: %s" % (clients[0].name, text))
+            clients[1].send("who\n")
+            clients[1].expect("* online (12):")
+            for o in clients:
+                clients[1].expect("*   %s %s" % (o.name, o.name))
+            clients[2].send("still here\n")
+            for c in clients:
+                c.expect("[%s]: still here" % clients[2].name)
+            self.assertNotIn("too slow", srv.log_text())
+
     def test_non_reader_dropped(self):
         cfg = {"buffers": {"output_limit": 65536}}
         with ct.Server(cfg) as srv:
