@@ -61,40 +61,39 @@ log_level_name(int level)
 
 /*
  * Copy src to dst (of size dstsz, always NUL-terminated), writing control
- * bytes as \n, \t, \r or \xNN and a backslash as \\.  Returns the length
- * written.
+ * characters as \n, \t, \r or \xNN (a C1 control, UTF-8 C2 80..9F, as
+ * its two bytes) and a backslash as \\.  Returns the length written.
  */
 size_t
 log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t		  o = 0, i;
+	size_t		  o = 0, i, n, k, w;
 	unsigned char	  ch;
-	char		  tmp[4];
-	size_t		  n;
+	char		  tmp[8];
 
 	if (dstsz == 0)
 		return (0);
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len; i += w) {
 		ch = (unsigned char)src[i];
 		n = 0;
-		if (ch == '\n') {
+		w = 1;
+		if (ch == 0xc2 && i + 1 < len &&
+		    (unsigned char)src[i + 1] >= 0x80 &&
+		    (unsigned char)src[i + 1] <= 0x9f)
+			w = 2;
+		if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '\\') {
 			tmp[n++] = '\\';
-			tmp[n++] = 'n';
-		} else if (ch == '\t') {
-			tmp[n++] = '\\';
-			tmp[n++] = 't';
-		} else if (ch == '\r') {
-			tmp[n++] = '\\';
-			tmp[n++] = 'r';
-		} else if (ch == '\\') {
-			tmp[n++] = '\\';
-			tmp[n++] = '\\';
-		} else if (ch < 0x20 || ch == 0x7f) {
-			tmp[n++] = '\\';
-			tmp[n++] = 'x';
-			tmp[n++] = hex[ch >> 4];
-			tmp[n++] = hex[ch & 0xf];
+			tmp[n++] = ch == '\n' ? 'n' : ch == '\t' ? 't' :
+			    ch == '\r' ? 'r' : '\\';
+		} else if (ch < 0x20 || ch == 0x7f || w == 2) {
+			for (k = 0; k < w; k++) {
+				ch = (unsigned char)src[i + k];
+				tmp[n++] = '\\';
+				tmp[n++] = 'x';
+				tmp[n++] = hex[ch >> 4];
+				tmp[n++] = hex[ch & 0xf];
+			}
 		} else
 			tmp[n++] = (char)ch;
 		if (o + n >= dstsz)
