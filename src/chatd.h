@@ -65,7 +65,6 @@ enum log_level {
 	LL_DEBUG
 };
 void		 log_set_level(int);
-int		 log_get_level(void);
 int		 log_level_parse(const char *);
 const char	*log_level_name(int);
 void		 log_msg(int, const char *, ...)
@@ -153,7 +152,6 @@ struct outq {
 	size_t		 bytes;		/* unwritten bytes queued */
 };
 struct buf	*buf_line(const char *, size_t);
-struct buf	*buf_raw(const char *, size_t);
 void		 buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
 void		 outq_init(struct outq *);
@@ -281,7 +279,7 @@ void		 client_send(struct client *, struct buf *);
 void		 client_send_text(struct client *, const char *, size_t);
 void		 client_close(struct client *, const char *);
 void		 client_reap(struct client *);
-int		 client_flush(struct client *);
+void		 client_flush(struct client *);
 void		 client_finish(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);

@@ -26,6 +26,7 @@ static void	client_write_cb(struct ev_loop *, ev_io *, int);
 static void	client_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_throttle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_process(struct client *);
+static void	client_drop(struct client *, const char *);
 
 /* Write "ip:port" or "[ip]:port" for an address; v4-mapped v6 as v4. */
 void
@@ -177,9 +178,7 @@ client_send(struct client *c, struct buf *b)
 	outq_push(&c->out, b);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		if ((n = outq_flush(&c->out, c->fd)) == -1) {
-			c->flags |= CLIENT_DEAD;
-			outq_free(&c->out);
-			client_close(c, CHATD_LEAVE_CLOSED);
+			client_drop(c, CHATD_LEAVE_CLOSED);
 			return;
 		}
 		c->srv->stats.bytes_out += (uint64_t)n;
@@ -188,9 +187,7 @@ client_send(struct client *c, struct buf *b)
 		log_info("client %llu (%s): %zu bytes queued, over "
 		    "output_limit; dropping it", (unsigned long long)c->id,
 		    c->addr, c->out.bytes);
-		c->flags |= CLIENT_DEAD;
-		outq_free(&c->out);
-		client_close(c, CHATD_LEAVE_SLOW);
+		client_drop(c, CHATD_LEAVE_SLOW);
 		return;
 	}
 	server_mark_pending(c->srv, c);
@@ -221,6 +218,18 @@ client_close(struct client *c, const char *reason)
 	ev_io_stop(c->srv->loop, &c->rio);
 	ev_timer_stop(c->srv->loop, &c->throttle);
 	server_mark_closing(c->srv, c);
+}
+
+/*
+ * Close a client whose output can no longer be delivered (too slow, or the
+ * socket failed): what is queued is dropped, nothing more is queued.
+ */
+static void
+client_drop(struct client *c, const char *reason)
+{
+	c->flags |= CLIENT_DEAD;
+	outq_free(&c->out);
+	client_close(c, reason);
 }
 
 /*
@@ -284,7 +293,7 @@ client_finish(struct client *c)
  * become writable; a draining client whose queue is empty is shut down for
  * writing, and freed once the peer has finished too.  May free c.
  */
-int
+void
 client_flush(struct client *c)
 {
 	struct ev_loop	*loop = c->srv->loop;
@@ -292,14 +301,11 @@ client_flush(struct client *c)
 
 	n = outq_flush(&c->out, c->fd);
 	if (n == -1) {
-		c->flags |= CLIENT_DEAD;
-		outq_free(&c->out);
-		if (c->flags & CLIENT_DRAINING) {
+		if (c->flags & CLIENT_DRAINING)
 			client_finish(c);
-			return (-1);
-		}
-		client_close(c, CHATD_LEAVE_CLOSED);
-		return (-1);
+		else
+			client_drop(c, CHATD_LEAVE_CLOSED);
+		return;
 	}
 	c->srv->stats.bytes_out += (uint64_t)n;
 	if (c->out.count > 0) {
@@ -307,7 +313,7 @@ client_flush(struct client *c)
 			ev_io_start(loop, &c->wio);
 			c->flags |= CLIENT_WRITING;
 		}
-		return (0);
+		return;
 	}
 	if (c->flags & CLIENT_WRITING) {
 		ev_io_stop(loop, &c->wio);
@@ -320,14 +326,13 @@ client_flush(struct client *c)
 			if (!(c->flags & CLIENT_EOF))
 				shutdown(c->fd, SHUT_WR);
 			client_finish(c);
-			return (-1);
+			return;
 		}
 		if (!(c->flags & CLIENT_SHUTWR)) {
 			shutdown(c->fd, SHUT_WR);
 			c->flags |= CLIENT_SHUTWR;
 		}
 	}
-	return (0);
 }
 
 /* The socket is writable again. */
@@ -379,9 +384,8 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		log_debug("client %llu: read: %s", (unsigned long long)c->id,
 		    strerror(errno));
-		c->flags |= CLIENT_EOF | CLIENT_DEAD;
-		outq_free(&c->out);
-		client_close(c, CHATD_LEAVE_CLOSED);
+		c->flags |= CLIENT_EOF;
+		client_drop(c, CHATD_LEAVE_CLOSED);
 		return;
 	}
 	if (n == 0) {
@@ -515,9 +519,6 @@ client_apply_config(struct client *c)
 	if (c->tokens > (double)cfg->burst)
 		c->tokens = (double)cfg->burst;
 	client_arm_idle(c);
-	if (c->out.bytes > (size_t)cfg->output_limit) {
-		c->flags |= CLIENT_DEAD;
-		outq_free(&c->out);
-		client_close(c, CHATD_LEAVE_SLOW);
-	}
+	if (c->out.bytes > (size_t)cfg->output_limit)
+		client_drop(c, CHATD_LEAVE_SLOW);
 }

@@ -30,13 +30,6 @@ log_set_level(int level)
 	log_level = level;
 }
 
-/* Return the current level. */
-int
-log_get_level(void)
-{
-	return (log_level);
-}
-
 /* Parse a level name; -1 if it is not one. */
 int
 log_level_parse(const char *name)

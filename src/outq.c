@@ -18,19 +18,6 @@
 
 #define OUTQ_INITIAL	8
 
-/* Make a buffer holding len bytes of data, as they are. */
-struct buf *
-buf_raw(const char *data, size_t len)
-{
-	struct buf	*b;
-
-	b = xmalloc(sizeof *b + len);
-	b->refs = 1;
-	b->len = len;
-	memcpy(b->data, data, len);
-	return (b);
-}
-
 /*
  * Make a buffer holding one protocol line: text with control characters
  * removed and invalid UTF-8 repaired, then CRLF.  Whatever a plugin passes,
