@@ -10,8 +10,14 @@ are next to the chatd binary, in doc/).  Checks that:
 - the messages of the C core and every reason a name is refused
   (src/listener.c, src/client.c, src/script.c, src/text.c,
   src/registry.c) are in chatd(8) and chatd-lua(7);
-- mandoc -T lint finds nothing at level warning or above (skipped when
-  mandoc is not installed).
+- conf/chatd.ini sets every key to its default, with a comment;
+- every key's entry in chatd.ini(5) gives its default, its range (for
+  numbers, as in the table) and whether SIGHUP applies it (as the table's
+  live flag says);
+- mandoc -T lint finds nothing at level warning or above, and groff -ww
+  (what man(1) runs) prints no warning but for lines it cannot break,
+  which depend on the length of the install paths (each skipped when the
+  tool is not installed; CI installs both).
 
 Exit 0 = pass.
 """
@@ -67,6 +73,68 @@ class ManPages(unittest.TestCase):
             self.assertTrue(
                 re.search(r"\n\.It Cm %s Pq " % re.escape(key), text),
                 "[%s] %s is not documented" % (section, key))
+
+    def test_key_entries(self):
+        text = page("chatd.ini.5")
+        table = re.findall(
+            r'\{\s*"(\w+)",\s*"(\w+)",\s*(CONF_\w+),\s*(-?\w+),\s*(-?\w+),'
+            r'\s*(NULL|"[^"]*"),\s*OFF\(\w+\),\s*([01]),', source("config.c"))
+        self.assertGreater(len(table), 10)
+        for section, key, ctype, lo, hi, default, live in table:
+            m = re.search(r"\n\.It Cm %s Pq \w+\n(.*?)(?=\n\.It Cm |\n\.El)"
+                          % re.escape(key), text, re.S)
+            self.assertIsNotNone(m, "[%s] %s has no entry" % (section, key))
+            entry = m.group(1)
+            what = "[%s] %s" % (section, key)
+            if default == "NULL":
+                self.assertIn("No default", entry, what)
+            else:
+                self.assertRegex(entry, r"Default:\s+(\.Ql )?%s\b"
+                                 % re.escape(default.strip('"')), what)
+            if ctype == "CONF_INT":
+                self.assertIn("Range: %d to %d." % (int(lo.rstrip("LL")),
+                                                    int(hi.rstrip("LL"))),
+                              entry, what)
+            if live == "1":
+                self.assertRegex(entry, r"Applied on\n\.Dv SIGHUP", what)
+                self.assertNotIn("Needs a restart", entry, what)
+            else:
+                self.assertIn("Needs a restart.", entry, what)
+                self.assertNotIn("Applied on", entry, what)
+
+    def test_sample_config(self):
+        with open(os.path.join(SRCDIR, "conf", "chatd.ini"),
+                  encoding="utf-8") as f:
+            sample = f.read()
+        table = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONF_\w+,[^,]*,[^,]*,'
+                           r'\s*(NULL|"[^"]*"),', source("config.c"))
+        self.assertGreater(len(table), 10)
+        for section, key, default in table:
+            body = re.search(r"^\[%s\]\n(.*?)(?=^\[|\Z)" % section, sample,
+                             re.S | re.M)
+            self.assertIsNotNone(body, "conf/chatd.ini lacks [%s]" % section)
+            if default == "NULL":
+                self.assertRegex(body.group(1), r"(?m)^%s = " % key)
+            else:
+                self.assertRegex(body.group(1), r"(?m)^%s = %s +;" % (
+                    key, re.escape(default.strip('"'))),
+                    "conf/chatd.ini: [%s] %s" % (section, key))
+
+    def test_groff(self):
+        groff = shutil.which("groff")
+        if groff is None:
+            self.skipTest("groff is not installed")
+        for name in PAGES:
+            path = os.path.join(BUILDDIR, "doc", name)
+            # -Wbreak: whether a path fits a line depends on the prefix
+            # (make distcheck's is long); tests/package/run checks the
+            # installed pages with every warning.
+            r = subprocess.run([groff, "-ww", "-Wbreak", "-z", "-mandoc",
+                                path],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+            self.assertEqual((r.returncode, r.stdout.strip()), (0, ""), name)
 
     def test_lua_api(self):
         text = page("chatd-lua.7")

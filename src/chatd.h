@@ -65,6 +65,8 @@ enum log_level {
 	LL_DEBUG
 };
 void		 log_set_level(int);
+void		 log_set_syslog(int);
+void		 log_set_tee_errors(int);
 int		 log_level_parse(const char *);
 const char	*log_level_name(int);
 void		 log_msg(int, const char *, ...)
@@ -189,6 +191,7 @@ struct config {
 	long long	 memory_limit;
 	int		 unsafe;
 	int		 log_level;
+	int		 log_syslog;
 
 	char		*file;		/* the file read, NULL for defaults */
 	struct config_extra *extra;	/* [plugin.*] keys, in file order */

@@ -54,6 +54,8 @@ const struct config_key config_keys[] = {
 	  "true opens the whole Lua standard library to plugins" },
 	{ "log", "level", CONF_LEVEL, 0, 0, "info", OFF(log_level), 1,
 	  "error | warn | info | debug" },
+	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
+	  "true logs to syslog (facility daemon) instead of stderr" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)

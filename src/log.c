@@ -1,7 +1,9 @@
 /*
- * Logging to stderr.  Every message is escaped before it is written, so a
- * name or a line from the network can never put raw control characters
- * (or a fake second log line) into the log.
+ * Logging to stderr (with a timestamp, the pid and the level) or, with
+ * [log] syslog = yes, to syslog(3) as "chatd[pid]" on the daemon facility.
+ * Every message is escaped before it is written, so a name or a line from
+ * the network can never put raw control characters, bytes that are not
+ * UTF-8, or a fake second log line into the log.
  */
 
 #include "config.h"
@@ -12,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "chatd.h"
@@ -20,14 +24,55 @@
 #define LOG_LINE_MAX	4096
 
 static int log_level = LL_INFO;
+static int log_syslog;		/* 1: syslog(3), 0: stderr */
+static int log_tee_errors;	/* in syslog mode, errors to stderr too */
+static int log_journal = -1;	/* stderr is the journal; -1: not checked */
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static const int log_priorities[] = {
+	LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG
+};
+
+static void	log_stderr(int, const char *);
 
 /* Set the most verbose level that is written. */
 void
 log_set_level(int level)
 {
 	log_level = level;
+}
+
+/*
+ * Send what follows to syslog (on) or to stderr (off).  A change is logged
+ * on the old destination first, so whoever watches it learns where the
+ * log went.
+ */
+void
+log_set_syslog(int on)
+{
+	on = on != 0;
+	if (on == log_syslog)
+		return;
+	if (on) {
+		log_info("logging to syslog from now on (facility daemon)");
+		openlog("chatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_syslog = 1;
+	} else {
+		log_info("logging to stderr from now on");
+		closelog();
+		log_syslog = 0;
+	}
+}
+
+/*
+ * While chatd starts, a failure must reach the operator who started it
+ * even when the log goes to syslog: with on, messages of level error are
+ * written to stderr as well.
+ */
+void
+log_set_tee_errors(int on)
+{
+	log_tee_errors = on;
 }
 
 /* Parse a level name; -1 if it is not one. */
@@ -53,42 +98,86 @@ log_level_name(int level)
 }
 
 /*
+ * The length of the well-formed UTF-8 sequence of more than one byte at
+ * s (of len bytes), or 0 if the bytes there are not one (Unicode 15,
+ * table 3-7: no overlong forms, surrogates or values past U+10FFFF).
+ */
+static size_t
+log_utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+	if (len < n || s[1] < lo || s[1] > hi)
+		return (0);
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return (0);
+	}
+	return (n);
+}
+
+/*
  * Copy src to dst (of size dstsz, always NUL-terminated), writing control
  * characters as \n, \t, \r or \xNN (a C1 control, UTF-8 C2 80..9F, as
- * its two bytes) and a backslash as \\.  Returns the length written.
+ * its two bytes), every byte that is not part of well-formed UTF-8 as
+ * \xNN, and a backslash as \\.  Returns the length written.
  */
 size_t
 log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
 	size_t		  o = 0, i, n, k, w;
-	unsigned char	  ch;
-	char		  tmp[8];
+	int		  hexed;
+	char		  tmp[16];
 
 	if (dstsz == 0)
 		return (0);
 	for (i = 0; i < len; i += w) {
-		ch = (unsigned char)src[i];
 		n = 0;
 		w = 1;
-		if (ch == 0xc2 && i + 1 < len &&
-		    (unsigned char)src[i + 1] >= 0x80 &&
-		    (unsigned char)src[i + 1] <= 0x9f)
-			w = 2;
-		if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '\\') {
+		hexed = 0;
+		if (s[i] >= 0x80) {
+			w = log_utf8_len(s + i, len - i);
+			/* Invalid (one byte) or a C1 control (C2 80..9F). */
+			hexed = w == 0 || (s[i] == 0xc2 && s[i + 1] <= 0x9f);
+			if (w == 0)
+				w = 1;
+		} else if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\\') {
 			tmp[n++] = '\\';
-			tmp[n++] = ch == '\n' ? 'n' : ch == '\t' ? 't' :
-			    ch == '\r' ? 'r' : '\\';
-		} else if (ch < 0x20 || ch == 0x7f || w == 2) {
+			tmp[n++] = s[i] == '\n' ? 'n' : s[i] == '\t' ? 't' :
+			    s[i] == '\r' ? 'r' : '\\';
+		} else
+			hexed = s[i] < 0x20 || s[i] == 0x7f;
+		if (hexed) {
 			for (k = 0; k < w; k++) {
-				ch = (unsigned char)src[i + k];
 				tmp[n++] = '\\';
 				tmp[n++] = 'x';
-				tmp[n++] = hex[ch >> 4];
-				tmp[n++] = hex[ch & 0xf];
+				tmp[n++] = hex[s[i + k] >> 4];
+				tmp[n++] = hex[s[i + k] & 0xf];
 			}
-		} else
-			tmp[n++] = (char)ch;
+		} else if (n == 0) {
+			memcpy(tmp, s + i, w);
+			n = w;
+		}
 		if (o + n >= dstsz)
 			break;
 		memcpy(dst + o, tmp, n);
@@ -98,14 +187,56 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 	return (o);
 }
 
-/* Write one log line if level is enabled. */
+/*
+ * Whether stderr is a stream to the systemd journal: systemd then sets
+ * JOURNAL_STREAM to the device and inode of that stream.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (v == NULL || sscanf(v, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
+
+/*
+ * Write an escaped message to stderr, with a timestamp, pid and level.
+ * When stderr is the journal, a "<N>" prefix gives journald the syslog
+ * priority of the line (sd-daemon(3)), so journalctl -p works.
+ */
+static void
+log_stderr(int level, const char *esc)
+{
+	char		 stamp[32], prio[8] = "";
+	struct timeval	 tv;
+	struct tm	 tm;
+
+	if (log_journal == -1)
+		log_journal = log_stderr_is_journal();
+	if (log_journal)
+		snprintf(prio, sizeof prio, "<%d>", log_priorities[level]);
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s%s.%03dZ chatd[%ld] %s: %s\n", prio, stamp,
+	    (int)(tv.tv_usec / 1000), (long)getpid(), log_names[level], esc);
+	fflush(stderr);
+}
+
+/*
+ * Write one log line if level is enabled.  syslog adds the time, the
+ * "chatd[pid]" tag and the priority, so it gets "level: message".
+ */
 void
 log_vmsg(int level, const char *fmt, va_list ap)
 {
 	char		 raw[LOG_LINE_MAX], esc[LOG_LINE_MAX];
-	char		 stamp[32];
-	struct timeval	 tv;
-	struct tm	 tm;
 	int		 n, saved = errno;
 
 	if (level > log_level)
@@ -117,12 +248,12 @@ log_vmsg(int level, const char *fmt, va_list ap)
 		n = sizeof raw - 1;
 	log_escape(esc, sizeof esc, raw, (size_t)n);
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03dZ chatd[%ld] %s: %s\n", stamp,
-	    (int)(tv.tv_usec / 1000), (long)getpid(), log_names[level], esc);
-	fflush(stderr);
+	if (log_syslog) {
+		syslog(log_priorities[level], "%s: %s", log_names[level], esc);
+		if (level == LL_ERROR && log_tee_errors)
+			log_stderr(level, esc);
+	} else
+		log_stderr(level, esc);
 	errno = saved;
 }
 
@@ -137,12 +268,17 @@ log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Log an error that leaves no way on, and exit. */
+/*
+ * Log an error that leaves no way on, and exit.  In syslog mode it goes to
+ * stderr as well: the process is ending, so whoever started it should see
+ * why.
+ */
 void
 fatal(const char *fmt, ...)
 {
 	va_list	ap;
 
+	log_tee_errors = 1;
 	va_start(ap, fmt);
 	log_vmsg(LL_ERROR, fmt, ap);
 	va_end(ap);

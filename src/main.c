@@ -96,6 +96,10 @@ main(int argc, char **argv)
 
 	/* A peer that goes away must cost a write error, not the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/* From here on the log goes where the configuration says; until
+	 * chatd listens, an error is shown on stderr as well. */
+	log_set_tee_errors(1);
+	log_set_syslog(cfg.log_syslog);
 	if (path == NULL)
 		log_info("no configuration file (%s); running on built-in "
 		    "defaults", CHATD_CONFFILE);
@@ -105,6 +109,7 @@ main(int argc, char **argv)
 		server_free(&srv);
 		return (1);
 	}
+	log_set_tee_errors(0);
 	server_run(&srv);
 	server_free(&srv);
 	log_info("stopped");

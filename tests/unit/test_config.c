@@ -158,6 +158,7 @@ test_defaults(void)
 	is_int(cfg.max_per_ip, 0, "default max_per_ip 0");
 	ok(cfg.lua_path == NULL, "default lua_path NULL");
 	is_int(cfg.log_level, LL_INFO, "default log level info");
+	is_int(cfg.log_syslog, 0, "default: log to stderr (syslog 0)");
 	is_int(cfg.unsafe, 0, "default: the Lua sandbox is on (unsafe 0)");
 	ok(cfg.max_instructions > 0, "default max_instructions > 0 (%lld)",
 	    cfg.max_instructions);
@@ -254,6 +255,8 @@ test_find(void)
 		{ "lua", "unsafe", CONF_BOOL, offsetof(struct config, unsafe) },
 		{ "log", "level", CONF_LEVEL,
 		    offsetof(struct config, log_level) },
+		{ "log", "syslog", CONF_BOOL,
+		    offsetof(struct config, log_syslog) },
 	};
 	const struct config_key *k;
 	size_t i;
@@ -370,6 +373,16 @@ test_load_partial(void)
 	is_int(cfg.port, 1, "... port from the first");
 	is_str(cfg.bind, "::1", "... bind from the second");
 	is_int(cfg.log_level, LL_WARN, "... level warn");
+	config_free(&cfg);
+
+	is_int(load(&cfg, "[log]\nsyslog = yes\n", err, sizeof err), 0,
+	    "syslog = yes loads");
+	is_int(cfg.log_syslog, 1, "... stored");
+	config_free(&cfg);
+	is_int(load(&cfg, "[log]\nsyslog = maybe\n", err, sizeof err), -1,
+	    "syslog = maybe refused");
+	ok(strstr(err, ":2: invalid value 'maybe' for syslog") != NULL,
+	    "... with line and reason (%s)", err);
 	config_free(&cfg);
 
 	/* limits of the numbers */

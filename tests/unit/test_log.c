@@ -32,7 +32,25 @@ main(void)
 	    "C1 controls (UTF-8 C2 80..9F) as their two bytes");
 	is_str(esc("caf\xc3\xa9 \xe6\x9d\x9c \xc2\xa0", 256),
 	    "caf\xc3\xa9 \xe6\x9d\x9c \xc2\xa0", "other UTF-8 kept");
+	is_str(esc("\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf", 256),
+	    "\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf",
+	    "4-byte UTF-8, U+10FFFF and U+D7FF kept");
+	is_str(esc("a\xff" "b\x80", 256), "a\\xffb\\x80",
+	    "stray bytes as \\xNN");
+	is_str(esc("\xe2\x82x", 256), "\\xe2\\x82x",
+	    "truncated sequence: each byte as \\xNN");
+	is_str(esc("\xc0\xaf\xe0\x80\xaf", 256),
+	    "\\xc0\\xaf\\xe0\\x80\\xaf", "overlong forms as \\xNN");
+	is_str(esc("\xed\xa0\x80", 256), "\\xed\\xa0\\x80",
+	    "surrogates as \\xNN");
+	is_str(esc("\xf4\x90\x80\x80\xf5", 256),
+	    "\\xf4\\x90\\x80\\x80\\xf5", "past U+10FFFF as \\xNN");
+	is_str(esc("\xe6\x9d", 256), "\\xe6\\x9d",
+	    "sequence cut by the end of the text as \\xNN");
+	is_str(esc("\xc2", 256), "\\xc2", "lone lead byte at the end");
 	is_str(esc("abc\n", 5), "abc", "truncation never splits an escape");
+	is_str(esc("ab\xe6\x9d\x9c", 5), "ab",
+	    "truncation never splits a character");
 	is_str(esc("abcdef", 4), "abc", "always NUL-terminated");
 
 	is_int(log_level_parse("debug"), LL_DEBUG, "level names parse");
