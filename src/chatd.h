@@ -9,6 +9,7 @@
  *   client.c    read(), rate limit, idle timer, close and reap
  *   linebuf.c   framing of the byte stream into lines
  *   text.c      UTF-8 repair, control stripping, name rules
+ *   name.c      names that cannot pass for others; NFKC case folding
  *   script.c    the Lua state: sandbox, protected calls, dispatch
  *   api.c       the "chat" table and user handles seen by plugins
  *   registry.c  users by id and by name, broadcast
@@ -92,6 +93,10 @@ size_t		 text_clean(const char *, size_t, char *);
 int		 text_is_blank(const char *, size_t);
 int		 text_utf8_valid(const char *, size_t);
 const char	*text_name_error(const char *, size_t);
+
+/* name.c */
+char		*name_fold(const char *, size_t, size_t *);
+const char	*name_check(const char *, size_t, char **, size_t *);
 
 /* linebuf.c */
 struct linebuf {
@@ -251,6 +256,8 @@ struct client {
 #define CLIENT_EOF	 0x80	/* the peer has finished sending */
 
 	char		*name;
+	char		*namekey;		/* name_fold(name): by_name */
+	size_t		 namekeylen;
 	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
 	unsigned char	 ipkey[17];		/* family + address bytes */
 	size_t		 ipkeylen;

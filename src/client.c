@@ -285,6 +285,7 @@ client_finish(struct client *c)
 	outq_free(&c->out);
 	free(c->close_reason);
 	free(c->name);
+	free(c->namekey);
 	free(c);
 }
 
