@@ -7,6 +7,7 @@
  *
  *   listener.c  accept(), connection limits, EMFILE back-off
  *   client.c    read(), rate limit, idle timer, close and reap
+ *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
  *   text.c      UTF-8 repair, control stripping, name rules
  *   name.c      names that cannot pass for others; NFKC case folding
@@ -97,6 +98,14 @@ const char	*text_name_error(const char *, size_t);
 /* name.c */
 char		*name_fold(const char *, size_t, size_t *);
 const char	*name_check(const char *, size_t, char **, size_t *);
+
+/* telnet.c */
+struct telnet {
+	unsigned char	 state;		/* where in a command sequence */
+	unsigned char	 cr;		/* the last text byte was a CR */
+};
+void		 telnet_init(struct telnet *);
+size_t		 telnet_filter(struct telnet *, char *, size_t);
 
 /* linebuf.c */
 struct linebuf {
@@ -273,6 +282,7 @@ struct client {
 	ev_timer	 idle;			/* idle, then linger, deadline */
 	ev_timer	 throttle;
 
+	struct telnet	 telnet;		/* commands taken out of the input */
 	struct linebuf	 in;
 	struct outq	 out;
 

@@ -256,7 +256,7 @@ class RoomTest(unittest.TestCase):
             (b"rename|a\x1bb", "! name contains a control character"),
             (b"rename|a|b", "! name contains '|'"),
             (b"rename||", "! name contains '|'"),
-            (b"rename|\xff", "! name is not valid UTF-8"),
+            (b"rename|\xfe", "! name is not valid UTF-8"),
             (b"rename|ab\xe2\x82", "! name is not valid UTF-8"),
             (b"rename|\xc0\xaf", "! name is not valid UTF-8"),
             (b"rename|" + b"x" * 40, "! name is longer than 32 bytes"),
