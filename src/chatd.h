@@ -44,6 +44,7 @@
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
+#define CHATD_FD_SPARE		16	/* descriptors kept for files */
 #define CHATD_IOV_MAX		64	/* iovecs per writev() */
 
 /* The struct holding member m, from a pointer to that member. */
@@ -314,6 +315,7 @@ struct listener {
 int		 listener_open(struct listener *, struct server *, const char *,
 		     int, char *, size_t);
 void		 listener_close(struct listener *);
+void		 listener_fit_clients(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 
@@ -333,6 +335,8 @@ struct server {
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
 	size_t		 nclients;	/* every open client socket */
+	size_t		 max_clients;	/* max_clients, as descriptors allow */
+	size_t		 fd_base;	/* descriptors open before clients */
 	struct client_list pending;
 	struct client_list closing;
 	struct client_list draining;	/* unregistered, still open */

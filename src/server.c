@@ -172,6 +172,7 @@ server_reload(struct server *srv)
 	srv->cfg = cfg;
 
 	log_set_level(srv->cfg.log_level);
+	listener_fit_clients(srv);
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_apply_config(c);
 	log_info("reload done");
@@ -218,6 +219,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		log_error("%s", err);
 		return (-1);
 	}
+	listener_fit_clients(srv);
 	ev_prepare_init(&srv->prepare, server_prepare_cb);
 	ev_prepare_start(srv->loop, &srv->prepare);
 	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
