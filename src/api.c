@@ -389,7 +389,7 @@ chat_users(lua_State *L)
 	return (1);
 }
 
-/* chat.find(name): the online user of that name, or nil. */
+/* chat.find(name): the online user with the same name (folded), or nil. */
 static int
 chat_find(lua_State *L)
 {

@@ -7,8 +7,10 @@
  *
  *   listener.c  accept(), connection limits, EMFILE back-off
  *   client.c    read(), rate limit, idle timer, close and reap
+ *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
  *   text.c      UTF-8 repair, control stripping, name rules
+ *   name.c      names that cannot pass for others; NFKC case folding
  *   script.c    the Lua state: sandbox, protected calls, dispatch
  *   api.c       the "chat" table and user handles seen by plugins
  *   registry.c  users by id and by name, broadcast
@@ -42,6 +44,7 @@
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
+#define CHATD_FD_SPARE		16	/* descriptors kept for files */
 #define CHATD_IOV_MAX		64	/* iovecs per writev() */
 
 /* The struct holding member m, from a pointer to that member. */
@@ -94,6 +97,18 @@ size_t		 text_clean(const char *, size_t, char *);
 int		 text_is_blank(const char *, size_t);
 int		 text_utf8_valid(const char *, size_t);
 const char	*text_name_error(const char *, size_t);
+
+/* name.c */
+char		*name_fold(const char *, size_t, size_t *);
+const char	*name_check(const char *, size_t, char **, size_t *);
+
+/* telnet.c */
+struct telnet {
+	unsigned char	 state;		/* where in a command sequence */
+	unsigned char	 cr;		/* the last text byte was a CR */
+};
+void		 telnet_init(struct telnet *);
+size_t		 telnet_filter(struct telnet *, char *, size_t);
 
 /* linebuf.c */
 struct linebuf {
@@ -254,6 +269,8 @@ struct client {
 #define CLIENT_EOF	 0x80	/* the peer has finished sending */
 
 	char		*name;
+	char		*namekey;		/* name_fold(name): by_name */
+	size_t		 namekeylen;
 	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
 	unsigned char	 ipkey[17];		/* family + address bytes */
 	size_t		 ipkeylen;
@@ -269,6 +286,7 @@ struct client {
 	ev_timer	 idle;			/* idle, then linger, deadline */
 	ev_timer	 throttle;
 
+	struct telnet	 telnet;		/* commands taken out of the input */
 	struct linebuf	 in;
 	struct outq	 out;
 
@@ -300,6 +318,7 @@ struct listener {
 int		 listener_open(struct listener *, struct server *, const char *,
 		     int, char *, size_t);
 void		 listener_close(struct listener *);
+void		 listener_fit_clients(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 
@@ -319,6 +338,8 @@ struct server {
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
 	size_t		 nclients;	/* every open client socket */
+	size_t		 max_clients;	/* max_clients, as descriptors allow */
+	size_t		 fd_base;	/* descriptors open before clients */
 	struct client_list pending;
 	struct client_list closing;
 	struct client_list draining;	/* unregistered, still open */

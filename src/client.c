@@ -135,6 +135,7 @@ client_new(struct server *srv, int fd, const struct sockaddr *sa,
 	c->joined = c->last_active = c->tokens_at = now;
 	c->tokens = (double)srv->cfg.burst;
 	client_set_sndbuf(c);
+	telnet_init(&c->telnet);
 	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
 	outq_init(&c->out);
 
@@ -285,6 +286,7 @@ client_finish(struct client *c)
 	outq_free(&c->out);
 	free(c->close_reason);
 	free(c->name);
+	free(c->namekey);
 	free(c);
 }
 
@@ -393,7 +395,7 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		client_close(c, CHATD_LEAVE_CLOSED);
 		return;
 	}
-	linebuf_commit(&c->in, (size_t)n);
+	linebuf_commit(&c->in, telnet_filter(&c->telnet, space, (size_t)n));
 	client_process(c);
 }
 

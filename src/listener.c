@@ -1,13 +1,16 @@
 /*
- * The listening socket: accept(), the connection limits, and a pause
- * instead of a busy loop when the process runs out of descriptors.
+ * The listening socket: accept(), the connection limits, max_clients fitted
+ * to the descriptor limit, and a pause instead of a busy loop when the
+ * process runs out of descriptors all the same.
  */
 
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -77,7 +80,7 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 		close(fd);
 		return;
 	}
-	if (srv->nclients >= (size_t)srv->cfg.max_clients) {
+	if (srv->nclients >= srv->max_clients) {
 		listener_refuse(fd, MSG_FULL, addr);
 		return;
 	}
@@ -145,6 +148,89 @@ listener_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct listener	*l = container_of(w, struct listener, pause);
 
 	ev_io_start(loop, &l->io);
+}
+
+/*
+ * How many descriptors are open: from /proc/self/fd where there is one,
+ * else by asking for each below limit (capped at 4096).
+ */
+static size_t
+count_open_fds(rlim_t limit)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+	int		 fd, top;
+
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] != '.')
+				n++;
+		}
+		closedir(d);
+		return (n > 0 ? n - 1 : 0);	/* less the one reading it */
+	}
+	top = limit == RLIM_INFINITY || limit > 4096 ? 4096 : (int)limit;
+	for (fd = 0; fd < top; fd++) {
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * Fit max_clients to the descriptor limit: each client takes one, and
+ * chatd keeps what it had open before the first client (the standard
+ * streams, the listener, the event loop) plus CHATD_FD_SPARE for the files
+ * plugins and reloads open.  A soft limit too low is raised toward the
+ * hard one; what still does not fit is logged, and srv->max_clients is
+ * what fits.  Run at startup and after each reload.
+ */
+void
+listener_fit_clients(struct server *srv)
+{
+	struct rlimit		 rl;
+	rlim_t			 need, old;
+	unsigned long long	 want = (unsigned long long)srv->cfg.max_clients;
+
+	srv->max_clients = (size_t)want;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE): %s; not checking "
+		    "max_clients against it", strerror(errno));
+		return;
+	}
+	if (srv->fd_base == 0)
+		srv->fd_base = count_open_fds(rl.rlim_cur);
+	need = (rlim_t)(want + srv->fd_base + CHATD_FD_SPARE);
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+
+	old = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+	    need : rl.rlim_max;
+	if (rl.rlim_cur > old) {
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("raised the descriptor limit (RLIMIT_NOFILE) "
+			    "from %llu to %llu for max_clients %llu",
+			    (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur, want);
+		else {
+			log_warn("cannot raise the descriptor limit "
+			    "(RLIMIT_NOFILE) from %llu to %llu: %s",
+			    (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur, strerror(errno));
+			rl.rlim_cur = old;
+		}
+	}
+	if (rl.rlim_cur >= need)
+		return;
+	srv->max_clients = rl.rlim_cur > srv->fd_base + CHATD_FD_SPARE ?
+	    (size_t)rl.rlim_cur - srv->fd_base - CHATD_FD_SPARE : 0;
+	log_warn("max_clients %llu needs %llu descriptors but the limit "
+	    "(RLIMIT_NOFILE) is %llu (hard limit %llu); serving at most %zu "
+	    "clients", want, (unsigned long long)need,
+	    (unsigned long long)rl.rlim_cur,
+	    (unsigned long long)rl.rlim_max, srv->max_clients);
 }
 
 /*

@@ -31,23 +31,48 @@ registry_free(struct registry *reg)
 }
 
 /*
- * Give a new client an id and its default name, its peer address.  If a
- * user has chosen that very name, the newcomer's gets "#id" appended: the
- * default need not obey the rules of chosen names, only be unique.
+ * Set a client's name and its folded key, and file it under the key.
+ * name[0..len) and key (from xmalloc) become the client's.
+ */
+static void
+registry_set_name(struct registry *reg, struct client *c, const char *name,
+    size_t len, char *key, size_t keylen)
+{
+	if (c->namekey != NULL)
+		map_del(&reg->by_name, c->namekey, c->namekeylen);
+	free(c->name);
+	free(c->namekey);
+	c->name = xstrndup(name, len);
+	c->namekey = key;
+	c->namekeylen = keylen;
+	map_put(&reg->by_name, key, keylen, c);
+}
+
+/*
+ * Give a new client an id and its default name, its peer address.  Chosen
+ * names cannot hold a ':', so they never take an address; should another
+ * client hold this one all the same, the newcomer's gets "#id" appended:
+ * the default need not obey the rules of chosen names, only be unique.
  */
 void
 registry_add(struct registry *reg, struct client *c)
 {
-	char	name[CHATD_ADDR_MAX + 24];
+	char	name[CHATD_ADDR_MAX + 24], *key;
+	size_t	keylen;
 
 	c->id = reg->next_id++;
 	snprintf(name, sizeof name, "%s", c->addr);
-	if (map_get(&reg->by_name, name, strlen(name)) != NULL)
+	if ((key = name_fold(name, strlen(name), &keylen)) == NULL)
+		fatal("cannot fold the address name %s", name);
+	if (map_get(&reg->by_name, key, keylen) != NULL) {
+		free(key);
 		snprintf(name, sizeof name, "%s#%llu", c->addr,
 		    (unsigned long long)c->id);
-	c->name = xstrdup(name);
+		if ((key = name_fold(name, strlen(name), &keylen)) == NULL)
+			fatal("cannot fold the address name %s", name);
+	}
+	registry_set_name(reg, c, name, strlen(name), key, keylen);
 	map_put(&reg->by_id, &c->id, sizeof c->id, c);
-	map_put(&reg->by_name, c->name, strlen(c->name), c);
 	TAILQ_INSERT_TAIL(&reg->all, c, entry);
 	reg->count++;
 }
@@ -57,7 +82,7 @@ void
 registry_remove(struct registry *reg, struct client *c)
 {
 	map_del(&reg->by_id, &c->id, sizeof c->id);
-	map_del(&reg->by_name, c->name, strlen(c->name));
+	map_del(&reg->by_name, c->namekey, c->namekeylen);
 	TAILQ_REMOVE(&reg->all, c, entry);
 	reg->count--;
 }
@@ -69,16 +94,29 @@ registry_find_id(struct registry *reg, uint64_t id)
 	return (map_get(&reg->by_id, &id, sizeof id));
 }
 
-/* The registered client with this name, or NULL. */
+/*
+ * The registered client whose name is the same as this one, or NULL:
+ * names are compared by their folded keys, so "duke" finds "Duke".
+ */
 struct client *
 registry_find_name(struct registry *reg, const char *name, size_t len)
 {
-	return (map_get(&reg->by_name, name, len));
+	struct client	*c;
+	char		*key;
+	size_t		 keylen;
+
+	if ((key = name_fold(name, len, &keylen)) == NULL)
+		return (NULL);
+	c = map_get(&reg->by_name, key, keylen);
+	free(key);
+	return (c);
 }
 
 /*
  * Rename a client after checking the name's rules and that no one else
- * holds it.  Returns NULL on success or the reason it was refused.
+ * holds the same name.  A client may change the form of its own name
+ * ("duke" to "Duke").  Returns NULL on success or the reason it was
+ * refused.
  */
 const char *
 registry_rename(struct registry *reg, struct client *c, const char *name,
@@ -86,18 +124,17 @@ registry_rename(struct registry *reg, struct client *c, const char *name,
 {
 	const char	*why;
 	struct client	*other;
+	char		*key;
+	size_t		 keylen;
 
-	if ((why = text_name_error(name, len)) != NULL)
+	if ((why = name_check(name, len, &key, &keylen)) != NULL)
 		return (why);
-	other = registry_find_name(reg, name, len);
-	if (other == c)
-		return (NULL);
-	if (other != NULL)
+	other = map_get(&reg->by_name, key, keylen);
+	if (other != NULL && other != c) {
+		free(key);
 		return ("name is taken");
-	map_del(&reg->by_name, c->name, strlen(c->name));
-	free(c->name);
-	c->name = xstrndup(name, len);
-	map_put(&reg->by_name, c->name, len, c);
+	}
+	registry_set_name(reg, c, name, len, key, keylen);
 	return (NULL);
 }
 

@@ -9,7 +9,6 @@
 
 #include "config.h"
 
-#include <sys/resource.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -17,9 +16,6 @@
 #include <string.h>
 
 #include "chatd.h"
-
-/* Descriptors besides the clients': stdio, listener, loop, log, files. */
-#define SERVER_RESERVED_FDS	16
 
 /* Queue a client for the flush before the loop sleeps. */
 void
@@ -120,45 +116,6 @@ server_stop(struct server *srv)
 	ev_timer_start(srv->loop, &srv->stop_timer);
 }
 
-/*
- * Every client holds a descriptor.  Raise the soft limit on open files to
- * fit max_clients when the hard limit allows (a login shell's soft limit
- * is often 1024), and say how many clients fit when it does not, rather
- * than let accept() fail later with EMFILE.
- */
-static void
-server_fd_limit(const struct config *cfg)
-{
-	struct rlimit	rl;
-	rlim_t		want, old;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-		return;
-	}
-	want = (rlim_t)cfg->max_clients + SERVER_RESERVED_FDS;
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
-		return;
-	old = rl.rlim_cur;
-	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want)
-		rl.rlim_cur = want;
-	else
-		rl.rlim_cur = rl.rlim_max;
-	if (rl.rlim_cur > old && setrlimit(RLIMIT_NOFILE, &rl) == 0)
-		log_info("open file limit raised from %llu to %llu for "
-		    "max_clients = %lld", (unsigned long long)old,
-		    (unsigned long long)rl.rlim_cur, cfg->max_clients);
-	else
-		rl.rlim_cur = old;
-	if (rl.rlim_cur < want)
-		log_warn("open file limit is %llu: about %llu clients fit, not "
-		    "max_clients = %lld; raise the limit (ulimit -n, "
-		    "LimitNOFILE=) or lower max_clients",
-		    (unsigned long long)rl.rlim_cur,
-		    (unsigned long long)(rl.rlim_cur > SERVER_RESERVED_FDS ?
-		    rl.rlim_cur - SERVER_RESERVED_FDS : 0), cfg->max_clients);
-}
-
 /* Read the configuration: the file given, the installed one, or none. */
 static int
 server_read_config(struct config *cfg, const char *path, char *err,
@@ -218,7 +175,7 @@ server_reload(struct server *srv)
 
 	log_set_level(srv->cfg.log_level);
 	log_set_syslog(srv->cfg.log_syslog);
-	server_fd_limit(&srv->cfg);
+	listener_fit_clients(srv);
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_apply_config(c);
 	log_info("reload done");
@@ -255,7 +212,6 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	char	err[1024];
 
 	server_setup(srv, cfg, path);
-	server_fd_limit(&srv->cfg);
 	if ((srv->script = script_open(srv, &srv->cfg, err,
 	    sizeof err)) == NULL) {
 		log_error("%s", err);
@@ -266,6 +222,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		log_error("%s", err);
 		return (-1);
 	}
+	listener_fit_clients(srv);
 	ev_prepare_init(&srv->prepare, server_prepare_cb);
 	ev_prepare_start(srv->loop, &srv->prepare);
 	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);

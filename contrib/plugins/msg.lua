@@ -4,9 +4,10 @@
 --
 -- The recipient gets       * [<sender> -> you]: <text>
 -- and the sender gets      * [you -> <name>]: <text>
--- Nobody else sees anything.  The name is the exact (case-sensitive)
--- name as "who" shows it; the text is everything after the second '|'
--- (it may hold more '|'), without surrounding blanks.
+-- Nobody else sees anything.  The name is matched as chat.find matches
+-- it, so case and compatibility forms do not count ("BOB" reaches bob);
+-- the text is everything after the second '|' (it may hold more '|'),
+-- without surrounding blanks.
 --
 -- Errors, to the sender only:
 --   ! usage: msg|<name>|<text>      name or text missing or blank

@@ -45,8 +45,11 @@ class MsgTest(unittest.TestCase):
 
     def test_no_such_user(self):
         self.alice.ask("msg|dave|hi", "! no such user: dave")
-        # Names are exact: case counts.
-        self.alice.ask("msg|BOB|hi", "! no such user: BOB")
+        # Names are the same name whatever their case or width.
+        self.alice.ask("msg|BOB|hi", "* [you -> bob]: hi")
+        self.bob.expect("* [alice -> you]: hi")
+        self.alice.ask("msg|\uff42\uff4f\uff42|yo", "* [you -> bob]: yo")
+        self.bob.expect("* [alice -> you]: yo")
         self.srv.sync()
 
     def test_self_refused(self):

@@ -185,6 +185,7 @@ class Server:
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path.
     config_text: the whole file instead; config_file: an existing file.
+    rlimits: {resource.RLIMIT_*: (soft, hard)} set in the child before exec.
     """
 
     DEFAULTS = {
@@ -195,8 +196,9 @@ class Server:
 
     def __init__(self, config=None, plugins=None, cwd=None,
                  start_timeout=START_TIMEOUT, config_text=None,
-                 config_file=None, ready="log"):
+                 config_file=None, ready="log", rlimits=None):
         self.dir = mkdtemp()
+        self.rlimits = rlimits or {}
         cfg = merge_config(self.DEFAULTS, config)
         if plugins:
             cfg.setdefault("lua", {})
@@ -229,7 +231,7 @@ class Server:
         self.proc = subprocess.Popen(
             [CHATD, "-c", self.config_path], stdin=subprocess.DEVNULL,
             stdout=self._out, stderr=self._log, cwd=self.cwd,
-            preexec_fn=_pdeathsig)
+            preexec_fn=self._preexec)
         _live_servers.append(self)
         if self.ready == "connect":
             # The log may hide the listening line (level = error): connect
@@ -250,6 +252,13 @@ class Server:
             host = "::1"
         self.host = host
         return self
+
+    def _preexec(self):
+        _pdeathsig()
+        if self.rlimits:
+            import resource
+            for res, lim in self.rlimits.items():
+                resource.setrlimit(res, lim)
 
     def _wait_connect(self):
         host = self.listen_addr.strip("[]")

@@ -222,9 +222,9 @@ class RoomTest(unittest.TestCase):
         a.expect("* you are now same")
         # nothing for the others
         self.sync(a, b, name="same")
-        # the default name too
+        # not the default name: an address is not a name one may choose
         b.sendline("rename|%s" % b.name)
-        b.expect("* you are now %s" % b.name)
+        b.expect("! name contains ':'")
         self.sync(b, a)
 
     def test_rename_length_limit(self):
@@ -256,11 +256,12 @@ class RoomTest(unittest.TestCase):
             (b"rename|a\x1bb", "! name contains a control character"),
             (b"rename|a|b", "! name contains '|'"),
             (b"rename||", "! name contains '|'"),
-            (b"rename|\xff", "! name is not valid UTF-8"),
+            (b"rename|\xfe", "! name is not valid UTF-8"),
             (b"rename|ab\xe2\x82", "! name is not valid UTF-8"),
             (b"rename|\xc0\xaf", "! name is not valid UTF-8"),
             (b"rename|" + b"x" * 40, "! name is longer than 32 bytes"),
-            (("rename|" + b.name).encode(), "! name is taken"),
+            # a default name is an address: no chosen name holds a ':'
+            (("rename|" + b.name).encode(), "! name contains ':'"),
         ]
         for raw, want in cases:
             with self.subTest(line=raw):

@@ -102,9 +102,11 @@ class Build(unittest.TestCase):
         limit = int(re.search(r"\nLimitNOFILE=(\d+)\n", unit).group(1))
         default = int(re.search(r'"max_clients", CONF_INT, \d+, \d+, "(\d+)"',
                                 read("src", "config.c")).group(1))
-        # chatd keeps 16 descriptors besides its clients (src/server.c)
-        self.assertIn("SERVER_RESERVED_FDS\t16", read("src", "server.c"))
-        self.assertGreaterEqual(limit, default + 16)
+        # chatd keeps CHATD_FD_SPARE descriptors besides its clients and
+        # those open before the first one (src/chatd.h)
+        spare = int(re.search(r"#define\s+CHATD_FD_SPARE\s+(\d+)",
+                              read("src", "chatd.h")).group(1))
+        self.assertGreaterEqual(limit, default + spare + 64)
         for key in ("DynamicUser=yes", "NoNewPrivileges=yes",
                     "ProtectSystem=strict", "PrivateTmp=yes"):
             self.assertIn("\n%s\n" % key, unit)

@@ -144,7 +144,7 @@ class EventTests(plugtest.unittest.TestCase):
         self.assertEqual(c.ask("setname|bob"), "setname: true nil")
         # a refused name: nil, why; no hook
         c.send("setname|" + self.w.name)
-        c.expect("setname: nil name is taken")
+        c.expect("setname: nil name contains ':'")
         # nothing else reached the watcher
         self.assertEqual(self.w.sync("r"), ["_sync r"])
 
