@@ -2,7 +2,7 @@
  * chatc: an interactive terminal client for chatd.
  *
  * One libev loop watches the terminal, the socket and a few signals.
- * Readline's callback interface reads the terminal one key at a time, so a
+ * GNU readline's callback interface reads the terminal one key at a time, so a
  * line from the server is printed above the prompt (the prompt and the
  * half-typed line are cleared, the line is written, and readline draws them
  * again) without disturbing what the user is typing.
@@ -43,12 +43,8 @@
 #include <ev.h>
 #endif
 
-#if defined(HAVE_EDITLINE_READLINE_H)
-#include <editline/readline.h>
-#else
 #include <readline/readline.h>
 #include <readline/history.h>
-#endif
 
 #define CHATC_PROMPT		">>> "
 #define CHATC_HOST		"localhost"
@@ -416,25 +412,22 @@ name_color(const char *name, size_t len)
  * prompt and the line being typed first and draw them again after, so the
  * text appears above them.  Inside the line handler readline has already
  * moved to a fresh line and draws the prompt itself afterwards.
+ *
+ * Readline 7 and later clear every row the prompt and line take.  Older
+ * ones lack rl_clear_visible_line(): there the cursor's row is cleared
+ * with a carriage return and "erase line", which is right while the line
+ * fits on one row.
  */
 static void
 term_write(struct chatc *c, const char *s, size_t n)
 {
 	int	redraw = c->rl_active && c->tty_out && !c->in_handler;
-#ifndef HAVE_RL_CLEAR_VISIBLE_LINE
-	char	*saved = NULL;
-	int	 point = 0;
-#endif
 
 	if (redraw) {
 #ifdef HAVE_RL_CLEAR_VISIBLE_LINE
 		rl_clear_visible_line();
 #else
-		point = rl_point;
-		saved = xstrndup(rl_line_buffer, (size_t)rl_end);
-		rl_save_prompt();
-		rl_replace_line("", 0);
-		rl_redisplay();
+		fputs("\r\033[K", stdout);
 #endif
 	}
 	if (fwrite(s, 1, n, stdout) != n || fflush(stdout) != 0) {
@@ -445,19 +438,8 @@ term_write(struct chatc *c, const char *s, size_t n)
 			leave(c, 0);
 		}
 	}
-	if (redraw && c->rl_active) {
-#ifdef HAVE_RL_CLEAR_VISIBLE_LINE
+	if (redraw && c->rl_active)
 		rl_forced_update_display();
-#else
-		rl_restore_prompt();
-		rl_replace_line(saved, 0);
-		rl_point = point;
-		rl_redisplay();
-#endif
-	}
-#ifndef HAVE_RL_CLEAR_VISIBLE_LINE
-	free(saved);
-#endif
 }
 
 /* Write out what this turn of the loop has to show. */
@@ -1434,8 +1416,12 @@ set_once(char **slot, char *value, const char *what)
 	return (0);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The command line into c->host, c->port and c->reconnect.  Returns 0 to
+ * go on, or 1 + the exit status (after --help, -V or a usage error).
+ */
+static int
+parse_args(struct chatc *c, int argc, char **argv)
 {
 	enum { OPT_HELP = 256, OPT_RECONNECT };
 	static const struct option longopts[] = {
@@ -1446,73 +1432,89 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct chatc	 c;
-	const char	*nocolor, *term;
-	char		*host, *port;
-	size_t		 i;
-	int		 ch;
+	char	*host, *port;
+	int	 ch;
 
-	memset(&c, 0, sizeof c);
-	c.fd = -1;
 	while ((ch = getopt_long(argc, argv, "h:p:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			if (*optarg == '\0') {
 				fprintf(stderr, "chatc: empty host\n");
-				return (2);
+				return (3);
 			}
-			if (set_once(&c.host, xstrndup(optarg,
+			if (set_once(&c->host, xstrndup(optarg,
 			    strlen(optarg)), "host") != 0)
-				return (2);
+				return (3);
 			break;
 		case 'p':
 			if ((port = parse_port(optarg)) == NULL) {
 				fprintf(stderr, "chatc: bad port '%s' (1 to "
 				    "65535)\n", optarg);
-				return (2);
+				return (3);
 			}
-			if (set_once(&c.port, port, "port") != 0)
-				return (2);
+			if (set_once(&c->port, port, "port") != 0)
+				return (3);
 			break;
 		case OPT_RECONNECT:
-			c.reconnect = 1;
+			c->reconnect = 1;
 			break;
 		case OPT_HELP:
 			usage(stdout);
-			return (0);
+			return (1);
 		case 'V':
 			printf("chatc %s\n", PACKAGE_VERSION);
-			return (0);
+			return (1);
 		default:
 			usage(stderr);
-			return (2);
+			return (3);
 		}
 	}
 	if (argc - optind > 2) {
 		fprintf(stderr, "chatc: unexpected argument '%s'\n",
 		    argv[optind + 2]);
 		usage(stderr);
-		return (2);
+		return (3);
 	}
 	if (optind < argc) {
 		if (parse_target(argv[optind], &host, &port) != 0) {
 			fprintf(stderr, "chatc: bad address '%s' (host, "
 			    "host:port or [v6]:port)\n", argv[optind]);
 			free(host);
-			return (2);
+			return (3);
 		}
-		if (set_once(&c.host, host, "host") != 0 ||
-		    (port != NULL && set_once(&c.port, port, "port") != 0))
-			return (2);
-		if (optind + 1 < argc) {
-			if ((port = parse_port(argv[optind + 1])) == NULL) {
-				fprintf(stderr, "chatc: bad port '%s' (1 to "
-				    "65535)\n", argv[optind + 1]);
-				return (2);
-			}
-			if (set_once(&c.port, port, "port") != 0)
-				return (2);
+		if (set_once(&c->host, host, "host") != 0) {
+			free(port);
+			return (3);
 		}
+		if (port != NULL && set_once(&c->port, port, "port") != 0)
+			return (3);
+	}
+	if (optind + 1 < argc) {
+		if ((port = parse_port(argv[optind + 1])) == NULL) {
+			fprintf(stderr, "chatc: bad port '%s' (1 to 65535)\n",
+			    argv[optind + 1]);
+			return (3);
+		}
+		if (set_once(&c->port, port, "port") != 0)
+			return (3);
+	}
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct chatc	 c;
+	const char	*nocolor, *term;
+	size_t		 i;
+	int		 r;
+
+	memset(&c, 0, sizeof c);
+	c.fd = -1;
+	if ((r = parse_args(&c, argc, argv)) != 0) {
+		free(c.host);
+		free(c.port);
+		return (r - 1);
 	}
 	if (c.host == NULL)
 		c.host = xstrndup(CHATC_HOST, strlen(CHATC_HOST));
