@@ -80,6 +80,7 @@ class FakeServer:
             raise AssertionError("chatc did not connect within %ss"
                                  % timeout)
         self.conn, _ = self.sock.accept()
+        self.received = b""
         self.read_until(b"help\n", timeout)
         return self.conn
 
@@ -202,6 +203,15 @@ class Tmux:
                   str(self.rows), "env",
                   *(unsets + ["STATUS=" + self.status_path] + sets
                     + ["sh", "-c", script, "sh", CHATC] + list(args)))
+        self.pid = int(self.tmux("display-message", "-p", "#{pid}"))
+        return self
+
+    def start_shell(self):
+        """An interactive bash in a new session, prompt "$ ", for job
+        control; type the chatc command line into it (self.chatc)."""
+        self.tmux("new-session", "-d", "-x", str(self.cols), "-y",
+                  str(self.rows), "env", "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+                  "PS1=$ ", "bash", "--norc", "--noprofile", "-i")
         self.pid = int(self.tmux("display-message", "-p", "#{pid}"))
         return self
 

@@ -5,6 +5,7 @@ screen.  Skipped (exit 77) only where tmux is not installed."""
 
 import os
 import re
+import shutil
 import sys
 import unittest
 
@@ -165,6 +166,32 @@ class ChatcTerminal(unittest.TestCase):
         t.keys("C-c")
         self.assertEqual(t.exit_status(), 0)
         bob.expect("* %s left" % t.name)
+
+    def test_ctrl_z(self):
+        if shutil.which("bash") is None:
+            self.skipTest("bash is not installed")
+        t = Tmux().start_shell()
+        self.addCleanup(t.kill)
+        t.wait_last("$")
+        t.type("%s -p %d 127.0.0.1" % (CHATC, self.srv.port))
+        t.keys("Enter")
+        t.wait_last(PROMPT.rstrip())
+        t.type("half typed")
+        t.keys("C-z")
+        t.wait(re.compile(r"Stopped"))
+        t.wait_last("$")
+        # The shell has its terminal back: what is typed is echoed.
+        t.type("echo back")
+        t.keys("Enter")
+        t.wait("back")
+        t.type("fg")
+        t.keys("Enter")
+        t.wait_last(PROMPT + "half typed")
+        t.type(" again")
+        t.keys("Enter")
+        t.wait(re.compile(r"^\[[^]]+\]: half typed again$"))
+        t.keys("C-d")
+        t.wait_last("$")
 
     def test_server_goes_away(self):
         t = self.chatc()
