@@ -177,6 +177,9 @@ class ChatcTerminal(unittest.TestCase):
         t.keys("Enter")
         t.wait_last(PROMPT.rstrip())
         t.type("half typed")
+        # Ctrl-Z flushes the terminal's unread input: wait until chatc
+        # has read the text.
+        t.wait_last(PROMPT + "half typed")
         t.keys("C-z")
         t.wait(re.compile(r"Stopped"))
         t.wait_last("$")
