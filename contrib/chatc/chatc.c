@@ -188,6 +188,7 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
+/* realloc() that exits on failure. */
 static void *
 xrealloc(void *p, size_t n)
 {
@@ -196,6 +197,7 @@ xrealloc(void *p, size_t n)
 	return (p);
 }
 
+/* strndup() that exits on failure. */
 static char *
 xstrndup(const char *s, size_t n)
 {
@@ -223,6 +225,7 @@ buf_add(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Append a C string. */
 static void
 buf_adds(struct buf *b, const char *s)
 {
@@ -238,6 +241,7 @@ buf_consume(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Free the bytes and empty the buffer. */
 static void
 buf_free(struct buf *b)
 {
@@ -245,6 +249,7 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof *b);
 }
 
+/* Whether the set holds str. */
 static int
 strset_has(const struct strset *s, const char *str)
 {
@@ -256,6 +261,7 @@ strset_has(const struct strset *s, const char *str)
 	return (0);
 }
 
+/* Add the len bytes at str, unless empty or already there. */
 static void
 strset_addn(struct strset *s, const char *str, size_t len)
 {
@@ -275,12 +281,14 @@ strset_addn(struct strset *s, const char *str, size_t len)
 	s->v[s->n++] = p;
 }
 
+/* Add a C string. */
 static void
 strset_add(struct strset *s, const char *str)
 {
 	strset_addn(s, str, strlen(str));
 }
 
+/* Remove str, if it is there. */
 static void
 strset_del(struct strset *s, const char *str)
 {
@@ -297,6 +305,7 @@ strset_del(struct strset *s, const char *str)
 	}
 }
 
+/* Remove everything, keeping the array. */
 static void
 strset_clear(struct strset *s)
 {
@@ -953,6 +962,7 @@ out_flush(struct chatc *c)
 	stdin_update(c);
 }
 
+/* The server has sent something, or closed. */
 static void
 sock_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -975,6 +985,7 @@ sock_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	screen_flush(c);
 }
 
+/* The socket is writable: a connect() finished, or output can go. */
 static void
 sock_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -986,6 +997,7 @@ sock_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		out_flush(c);
 }
 
+/* A connect() took too long, or the --reconnect delay is over. */
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -1216,6 +1228,7 @@ stdin_read(struct chatc *c)
 	stdin_update(c);
 }
 
+/* Keys from the terminal, or bytes from a piped stdin. */
 static void
 tty_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -1298,6 +1311,7 @@ sig_quit_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	leave(c, w->signum == SIGINT);
 }
 
+/* The terminal was resized. */
 static void
 sig_winch_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
