@@ -212,6 +212,15 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	char	err[1024];
 
 	server_setup(srv, cfg, path);
+	/* Catch signals before the slow part (plugins, bind), so that a
+	 * SIGTERM sent during startup stops chatd in order, not by default
+	 * action; they are handled once the loop runs. */
+	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
+	ev_signal_init(&srv->sigterm, server_signal_cb, SIGTERM);
+	ev_signal_init(&srv->sighup, server_signal_cb, SIGHUP);
+	ev_signal_start(srv->loop, &srv->sigint);
+	ev_signal_start(srv->loop, &srv->sigterm);
+	ev_signal_start(srv->loop, &srv->sighup);
 	if ((srv->script = script_open(srv, &srv->cfg, err,
 	    sizeof err)) == NULL) {
 		log_error("%s", err);
@@ -225,12 +234,6 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	listener_fit_clients(srv);
 	ev_prepare_init(&srv->prepare, server_prepare_cb);
 	ev_prepare_start(srv->loop, &srv->prepare);
-	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
-	ev_signal_init(&srv->sigterm, server_signal_cb, SIGTERM);
-	ev_signal_init(&srv->sighup, server_signal_cb, SIGHUP);
-	ev_signal_start(srv->loop, &srv->sigint);
-	ev_signal_start(srv->loop, &srv->sigterm);
-	ev_signal_start(srv->loop, &srv->sighup);
 	ev_init(&srv->stop_timer, server_stop_timer_cb);
 	return (0);
 }

@@ -186,6 +186,8 @@ class Server:
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path.
     config_text: the whole file instead; config_file: an existing file.
     rlimits: {resource.RLIMIT_*: (soft, hard)} set in the child before exec.
+    ready: "log" (wait for the listening line), "connect" (probe the
+    configured port) or None (return at once, for startup tests).
     """
 
     DEFAULTS = {
@@ -233,6 +235,8 @@ class Server:
             stdout=self._out, stderr=self._log, cwd=self.cwd,
             preexec_fn=self._preexec)
         _live_servers.append(self)
+        if self.ready is None:
+            return self  # the caller watches the log itself
         if self.ready == "connect":
             # The log may hide the listening line (level = error): connect
             # to the configured port until it answers.

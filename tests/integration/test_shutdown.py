@@ -37,6 +37,23 @@ class ShutdownTest(unittest.TestCase):
     def test_sigint(self):
         self._signal_room(signal.SIGINT)
 
+    def test_sigterm_while_loading_plugins(self):
+        # A signal that arrives while plugins load (here: one that spins
+        # for a while at load time) must stop chatd in order once it is
+        # up, not kill it by the signal's default action.
+        slow = ('chat.log("info", "slow plugin loading")\n'
+                'local x = 0\n'
+                'for i = 1, 3e7 do x = x + i end\n')
+        srv = ct.Server(plugins={"05-slow.lua": slow}, ready=None,
+                        config={"lua": {"max_instructions": 10 ** 12}})
+        with srv:
+            srv.wait_log(r"slow plugin loading")
+            srv.signal(signal.SIGTERM)
+            self.assertEqual(srv.wait_exit(20), 0, srv.log_text())
+            log = srv.log_text()
+            self.assertIn("listening on", log)
+            self.assertIn("shutting down", log)
+
     def test_no_clients(self):
         with ct.Server() as srv:
             t0 = time.monotonic()
