@@ -157,6 +157,8 @@ class HandleTests(plugtest.unittest.TestCase):
         a = self.srv.client(welcome=False)
         b = self.srv.client(welcome=False)
         c = self.srv.client(welcome=False)
+        for x in (a, b, c):  # all three accepted before asking
+            x.sync()
         self.assertEqual(b.ask("users"),
                          "users 3 %s,%s,%s" % (a.name, b.name, c.name))
         a.send("shout|hello all")
