@@ -68,6 +68,7 @@
 #define W_PORT_FIRST	20000
 #define W_PORT_LAST	65000
 #define FINISH_GRACE	60.0		/* seconds for W to finish at the end */
+#define WELCOME_WAIT	120.0		/* seconds for W to be welcomed */
 
 enum kind { K_WELL, K_CHAOS, K_STORM };
 
@@ -103,6 +104,7 @@ struct wrec {
 	uint32_t	 echoed;	/* last own seq echoed */
 	long		 endpos;	/* index of own WE_END, -1 */
 	int		 welcomed, onlined, bye, closed, failed;
+	double		 t_open, t_welcome;
 	char		 why[160];	/* first failure */
 };
 
@@ -169,6 +171,7 @@ static char		 rbuf[RBUF];
 static int		 stopping;
 static size_t		 alive_chaos, alive_well;
 static struct conn	*graveyard;
+static double		 t_start;
 
 static void
 die(const char *fmt, ...)
@@ -352,7 +355,8 @@ wfail(struct wrec *w, const char *fmt, ...)
 	vsnprintf(w->why, sizeof w->why, fmt, ap);
 	va_end(ap);
 	st.w_failed++;
-	fprintf(stderr, "soakgen: W %s: %s\n", w->name, w->why);
+	fprintf(stderr, "soakgen: %.1fs: W %s: %s\n", now() - t_start,
+	    w->name, w->why);
 }
 
 /* The W id of a name "127.0.0.2:PORT", or -1. */
@@ -400,6 +404,7 @@ w_line(struct conn *c, const char *l, size_t len)
 			wfail(w, "expected its welcome, got \"%.*s\"",
 			    (int)(len > 80 ? 80 : len), l);
 		w->welcomed = 1;
+		w->t_welcome = now();
 		return;
 	}
 	if (!w->onlined) {
@@ -530,6 +535,7 @@ conn_open(enum kind kind, unsigned behav)
 			die("out of memory");
 		w->id = (uint32_t)nwrecs + 1;
 		w->endpos = -1;
+		w->t_open = now();
 		snprintf(w->name, sizeof w->name, "127.0.0.2:%u",
 		    (unsigned)ntohs(src.sin_port));
 		port_wid[ntohs(src.sin_port)] = (int32_t)w->id;
@@ -997,7 +1003,9 @@ tick(double t, double t_end)
 		c = live[i];
 		if (c->kind == K_WELL && !c->ending_now &&
 		    (!c->connected || !c->w->onlined) && t > c->deadline) {
-			wfail(c->w, "not welcomed within 30 s");
+			wfail(c->w, "%s within %.0f s", !c->connected ?
+			    "not connected" : !c->w->welcomed ? "no welcome" :
+			    "no online list", WELCOME_WAIT);
 			conn_free(c);
 			i--;
 			continue;
@@ -1067,7 +1075,7 @@ tick(double t, double t_end)
 			break;
 		c->next = t;
 		c->end = t + 3600;	/* set when connected */
-		c->deadline = t + 30;	/* to be connected and welcomed */
+		c->deadline = t + WELCOME_WAIT;
 	}
 }
 
@@ -1173,6 +1181,35 @@ check_all(void)
 	}
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median and maximum of the W connections' waits for their welcome. */
+static void
+welcome_latency(double *median, double *max)
+{
+	double	*v;
+	size_t	 i, n = 0;
+
+	*median = *max = 0;
+	v = xrealloc(NULL, (nwrecs + 1) * sizeof *v);
+	for (i = 0; i < nwrecs; i++) {
+		if (wrecs[i]->welcomed)
+			v[n++] = wrecs[i]->t_welcome - wrecs[i]->t_open;
+	}
+	if (n > 0) {
+		qsort(v, n, sizeof *v, cmp_double);
+		*median = v[n / 2];
+		*max = v[n - 1];
+	}
+	free(v);
+}
+
 static void
 usage(void)
 {
@@ -1191,6 +1228,7 @@ main(int argc, char **argv)
 	struct rusage		 ru;
 	struct conn		*c;
 	double			 t0, t, t_end, next_storm, next_report;
+	double			 wl_median, wl_max;
 	int			 ch, n, i, rc;
 
 	while ((ch = getopt(argc, argv, "p:h:d:n:w:s:l:S:E:i:I:v")) != -1) {
@@ -1230,7 +1268,7 @@ main(int argc, char **argv)
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
 
-	t0 = now();
+	t0 = t_start = now();
 	t_end = t0 + opt.duration;
 	next_storm = t0 + opt.storm_every;
 	next_report = t0 + 10;
@@ -1315,6 +1353,9 @@ main(int argc, char **argv)
 	    " connections failed\n", st.w_lines, st.owed, st.received,
 	    st.missing, st.extra, st.disorder, st.late, st.pairs,
 	    st.w_failed);
+	welcome_latency(&wl_median, &wl_max);
+	printf("soak: well-behaved connections waited for their welcome %.0f "
+	    "ms (median), %.0f ms at most\n", wl_median * 1e3, wl_max * 1e3);
 	printf("soak: bytes sent %" PRIu64 ", received %" PRIu64
 	    "; soakgen CPU %.1f s\n", st.bytes_out, st.bytes_in,
 	    ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
