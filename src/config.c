@@ -267,25 +267,36 @@ config_error(struct config_parse *p, const char *fmt, ...)
 }
 
 /*
- * The inih reader: fgets() that counts lines.  A line too long for inih's
- * buffer is an error of its own, not split into made-up keys; what it
- * hands inih instead is an empty line.
+ * The inih reader: reads one line and counts it.  A line too long for
+ * inih's buffer is an error of its own, not split into made-up keys, and
+ * so is a NUL byte, which would cut the line short unseen; in both cases
+ * inih gets an empty line instead.
  */
 static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct config_parse	*p = stream;
-	size_t			 len;
-	int			 ch;
+	size_t			 n = 0, text = 0, room = (size_t)num - 1;
+	int			 ch = EOF, nul = 0;
 
-	if (fgets(str, num, p->f) == NULL)
+	while ((ch = getc(p->f)) != EOF) {
+		if (n < room)
+			str[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+		text++;
+		if (ch == '\0')
+			nul = 1;
+	}
+	if (n == 0 && ch == EOF)
 		return (NULL);
+	str[n] = '\0';
 	p->line++;
-	len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(p->f)) {
-		while ((ch = fgetc(p->f)) != EOF && ch != '\n')
-			;
+	if (text > room - 1) {
 		config_error(p, "line too long (at most %d bytes)", num - 2);
+		str[0] = '\0';
+	} else if (nul) {
+		config_error(p, "NUL byte in line");
 		str[0] = '\0';
 	}
 	return (str);

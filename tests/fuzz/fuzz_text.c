@@ -129,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* private copies, exactly sized, so ASan sees any overrun */
 	in = malloc(size ? size : 1);
-	out = malloc(TEXT_CLEAN_MAX(size) ? TEXT_CLEAN_MAX(size) : 1);
+	out = malloc(size > 0 ? TEXT_CLEAN_MAX(size) : 1);
 	if (in == NULL || out == NULL)
 		abort();
 	memcpy(in, data, size);
@@ -147,7 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	/* idempotent */
-	again = malloc(TEXT_CLEAN_MAX(n) ? TEXT_CLEAN_MAX(n) : 1);
+	again = malloc(n > 0 ? TEXT_CLEAN_MAX(n) : 1);
 	if (again == NULL)
 		abort();
 	n2 = text_clean((const char *)out, n, (char *)again);

@@ -559,6 +559,54 @@ test_long_lines(void)
 	config_free(&cfg);
 }
 
+/*
+ * A NUL byte would end the line for inih unseen, dropping the rest of it
+ * or, in a long line, shifting every later line number: it is an error of
+ * its own at its own line.
+ */
+static void
+test_nul_bytes(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*bytes;
+		size_t		 len;
+		int		 line;
+	} cases[] = {
+#define BYTES(s)	s, sizeof s - 1
+		{ "NUL inside a value", BYTES("[server]\nport = 80\0junk\n"), 2 },
+		{ "NUL first on a line", BYTES("[server]\n\0port = 1\n"), 2 },
+		{ "NUL in the last line, no LF", BYTES("[log]\nlevel = info\0"),
+		  2 },
+#undef BYTES
+	};
+	struct config cfg;
+	char err[512], prefix[PATH_MAX + 32];
+	const char *path;
+	size_t i;
+	FILE *f;
+	int r;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		path = write_ini("t.ini", "");
+		if ((f = fopen(path, "wb")) == NULL ||
+		    fwrite(cases[i].bytes, 1, cases[i].len, f) != cases[i].len ||
+		    fclose(f) != 0) {
+			printf("Bail out! %s: %s\n", path, strerror(errno));
+			exit(1);
+		}
+		config_init(&cfg);
+		r = config_load(&cfg, path, err, sizeof err);
+		snprintf(prefix, sizeof prefix, "%s/t.ini:%d: NUL byte in line",
+		    tmpdir, cases[i].line);
+		is_int(r, -1, "%s: refused", cases[i].name);
+		if (!ok(strcmp(err, prefix) == 0, "%s: at line %d",
+		    cases[i].name, cases[i].line))
+			diag("err: \"%s\"", err);
+		config_free(&cfg);
+	}
+}
+
 static void
 test_relative_path(void)
 {
@@ -770,6 +818,7 @@ main(void)
 	test_inline_comments();
 	test_plugin_sections();
 	test_long_lines();
+	test_nul_bytes();
 	test_relative_path();
 	test_errors();
 	test_changed();

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The memcheck scenario: one chatd (CHATD, which tests/memcheck/run points
+at a valgrind wrapper) driven through every path a client and an operator
+can take, then stopped with SIGTERM.  It asserts what the clients see, so a
+path that silently stopped working fails here, and exits 0 when chatd
+exited 0.  Valgrind's verdict is checked by tests/memcheck/run.
+
+Steps: join, chat, rename, who, a line over max_line, invalid UTF-8 with
+control and NUL bytes, a line sent a byte at a time, a plugin error, a plugin
+timer, an abrupt close (RST), a plain close, a client that never reads and
+is dropped as too slow, exit, a SIGHUP whose new plugin does not compile, a
+SIGHUP that changes idle_timeout and an idle client timed out, then SIGTERM
+with clients connected, one of them not reading."""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import chatdtest as ct  # noqa: E402
+
+T = float(os.environ.get("MEMCHECK_TIMEOUT", "30"))  # per wait, valgrind is slow
+
+PLUGIN = r"""
+chat.command("boom", "boom: raises an error", function(user)
+    local t = nil
+    return t.field
+end)
+chat.command("later", "later: answers from a timer", function(user)
+    chat.timer(0.1, function() user:send("* later") end)
+    local n = 0
+    local t
+    t = chat.every(0.05, function()
+        n = n + 1
+        if n == 2 then t:cancel() end
+    end)
+end)
+"""
+
+CONFIG = {
+    "server": {"idle_timeout": 0},
+    "buffers": {"max_line": 64, "output_limit": 4096},
+}
+
+
+def step(msg):
+    print("# " + msg, flush=True)
+
+
+def main():
+    srv = ct.Server(config=CONFIG, plugins={"50-memcheck.lua": PLUGIN},
+                    start_timeout=60)
+    with srv:
+        def client(**kw):
+            kw.setdefault("timeout", T)
+            return srv.client(**kw)
+
+        step("join")
+        a, b, c = client(), client(), client()
+        a.read_until("* %s joined" % b.name)
+        for x in (a, b):
+            x.read_until("* %s joined" % c.name)
+
+        def everyone(lines, who=None):
+            for x in who or (a, b, c):
+                for l in lines:
+                    x.read_until(l)
+
+        step("chat, rename, who")
+        a.sendline("hello")
+        everyone(["[%s]: hello" % a.name])
+        b.sendline("rename|bob")
+        b.read_until("* you are now bob")
+        everyone(["* %s is now bob" % b.name], (a, c))
+        b.sendline("rename|bob|x")
+        b.read_until(lambda l: l.startswith("! name contains"))
+        c.sendline("who")
+        c.read_until(lambda l: l.startswith("*   bob "))
+
+        step("oversized line, bad UTF-8, NUL bytes, byte at a time")
+        a.sendline("x" * 200)
+        a.read_until("! line too long (max 64 bytes)")
+        b.send(b"bad \xff\xc0\x80 \x00nul\x1b[31m\xed\xa0\x80\r\n")
+        everyone(["[bob]: bad \ufffd\ufffd\ufffd nul[31m\ufffd\ufffd\ufffd"])
+        for ch in b"one byte at a time\r\n":
+            c.send(bytes([ch]))
+        everyone(["[%s]: one byte at a time" % c.name])
+
+        step("plugin error and timers")
+        a.sendline("boom")
+        a.read_until("! internal error")
+        a.sendline("later")
+        a.read_until("* later")
+
+        step("abrupt close and plain close")
+        d = client()
+        d.abort()
+        everyone(["* %s left" % d.name])
+        e = client()
+        e.sendline("half a line without its end")
+        everyone(["[%s]: half a line without its end" % e.name])
+        e.send(b"partial")
+        e.close()
+        everyone(["* %s left" % e.name])
+
+        step("a client that never reads is dropped as too slow")
+        f = client(rcvbuf=4096)
+        everyone(["* %s joined" % f.name])
+        sent = 0
+        dropped = "* %s dropped (too slow)" % f.name
+        seen = {x: False for x in (a, b, c)}
+        while sent < 3000 and not all(seen.values()):
+            batch = ["flood %05d %s" % (i, "y" * 40)
+                     for i in range(sent, sent + 100)]
+            a.send("".join(l + "\n" for l in batch))
+            sent += 100
+            for x in (a, b, c):
+                lines = x.read_until("[%s]: %s" % (a.name, batch[-1]))
+                seen[x] = seen[x] or dropped in lines
+        if not all(seen.values()):
+            everyone([dropped], [x for x in seen if not seen[x]])
+        srv.wait_log(r"client \d+ \(%s\) left: slow" % f.name, T)
+        f.close()
+
+        step("exit")
+        c.sendline("exit")
+        c.read_until("* bye")
+        c.expect_closed()
+        everyone(["* %s left" % c.name], (a, b))
+
+        step("SIGHUP with a plugin that does not compile: kept running")
+        broken = os.path.join(srv.dir, "plugins", "60-broken.lua")
+        ct.write_file(broken, "chat.command(\n")
+        srv.signal(signal.SIGHUP)
+        srv.wait_log(r"reload failed: .*60-broken\.lua", T)
+        os.unlink(broken)
+        a.sendline("later")
+        a.read_until("* later")
+
+        step("SIGHUP setting idle_timeout = 2; an idle client times out")
+        cfg = ct.merge_config(srv.config, {"server": {"idle_timeout": 2}})
+        ct.write_file(srv.config_path, ct.format_ini(cfg))
+        srv.signal(signal.SIGHUP)
+        srv.wait_log(r"reload done", T)
+        g = client()
+        deadline = time.monotonic() + T
+        while "idle timeout" not in " ".join(g.drain()):
+            if time.monotonic() > deadline:
+                raise AssertionError("no idle timeout for %s" % g.name)
+            for x in (a, b):
+                x.sendline("")  # activity: a and b stay
+            time.sleep(0.3)
+        g.expect_closed()
+        for x in (a, b):
+            x.read_until("* %s timed out" % g.name)
+
+        step("SIGTERM with clients connected, one not reading")
+        h = client(rcvbuf=4096)
+        for x in (a, b):
+            x.read_until("* %s joined" % h.name)
+        a.send("".join("queued %d\n" % i for i in range(20)))
+        a.read_until("[%s]: queued 19" % a.name)
+        srv.signal(signal.SIGTERM)
+        for x in (a, b):
+            x.read_until("* server shutting down")
+            x.expect_closed(partial_ok=True)
+        h.close()
+        status = srv.wait_exit(120)
+        step("chatd exited with status %d" % status)
+        if status != 0:
+            print("chatd log:\n" + srv.log_text()[-4000:])
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
