@@ -164,8 +164,8 @@ cell() {
 fanout() { cell fanout -n 1000 -s 10 -b 64 -t "$DURATION"; }
 chatty() { cell chatty -n 100 -s 100 -r 2000 -b 64 -t "$DURATION"; }
 slow() { cell slow -n 1000 -s 10 -b 64 -t "$DURATION" -k 1; }
-idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 1 -d 600; }
-big() { cell big -n "$BIG_CLIENTS" --idle -t 1 -d 1200; }
+idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
+big() { cell big -n "$BIG_CLIENTS" --idle -t 3 -d 1800; }
 
 report() {
 	awk '
