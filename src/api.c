@@ -198,10 +198,15 @@ static const char *const user_fields[] = {
 static int
 user_index(lua_State *L)
 {
-	struct uhandle	*u = luaL_checkudata(L, 1, USER_MT);
+	struct uhandle	*u = lua_touserdata(L, 1);
 	struct client	*c;
 	lua_Integer	 f;
 
+	/* Is it a user handle?  As luaL_checkudata(), but with the
+	 * metatable at hand (upvalue 2) rather than looked up by name. */
+	if (u == NULL || !lua_getmetatable(L, 1) ||
+	    !lua_rawequal(L, -1, lua_upvalueindex(2)))
+		return (luaL_typeerror(L, 1, USER_MT));
 	lua_settop(L, 2);
 	switch (lua_rawget(L, lua_upvalueindex(1))) {
 	case LUA_TFUNCTION:
@@ -429,6 +434,29 @@ chat_users(lua_State *L)
 		lua_rawseti(L, -3, ++n);
 	}
 	lua_pop(L, 1);
+	return (1);
+}
+
+/*
+ * chat.names(): the name of every online user, in join order.  What
+ * chat.users() and u.name give, without a handle and a metamethod call per
+ * user: the default room lists everyone online to every newcomer, so with
+ * N users that is N names per join.
+ */
+static int
+chat_names(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+	struct client	*c;
+	lua_Integer	 n = 0;
+
+	lua_createtable(L, (int)srv->reg.count, 0);
+	TAILQ_FOREACH(c, &srv->reg.all, entry) {
+		if (!client_is_online(c))
+			continue;
+		lua_pushstring(L, c->name);
+		lua_rawseti(L, -2, ++n);
+	}
 	return (1);
 }
 
@@ -746,6 +774,7 @@ api_open(lua_State *L, struct script *S, const struct config *cfg)
 		{ "on", chat_on },
 		{ "broadcast", chat_broadcast },
 		{ "users", chat_users },
+		{ "names", chat_names },
 		{ "find", chat_find },
 		{ "timer", chat_timer },
 		{ "every", chat_every },
@@ -763,7 +792,8 @@ api_open(lua_State *L, struct script *S, const struct config *cfg)
 		lua_pushinteger(L, i + 1);
 		lua_setfield(L, -2, user_fields[i]);
 	}
-	lua_pushcclosure(L, user_index, 1);
+	lua_pushvalue(L, -2);
+	lua_pushcclosure(L, user_index, 2);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, user_newindex);
 	lua_setfield(L, -2, "__newindex");

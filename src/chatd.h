@@ -137,6 +137,22 @@ void		*map_get(const struct map *, const void *, size_t);
 void		 map_put(struct map *, const void *, size_t, void *);
 void		*map_del(struct map *, const void *, size_t);
 
+/* idmap.c */
+struct idmap_slot {
+	uint64_t	 id;		/* 0: empty */
+	void		*value;
+};
+struct idmap {
+	struct idmap_slot *slots;
+	size_t		 nslots;	/* a power of two */
+	size_t		 count;
+};
+void		 idmap_init(struct idmap *);
+void		 idmap_free(struct idmap *);
+void		*idmap_get(const struct idmap *, uint64_t);
+void		 idmap_put(struct idmap *, uint64_t, void *);
+void		*idmap_del(struct idmap *, uint64_t);
+
 /* outq.c */
 struct buf {
 	unsigned	 refs;
@@ -231,7 +247,7 @@ struct client;
 TAILQ_HEAD(client_list, client);
 struct registry {
 	struct client_list all;		/* registered, in join order */
-	struct map	 by_id;
+	struct idmap	 by_id;
 	struct map	 by_name;
 	size_t		 count;
 	uint64_t	 next_id;
