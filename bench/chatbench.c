@@ -732,6 +732,31 @@ server_cpu(void)
 	return ((double)(ut + stt) / (double)sysconf(_SC_CLK_TCK));
 }
 
+/*
+ * The server's read and write system calls so far (syscr and syscw of
+ * /proc/PID/io: read, readv, write, writev and the like), or -1.
+ */
+static void
+server_syscalls(long long *r, long long *w)
+{
+	char	 path[64], line[128];
+	FILE	*f;
+
+	*r = *w = -1;
+	if (opt.pid <= 0)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/io", opt.pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "syscr:", 6) == 0)
+			*r = strtoll(line + 6, NULL, 10);
+		else if (strncmp(line, "syscw:", 6) == 0)
+			*w = strtoll(line + 6, NULL, 10);
+	}
+	fclose(f);
+}
+
 /* This process's user + system CPU time in seconds. */
 static double
 self_cpu(void)
@@ -1000,6 +1025,7 @@ main(int argc, char **argv)
 	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
 	double			 me1 = 0., el, srv_pct, me_pct;
 	long			 rss0, rss_idle = -1, rss_kb, hwm_kb;
+	long long		 sr0 = -1, sw0 = -1, sr1 = -1, sw1 = -1;
 	int			 i, n, total, next = 0, ramping;
 	int			 timed_out = 0, to, ok, nreaders;
 	const char		*pname;
@@ -1083,6 +1109,7 @@ main(int argc, char **argv)
 					epoll_ctl(ep, EPOLL_CTL_DEL,
 					    conns[i].fd, NULL);
 			phase = 2;
+			server_syscalls(&sr0, &sw0);
 			cpu0 = server_cpu();
 			me0 = self_cpu();
 			t_chat = now_ns();
@@ -1137,6 +1164,7 @@ wait:
 	if (phase >= 2) {
 		cpu1 = server_cpu();
 		me1 = self_cpu();
+		server_syscalls(&sr1, &sw1);
 	}
 	rss_kb = server_status_kb("VmRSS:");
 	hwm_kb = server_status_kb("VmHWM:");
@@ -1185,7 +1213,8 @@ wait:
 	    " slow_drop_s=%.3f slow_drop_lines=%" PRIu64
 	    " errors=%" PRIu64 " bad=%" PRIu64 " other=%" PRIu64
 	    " srv_cpu_s=%.2f bench_cpu_s=%.2f srv_cpu_pct=%.0f"
-	    " bench_cpu_pct=%.0f srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
+	    " bench_cpu_pct=%.0f srv_reads=%lld srv_writes=%lld"
+	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.lines, opt.duration, opt.bytes, opt.window,
@@ -1200,7 +1229,8 @@ wait:
 	    st.t_slow_drop > t_chat ? (double)(st.t_slow_drop - t_chat) / 1e9 :
 	    -1., st.slow_drop_lines, st.errors, st.bad, st.other,
 	    cpu0 >= 0. && cpu1 >= 0. ? cpu1 - cpu0 : -1., me1 - me0,
-	    srv_pct, me_pct, rss0, rss_idle,
+	    srv_pct, me_pct, sr0 >= 0 && sr1 >= 0 ? sr1 - sr0 : -1,
+	    sw0 >= 0 && sw1 >= 0 ? sw1 - sw0 : -1, rss0, rss_idle,
 	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
 	    nreaders : -1., rss_kb, hwm_kb, !timed_out);
 	fflush(stdout);

@@ -143,7 +143,7 @@ run_one() {
 	[ -n "$out" ] || out="complete=0"
 	echo "label=$label test=$test rc=$rc $out" >>"$RAW"
 	printf '  %s %-7s rc=%d %s\n' "$label" "$test" "$rc" \
-	    "$(echo "$out" | grep -o 'deliveries_per_s=[0-9]*\|p99_us=[0-9.]*\|lost=[0-9]*\|rss_per_conn_b=[0-9-]*\|srv_cpu_pct=[0-9-]*\|bench_cpu_pct=[0-9-]*' |
+	    "$(echo "$out" | grep -o 'deliveries_per_s=[0-9]*\|p99_us=[0-9.]*\|lost=[0-9]*\|rss_per_conn_b=[0-9-]*\|srv_cpu_pct=[0-9-]*\|bench_cpu_pct=[0-9-]*\|srv_writes=[0-9-]*' |
 	    tr '\n' ' ')" >&2
 }
 
@@ -206,6 +206,7 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	what[t] = f["clients"] " clients" (f["slow"] > 0 ? " + " f["slow"] " slow" : "") \
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
 	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
+	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
 	for (k in f)
 		val[lab, t, k, ++cnt[lab, t, k]] = f[k]
 }
@@ -228,18 +229,19 @@ END {
 			}
 			continue
 		}
-		print "| server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU % | chatbench CPU % | server ns/delivery | peak RSS MB | lost | reordered | failed runs |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		print "| server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU % | chatbench CPU % | server ns/delivery | lines per write | peak RSS MB | lost | reordered | failed runs |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (li = 1; li <= 3; li++) {
 			lab = L[li]
 			if (!((lab SUBSEP t) in has)) continue
 			d = m(lab, t, "deliveries_per_s")
-			printf "| %s | %.3fM | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %d | %d | %d/%d |\n",
+			printf "| %s | %.3fM | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d | %d/%d |\n",
 			    name[lab], d / 1e6, m(lab, t, "p50_us") / 1e3,
 			    m(lab, t, "p90_us") / 1e3, m(lab, t, "p99_us") / 1e3,
 			    m(lab, t, "max_us") / 1e3, m(lab, t, "srv_cpu_pct"),
 			    m(lab, t, "bench_cpu_pct"),
 			    (d > 0 ? m(lab, t, "srv_cpu_pct") * 1e7 / d : -1),
+			    m(lab, t, "lines_per_write"),
 			    m(lab, t, "srv_hwm_kb") / 1024, lost[lab, t],
 			    reord[lab, t], failed[lab, t], runs[lab, t]
 		}

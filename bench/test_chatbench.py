@@ -102,6 +102,10 @@ class AgainstChatd(unittest.TestCase):
             self.assertEqual(r[k], "0", k)
         self.assertEqual(r["complete"], "1")
         self.assertGreaterEqual(float(r["srv_cpu_s"]), 0)
+        # every reader was written to at least once, never more than once
+        # per line
+        self.assertTrue(20 <= int(r["srv_writes"]) <= 3000, r["srv_writes"])
+        self.assertGreaterEqual(int(r["srv_reads"]), 1)
         self.assertGreater(int(r["srv_rss_kb"]), 0)
         self.assertLessEqual(float(r["p50_us"]), float(r["p99_us"]))
         self.assertLessEqual(float(r["p99_us"]), float(r["max_us"]))
@@ -116,6 +120,7 @@ class AgainstChatd(unittest.TestCase):
         self.assertTrue(50 <= int(r["sent"]) <= 61, r["sent"])
         self.assertEqual(int(r["deliveries"]), 10 * int(r["sent"]))
         self.assertEqual(r["srv_cpu_s"], "-1.00")   # no --pid
+        self.assertEqual(r["srv_writes"], "-1")
 
     def test_idle(self):
         with self.server() as srv:
