@@ -42,7 +42,7 @@
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
-#define CHATD_IOV_MAX		64	/* iovecs per writev() */
+#define CHATD_IOV_MAX		256	/* iovecs per writev() */
 #define CHATD_HOUSEKEEPING	1.0	/* seconds between memory checks */
 #define CHATD_CLEAN_MAX		10.0	/* seconds a busy server goes uncleaned */
 
