@@ -39,6 +39,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -60,6 +61,7 @@
 #define CHANNEL		"chatbench"
 #define SOURCES_PER	5000	/* clients per source address, by default */
 #define QUIET_S		0.5	/* idle mode: no input for this long = settled */
+#define TIMER_TAG	UINT32_MAX	/* epoll data of the timerfd */
 
 /* Histogram of nanoseconds: exact below 1024, then 512 steps per octave. */
 #define H_SUB		512
@@ -107,6 +109,7 @@ static struct {
 
 static struct conn	*conns;
 static int		 ep;
+static int		 tfd;		/* timerfd: the next line due */
 static char		*rbuf;
 static size_t		 rbuf_cap;
 static uint32_t		*lastseq;	/* [receiver][sender], 0 = none yet */
@@ -630,15 +633,15 @@ pump(double t, double t_stop)
 	}
 }
 
-/* Milliseconds until the next sender is due (rate mode), or -1. */
-static int
-pump_wait_ms(double t, double t_stop)
+/* When the next sender is due (rate mode), or -1 if none is. */
+static double
+pump_next(double t_stop)
 {
 	double	next = -1.;
 	int	i;
 
 	if (opt.rate <= 0.)
-		return (-1);
+		return (-1.);
 	for (i = 0; i < opt.nsenders; i++) {
 		if (conns[i].dead || conns[i].sent - conns[i].acked >=
 		    (uint64_t)opt.window || (opt.lines > 0 ?
@@ -647,9 +650,26 @@ pump_wait_ms(double t, double t_stop)
 		if (next < 0. || conns[i].next_at < next)
 			next = conns[i].next_at;
 	}
-	if (next < 0.)
-		return (-1);
-	return (next <= t ? 0 : (int)((next - t) * 1000.) + 1);
+	return (next);
+}
+
+/*
+ * Wake up at time t (seconds, CLOCK_MONOTONIC): epoll_wait() counts in
+ * milliseconds, too coarse for a line due every half millisecond, so the
+ * rate is kept with a timerfd.
+ */
+static void
+timer_arm(double t)
+{
+	struct itimerspec	its;
+
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)t;
+	its.it_value.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;	/* zero would disarm it */
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		die("timerfd_settime: %s", strerror(errno));
 }
 
 /*
@@ -1015,7 +1035,7 @@ count_finished(int nreaders)
 int
 main(int argc, char **argv)
 {
-	struct epoll_event	 evs[MAX_EVENTS];
+	struct epoll_event	 evs[MAX_EVENTS], tev;
 	struct sockaddr_in	 sin;
 	struct linger		 lg = { 1, 0 };
 	struct conn		*c;
@@ -1023,7 +1043,8 @@ main(int argc, char **argv)
 	uint64_t		 expect_joins, expected, lost, sent;
 	double			 t, deadline, t_stop = 0., cpu0 = -1.;
 	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
-	double			 me1 = 0., el, srv_pct, me_pct;
+	double			 me1 = 0., el, srv_pct, me_pct, next_due;
+	uint64_t		 expirations;
 	long			 rss0, rss_idle = -1, rss_kb, hwm_kb;
 	long long		 sr0 = -1, sw0 = -1, sr1 = -1, sw1 = -1;
 	int			 i, n, total, next = 0, ramping;
@@ -1050,6 +1071,13 @@ main(int argc, char **argv)
 	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
+	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		die("timerfd_create: %s", strerror(errno));
+	tev.events = EPOLLIN;
+	tev.data.u32 = TIMER_TAG;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)opt.port);
@@ -1138,17 +1166,27 @@ main(int argc, char **argv)
 		}
 wait:
 		to = (int)((deadline - t) * 1000.) + 1;
-		if (phase == 2 && (n = pump_wait_ms(t, t_stop)) >= 0 && n < to)
-			to = n;
-		if (phase == 2 && opt.lines == 0 &&
-		    (n = (int)((t_stop - t) * 1000.) + 1) < to)
-			to = n;
+		if (phase == 2) {
+			next_due = pump_next(t_stop);
+			if (opt.lines == 0 && (next_due < 0. || next_due > t_stop))
+				next_due = t_stop;
+			if (next_due >= 0. && next_due <= t)
+				to = 0;
+			else if (next_due >= 0.)
+				timer_arm(next_due);
+		}
 		if (to > 100)
 			to = 100;
 		n = epoll_wait(ep, evs, MAX_EVENTS, to);
 		if (n == -1 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++) {
+			if (evs[i].data.u32 == TIMER_TAG) {
+				if (read(tfd, &expirations, sizeof expirations) ==
+				    -1 && errno != EAGAIN)
+					die("timerfd: %s", strerror(errno));
+				continue;
+			}
 			c = &conns[evs[i].data.u32];
 			if (c->dead)
 				continue;
