@@ -13,6 +13,9 @@
 #   slow           fanout plus one client that never reads
 #   idle           IDLE_CLIENTS idle clients: server RSS per connection
 #   big            BIG_CLIENTS idle clients, then one broadcast to all
+#   syscalls       chatd only: its system calls per delivered line in the
+#                  fanout and chatty runs (needs perf and its syscall
+#                  tracepoints)
 #
 #   CHATD=path       the chatd to measure (default: chatd at the top)
 #   CHATBENCH=path   the generator (default: chatbench at the top, else
@@ -167,6 +170,55 @@ slow() { cell slow -n 1000 -s 10 -b 64 -t "$DURATION" -k 1; }
 idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
 big() { cell big -n "$BIG_CLIENTS" --idle -t 3 -d 1800; }
 
+# syscalls: system calls of chatd per delivered line, counted by perf's
+# syscall tracepoints from the end of the join to the end of the run
+syscalls() {
+	local t cb pp out
+	command -v perf >/dev/null || die "syscalls needs perf"
+	echo
+	echo "| test | deliveries | loop turns (epoll_wait) | writev | read | lines per writev | writev per receiver per turn |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for t in fanout chatty; do
+		case $t in
+		fanout) set -- -n 1000 -s 10 -b 64 -t "$DURATION" ;;
+		chatty) set -- -n 100 -s 100 -r 2000 -b 64 -t "$DURATION" ;;
+		esac
+		start_chatd "$CHATD" "$PLUGINS"
+		"$CHATBENCH" -p "$port" -P "$spid" -v "$@" >"$work/cb.out" \
+		    2>"$work/cb.err" &
+		cb=$!
+		until grep -q ' joined in ' "$work/cb.err"; do
+			kill -0 "$cb" 2>/dev/null || break
+			sleep 0.02
+		done
+		perf stat -x, -o "$work/perf.txt" -p "$spid" -e \
+		    syscalls:sys_enter_epoll_wait,syscalls:sys_enter_writev,syscalls:sys_enter_read \
+		    2>/dev/null &
+		pp=$!
+		wait "$cb" || true
+		kill -INT "$pp" 2>/dev/null || true
+		wait "$pp" 2>/dev/null || true
+		stop_server
+		out=$(tail -1 "$work/cb.out")
+		echo "label=A test=syscalls-$t rc=0 $out" >>"$RAW"
+		awk -F, -v t="$t" -v kv="$out" '
+		    /sys_enter_epoll_wait/ { turns = $1 }
+		    /sys_enter_writev/ { wv = $1 }
+		    /sys_enter_read/ { rd = $1 }
+		    END {
+			n = split(kv, f, " ")
+			for (i = 1; i <= n; i++) {
+				split(f[i], p, "=")
+				v[p[1]] = p[2]
+			}
+			printf "| %s | %d | %d | %d | %d | %.1f | %.2f |\n", t,
+			    v["deliveries"], turns, wv, rd,
+			    (wv > 0 ? v["deliveries"] / wv : 0),
+			    (turns > 0 ? wv / (turns * v["clients"]) : 0)
+		    }' "$work/perf.txt"
+	done
+}
+
 report() {
 	awk '
 function med(key, n, i, j, v, a) {
@@ -293,7 +345,8 @@ for m in "${modes[@]}"; do
 	case $m in
 	standard) fanout; chatty; slow; idle ;;
 	fanout|chatty|slow|idle|big) "$m" ;;
-	*) die "unknown test $m (standard fanout chatty slow idle big)" ;;
+	syscalls) syscalls; exit 0 ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big syscalls)" ;;
 	esac
 done
 
