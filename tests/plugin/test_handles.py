@@ -166,6 +166,7 @@ class HandleTests(plugtest.unittest.TestCase):
         a = self.srv.client(welcome=False)
         b = self.srv.client(welcome=False)
         c = self.srv.client(welcome=False)
+        c.sync("c")     # c is registered before b asks
         self.assertEqual(b.ask("users"),
                          "users 3 %s,%s,%s" % (a.name, b.name, c.name))
         a.send("shout|hello all")
@@ -181,6 +182,7 @@ class HandleTests(plugtest.unittest.TestCase):
         a = self.srv.client(welcome=False)
         b = self.srv.client(welcome=False)
         c = self.srv.client(welcome=False)
+        c.sync("c")     # c is registered before b asks
         self.assertEqual(b.ask("names"),
                          "names 3 %s,%s,%s" % (a.name, b.name, c.name))
         self.assertEqual(b.ask("nick|bob"), "nick true")
