@@ -1,31 +1,33 @@
 /*
- * chatbench: a load generator for chatd.
+ * chatbench: a load generator for chatd, and for Redis pub/sub as a
+ * yardstick.  See chatbench(1).
  *
- * One process, one thread, epoll, libc only.  Connects N clients to a chatd
- * on 127.0.0.1 (at most -R connections waiting for their welcome at once),
- * waits until every client has its welcome and online lines and every join
- * notice has arrived, then lets S of them send M chat lines each.  Every
- * client reads everything.  A line carries its sender's index, a sequence
- * number and the CLOCK_MONOTONIC time it was written:
+ * One process, one thread, epoll, libc only, so that the generator costs
+ * as little as it can; it reports its own CPU time next to the server's so
+ * a reader can tell which of the two was the bottleneck.
  *
- *     "<sender> <seq> <t_ns> xxxx...xxxx\n"      (B bytes before the LF)
+ * It connects N clients (at most --ramp of them waiting for their welcome
+ * at once), waits until every one is welcomed and every join notice has
+ * arrived, then lets S of them send lines as fast as a window of unechoed
+ * lines allows, or at a fixed total rate.  Every client reads everything.
+ * A line carries its sender's index, a sequence number and a time:
  *
- * and comes back to everyone as "[<name>]: <text>\r\n".  The tool counts
- * deliveries, checks that each receiver sees each sender's lines in order,
- * and keeps a histogram of delivery latency (read time - embedded time).
+ *     "<sender> <seq> <t_ns> xxxx...xxxx"        (B bytes)
  *
- * Sending is closed-loop: a sender has at most W lines outstanding, a line
- * being acknowledged when its own echo comes back; with -r it also keeps to
- * a rate.  The latency measured is therefore that of a server kept as busy
- * as W allows (with -r: at that offered load), not of an idle one.
+ * chatd sends it back to everyone as "[<name>]: <line>\r\n"; Redis, to
+ * which every client has said HELLO 3 and SUBSCRIBE, pushes it as a RESP3
+ * "message".  The tool counts deliveries, checks that each receiver sees
+ * each sender's lines in order, and keeps a histogram of the delivery
+ * latency (the time of the read() that returned a line minus the time in
+ * it).
  *
- * -k K adds K clients that never read (SO_RCVBUF set small before connect):
- * they join after the others, and the tool counts the notices
- * "* <name> dropped (too slow)" naming them.
+ * --idle connects the clients, lets them sit, and reports the server's
+ * RSS per connection; then one line is broadcast, which every client must
+ * receive.  --slow K adds K clients that never read.
  *
- * Prints one line of key=value pairs.  Exit status: 0 when every line
- * arrived, in order, before the deadline; 1 otherwise; 2 on a usage or
- * setup error.
+ * Output: one line for people, then one line of key=value pairs.  Exit
+ * status: 0 when every line arrived, in order, before the deadline; 1
+ * otherwise; 2 on a usage or setup error.
  */
 
 #define _GNU_SOURCE
@@ -35,10 +37,11 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -48,53 +51,72 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT	24
+#endif
+
 #define NAME_MAX_LEN	64
 #define RBUF_INITIAL	(256 * 1024)
 #define MAX_EVENTS	512
+#define CHANNEL		"chatbench"
+#define SOURCES_PER	5000	/* clients per source address, by default */
+#define QUIET_S		0.5	/* idle mode: no input for this long = settled */
+#define TIMER_TAG	UINT32_MAX	/* epoll data of the timerfd */
 
 /* Histogram of nanoseconds: exact below 1024, then 512 steps per octave. */
 #define H_SUB		512
 #define H_BUCKETS	(1024 + 54 * H_SUB)
+
+enum proto { P_CHATD, P_REDIS };
 
 struct conn {
 	int		 fd;
 	int		 idx;
 	int		 slow;		/* never reads */
 	int		 dead;
-	int		 welcomed;
-	int		 onlined;
+	int		 welcomed;	/* chatd: welcome; redis: subscribed */
+	int		 onlined;	/* chatd: the "* online" line */
 	int		 sender;	/* sender index, or -1 */
+	int		 pollout;
 	char		 name[NAME_MAX_LEN];
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
 	uint64_t	 got;		/* chat lines received */
-	/* sender only */
+	/* senders */
 	uint64_t	 sent, acked;
 	double		 next_at;	/* rate mode: when the next line is due */
 	char		*obuf;		/* written, not yet taken by the kernel */
-	size_t		 olen, ooff;
-	int		 pollout;
+	size_t		 olen, ooff, ocap;
 };
 
 static struct {
+	enum proto	 proto;
 	const char	*host;
 	int		 port;
 	int		 nclients, nsenders, nslow;
-	uint64_t	 msgs;
-	int		 bytes, window, ramp;
-	double		 rate, deadline_s;
-	int		 server_pid;
+	uint64_t	 lines;
+	double		 duration;
+	double		 rate;		/* lines/s over all senders; 0 = no limit */
+	int		 bytes, window, ramp, sources;
+	double		 deadline;
+	int		 pid;
+	int		 idle;
 	int		 verbose;
 } opt = {
-	"127.0.0.1", 0, 100, 10, 0, 1000, 100, 16, 100, 0., 60., 0, 0
+	P_CHATD, "127.0.0.1", 0, 100, -1, 0, 0, 0., 0., 64, 16, 100, 0, 120.,
+	0, 0, 0
 };
 
 static struct conn	*conns;
 static int		 ep;
+static int		 tfd;		/* timerfd: the next line due */
 static char		*rbuf;
 static size_t		 rbuf_cap;
 static uint32_t		*lastseq;	/* [receiver][sender], 0 = none yet */
 static uint64_t		 hist[H_BUCKETS];
+static uint64_t		 target;	/* lines each reader must get */
+static int		 phase;		/* 0 join, 1 slow join, 2 chat, 3 drain */
+static uint64_t		 last_input;	/* time of the last chatd input */
 
 static struct {
 	uint64_t	 welcomes, onlines, joins, drops_slow, drops_other;
@@ -106,7 +128,7 @@ static struct {
 	int		 dead, finished;
 } st;
 
-static int	phase;		/* 0 joining, 1 slow joining, 2 chatting */
+static void	usage(int) __attribute__((noreturn));
 
 static void
 die(const char *fmt, ...)
@@ -119,6 +141,14 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(2);
+}
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n)) == NULL)
+		die("out of memory");
+	return (p);
 }
 
 static uint64_t
@@ -136,6 +166,7 @@ now_s(void)
 	return ((double)now_ns() / 1e9);
 }
 
+/* Count one latency in the histogram. */
 static void
 hist_add(uint64_t v)
 {
@@ -212,14 +243,42 @@ has_suffix(const char *s, size_t len, const char *suf)
 	return (len >= n && memcmp(s + len - n, suf, n) == 0);
 }
 
-/* One line (CRLF stripped) received by c at time t. */
+/* A chat line (the payload a sender wrote) received by c at time t. */
 static void
-handle_line(struct conn *c, const char *s, size_t len, uint64_t t)
+handle_chat(struct conn *c, const char *p, const char *end, uint64_t t)
 {
-	const char	*p, *end = s + len;
 	uint64_t	 snd, seq, ts;
 	uint32_t	*last;
-	size_t		 i;
+
+	if (parse_u64(&p, end, &snd) || parse_u64(&p, end, &seq) ||
+	    parse_u64(&p, end, &ts) || snd >= (uint64_t)opt.nsenders) {
+		st.bad++;
+		return;
+	}
+	if (phase < 2) {
+		st.chat_early++;
+		return;
+	}
+	c->got++;
+	st.deliveries++;
+	if (c->got == target)
+		st.finished++;
+	hist_add(t > ts ? t - ts : 0);
+	last = &lastseq[(size_t)c->idx * (size_t)opt.nsenders + snd];
+	if (seq != (uint64_t)*last + 1)
+		st.reordered++;
+	if (seq > *last)
+		*last = (uint32_t)seq;
+	if (c->sender == (int)snd)
+		c->acked++;
+}
+
+/* One chatd line (CRLF stripped) received by c at time t. */
+static void
+chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
+{
+	const char	*p, *end = s + len;
+	int		 i, total = opt.nclients + opt.nslow;
 
 	if (len > 0 && s[0] == '[') {
 		p = memchr(s, ']', len);
@@ -227,34 +286,14 @@ handle_line(struct conn *c, const char *s, size_t len, uint64_t t)
 			st.bad++;
 			return;
 		}
-		p += 3;
-		if (parse_u64(&p, end, &snd) || parse_u64(&p, end, &seq) ||
-		    parse_u64(&p, end, &ts) || snd >= (uint64_t)opt.nsenders) {
-			st.bad++;
-			return;
-		}
-		if (phase < 2) {
-			st.chat_early++;
-			return;
-		}
-		c->got++;
-		st.deliveries++;
-		if (c->got == (uint64_t)opt.nsenders * opt.msgs)
-			st.finished++;
-		hist_add(t > ts ? t - ts : 0);
-		last = &lastseq[(size_t)c->idx * (size_t)opt.nsenders + snd];
-		if (seq != (uint64_t)*last + 1)
-			st.reordered++;
-		if (seq > *last)
-			*last = (uint32_t)seq;
-		if (c->sender == (int)snd)
-			c->acked++;
+		handle_chat(c, p + 3, end, t);
 		return;
 	}
 	if (len > 0 && s[0] == '!') {
 		st.errors++;
 		if (opt.verbose)
-			fprintf(stderr, "client %d: %.*s\n", c->idx, (int)len, s);
+			fprintf(stderr, "client %d: %.*s\n", c->idx, (int)len,
+			    s);
 		return;
 	}
 	if (len >= 10 && memcmp(s, "* welcome ", 10) == 0) {
@@ -275,15 +314,13 @@ handle_line(struct conn *c, const char *s, size_t len, uint64_t t)
 		return;
 	}
 	if (has_suffix(s, len, " dropped (too slow)")) {
-		for (i = 0; i < (size_t)opt.nclients + (size_t)opt.nslow; i++) {
-			if (!conns[i].slow)
-				continue;
+		for (i = opt.nclients; i < total; i++) {
 			if (len == 2 + strlen(conns[i].name) + 19 &&
 			    memcmp(s + 2, conns[i].name,
 			    strlen(conns[i].name)) == 0)
 				break;
 		}
-		if (i < (size_t)opt.nclients + (size_t)opt.nslow) {
+		if (i < total) {
 			if (st.drops_slow++ == 0) {
 				st.t_slow_drop = t;
 				st.slow_drop_lines = c->got;
@@ -295,6 +332,139 @@ handle_line(struct conn *c, const char *s, size_t len, uint64_t t)
 	st.other++;
 	if (opt.verbose > 1)
 		fprintf(stderr, "client %d: %.*s\n", c->idx, (int)len, s);
+}
+
+/* Frame chatd lines; returns the bytes consumed. */
+static size_t
+chatd_input(struct conn *c, const char *buf, size_t len, uint64_t t)
+{
+	const char	*nl;
+	size_t		 start = 0, i;
+
+	while (start < len &&
+	    (nl = memchr(buf + start, '\n', len - start)) != NULL) {
+		i = (size_t)(nl - buf);
+		chatd_line(c, buf + start, i > start && buf[i - 1] == '\r' ?
+		    i - 1 - start : i - start, t);
+		start = i + 1;
+	}
+	return (start);
+}
+
+/*
+ * One RESP value at p: returns its length, 0 if it is not complete yet or
+ * -1 if it is not RESP.  For a bulk or simple string, *s and *slen are its
+ * bytes; for an aggregate, *n is its element count.
+ */
+static long
+resp_value(const char *p, const char *end, const char **s, size_t *slen,
+    long long *n)
+{
+	const char	*cr;
+	long long	 v;
+	long		 len, k;
+	int		 i, per;
+	char		*e;
+
+	if (p >= end)
+		return (0);
+	if ((cr = memchr(p, '\r', (size_t)(end - p))) == NULL ||
+	    cr + 1 >= end)
+		return (0);
+	if (cr[1] != '\n')
+		return (-1);
+	*s = p + 1;
+	*slen = (size_t)(cr - p - 1);
+	len = (long)(cr + 2 - p);
+	switch (p[0]) {
+	case '+': case '-': case ':': case '_': case '#': case ',': case '(':
+		return (len);
+	case '$': case '=': case '!':
+		v = strtoll(p + 1, &e, 10);
+		if (e != cr)
+			return (-1);
+		if (v < 0)
+			return (len);			/* RESP2 null */
+		if (end - (cr + 2) < v + 2)
+			return (0);
+		*s = cr + 2;
+		*slen = (size_t)v;
+		return (len + (long)v + 2);
+	case '*': case '>': case '~': case '%': case '|':
+		v = strtoll(p + 1, &e, 10);
+		if (e != cr)
+			return (-1);
+		*n = v;
+		per = p[0] == '%' || p[0] == '|' ? 2 : 1;
+		for (i = 0; v > 0 && i < v * per; i++) {
+			const char	*ss;
+			size_t		 sl;
+			long long	 nn;
+
+			if ((k = resp_value(p + len, end, &ss, &sl, &nn)) <= 0)
+				return (k);
+			len += k;
+		}
+		if (p[0] == '|') {	/* an attribute precedes a value */
+			const char	*ss;
+			size_t		 sl;
+			long long	 nn;
+
+			if ((k = resp_value(p + len, end, &ss, &sl, &nn)) <= 0)
+				return (k);
+			len += k;
+		}
+		return (len);
+	default:
+		return (-1);
+	}
+}
+
+/* Frame RESP replies and pushes; returns the bytes consumed. */
+static size_t
+redis_input(struct conn *c, const char *buf, size_t len, uint64_t t)
+{
+	const char	*p = buf, *end = buf + len, *s, *kind, *data;
+	size_t		 slen, klen, dlen;
+	long long	 n;
+	long		 k, h;
+
+	while (p < end) {
+		if ((k = resp_value(p, end, &s, &slen, &n)) == 0)
+			break;
+		if (k < 0) {
+			st.bad++;
+			return (len);
+		}
+		if (p[0] == '-') {
+			st.errors++;
+			if (opt.verbose)
+				fprintf(stderr, "client %d: %.*s\n", c->idx,
+				    (int)slen, s);
+		} else if (p[0] == '>' && n == 3) {
+			/* >3 $kind $channel $data-or-:count */
+			h = (long)((const char *)memchr(p, '\n', (size_t)k) - p) + 1;
+			h += resp_value(p + h, end, &kind, &klen, &n);
+			h += resp_value(p + h, end, &s, &slen, &n);
+			resp_value(p + h, end, &data, &dlen, &n);
+			if (klen == 7 && memcmp(kind, "message", 7) == 0)
+				handle_chat(c, data, data + dlen, t);
+			else if (klen == 9 && memcmp(kind, "subscribe", 9) == 0) {
+				c->welcomed = c->onlined = 1;
+				st.welcomes++;
+				st.onlines++;
+			} else
+				st.other++;
+		} else if (p[0] == ':' && phase >= 2 && c->sender >= 0) {
+			/* PUBLISH: how many subscribers got it */
+			if (strtoll(s, NULL, 10) !=
+			    opt.nclients + opt.nslow - st.dead)
+				st.other++;
+		}
+		/* HELLO's map and anything else: nothing to check */
+		p += k;
+	}
+	return ((size_t)(p - buf));
 }
 
 static void
@@ -310,21 +480,19 @@ conn_dead(struct conn *c, const char *why)
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
-/* Read what is there (a few reads at most) and handle the whole lines. */
+/* Read what is there (a few reads at most) and handle what is complete. */
 static void
 conn_read(struct conn *c)
 {
 	ssize_t		 n;
-	size_t		 len, start, i;
+	size_t		 len, used;
 	uint64_t	 t;
-	char		*nl;
 	int		 round;
 
 	for (round = 0; round < 4; round++) {
 		if (c->carry_len + 65536 > rbuf_cap) {
 			rbuf_cap = (c->carry_len + 65536) * 2;
-			if ((rbuf = realloc(rbuf, rbuf_cap)) == NULL)
-				die("out of memory");
+			rbuf = xrealloc(rbuf, rbuf_cap);
 		}
 		if (c->carry_len > 0)
 			memcpy(rbuf, c->carry, c->carry_len);
@@ -337,25 +505,17 @@ conn_read(struct conn *c)
 			return;
 		}
 		t = now_ns();
+		last_input = t;
 		len = c->carry_len + (size_t)n;
-		start = 0;
-		while (start < len &&
-		    (nl = memchr(rbuf + start, '\n', len - start)) != NULL) {
-			i = (size_t)(nl - rbuf);
-			handle_line(c, rbuf + start,
-			    i > start && rbuf[i - 1] == '\r' ?
-			    i - 1 - start : i - start, t);
-			start = i + 1;
-		}
-		c->carry_len = len - start;
+		used = opt.proto == P_CHATD ? chatd_input(c, rbuf, len, t) :
+		    redis_input(c, rbuf, len, t);
+		c->carry_len = len - used;
 		if (c->carry_len > c->carry_cap) {
 			c->carry_cap = c->carry_len * 2;
-			if ((c->carry = realloc(c->carry, c->carry_cap)) ==
-			    NULL)
-				die("out of memory");
+			c->carry = xrealloc(c->carry, c->carry_cap);
 		}
 		if (c->carry_len > 0)
-			memcpy(c->carry, rbuf + start, c->carry_len);
+			memcpy(c->carry, rbuf + used, c->carry_len);
 		if ((size_t)n < rbuf_cap - (len - (size_t)n))
 			return;		/* short read: drained */
 	}
@@ -366,7 +526,7 @@ set_pollout(struct conn *c, int on)
 {
 	struct epoll_event	ev;
 
-	if (c->pollout == on)
+	if (c->pollout == on || c->slow)
 		return;
 	c->pollout = on;
 	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
@@ -374,6 +534,7 @@ set_pollout(struct conn *c, int on)
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* Write what the kernel takes of c's output. */
 static void
 conn_write(struct conn *c)
 {
@@ -384,7 +545,7 @@ conn_write(struct conn *c)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN || errno == ENOTCONN)
 				break;
 			conn_dead(c, strerror(errno));
 			return;
@@ -396,92 +557,170 @@ conn_write(struct conn *c)
 	set_pollout(c, c->olen > 0);
 }
 
-/* Queue the sender's next line and write it. */
-static void
-send_one(struct conn *c)
+/* Room in c's output buffer for n more bytes. */
+static char *
+conn_reserve(struct conn *c, size_t n)
 {
-	char	*p;
-	int	 n;
+	if (c->ooff > 0 && c->ooff == c->olen)
+		c->ooff = c->olen = 0;
+	if (c->olen + n > c->ocap) {
+		c->ocap = (c->olen + n) * 2;
+		c->obuf = xrealloc(c->obuf, c->ocap);
+	}
+	return (c->obuf + c->olen);
+}
 
-	p = c->obuf + c->olen;
+/* Queue the sender's next line, stamped with ts, and write it. */
+static void
+send_one(struct conn *c, uint64_t ts)
+{
+	char	*p, hdr[64];
+	int	 n, h = 0;
+
+	if (opt.proto == P_REDIS)
+		h = snprintf(hdr, sizeof hdr, "*3\r\n$7\r\nPUBLISH\r\n$%d\r\n"
+		    "%s\r\n$%d\r\n", (int)strlen(CHANNEL), CHANNEL, opt.bytes);
+	p = conn_reserve(c, (size_t)h + (size_t)opt.bytes + 2);
+	memcpy(p, hdr, (size_t)h);
+	p += h;
 	c->sent++;
 	n = snprintf(p, (size_t)opt.bytes + 1, "%d %" PRIu64 " %" PRIu64 " ",
-	    c->sender, c->sent, now_ns());
+	    c->sender, c->sent, ts);
 	if (n < opt.bytes)
 		memset(p + n, 'x', (size_t)(opt.bytes - n));
-	p[opt.bytes] = '\n';
-	c->olen += (size_t)opt.bytes + 1;
+	p += opt.bytes;
+	if (opt.proto == P_REDIS)
+		*p++ = '\r';
+	*p++ = '\n';
+	c->olen = (size_t)(p - c->obuf);
 	if (!c->pollout)
 		conn_write(c);
 }
 
-/* Let every sender send what its window and rate allow. */
+/* Whether sender c may send another line. */
+static int
+may_send(const struct conn *c, double t, double t_stop)
+{
+	if (c->dead || phase != 2)
+		return (0);
+	if (opt.lines > 0 ? c->sent >= opt.lines : t >= t_stop)
+		return (0);
+	return (c->sent - c->acked < (uint64_t)opt.window &&
+	    (opt.rate <= 0. || c->next_at <= t));
+}
+
+/*
+ * Let every sender send what its window and rate allow.  At a fixed rate a
+ * line carries the time it was due, not the time it was written, so a
+ * sender held back by its window or by a slow loop counts that delay.
+ */
 static void
-pump(double t)
+pump(double t, double t_stop)
 {
 	struct conn	*c;
+	double		 per = opt.rate / (double)opt.nsenders;
 	int		 i;
 
 	for (i = 0; i < opt.nsenders; i++) {
 		c = &conns[i];
-		if (c->dead)
-			continue;
-		while (c->sent < opt.msgs && c->sent - c->acked <
-		    (uint64_t)opt.window && (opt.rate <= 0. || c->next_at <= t)) {
-			send_one(c);
-			if (opt.rate > 0.)
-				c->next_at += 1. / opt.rate;
-			if (c->dead)
-				break;
+		while (may_send(c, t, t_stop)) {
+			if (opt.rate > 0.) {
+				send_one(c, (uint64_t)(c->next_at * 1e9));
+				c->next_at += 1. / per;
+			} else
+				send_one(c, now_ns());
 		}
 	}
 }
 
-/* Milliseconds until the next sender is due (rate mode), or -1. */
-static int
-pump_wait_ms(double t)
+/* When the next sender is due (rate mode), or -1 if none is. */
+static double
+pump_next(double t_stop)
 {
 	double	next = -1.;
 	int	i;
 
 	if (opt.rate <= 0.)
-		return (-1);
+		return (-1.);
 	for (i = 0; i < opt.nsenders; i++) {
-		if (conns[i].dead || conns[i].sent >= opt.msgs ||
-		    conns[i].sent - conns[i].acked >= (uint64_t)opt.window)
+		if (conns[i].dead || conns[i].sent - conns[i].acked >=
+		    (uint64_t)opt.window || (opt.lines > 0 ?
+		    conns[i].sent >= opt.lines : conns[i].next_at >= t_stop))
 			continue;
 		if (next < 0. || conns[i].next_at < next)
 			next = conns[i].next_at;
 	}
-	if (next < 0.)
-		return (-1);
-	return (next <= t ? 0 : (int)((next - t) * 1000.) + 1);
+	return (next);
 }
 
+/*
+ * Wake up at time t (seconds, CLOCK_MONOTONIC): epoll_wait() counts in
+ * milliseconds, too coarse for a line due every half millisecond, so the
+ * rate is kept with a timerfd.
+ */
 static void
-conn_open(struct conn *c, struct sockaddr_in *sin)
+timer_arm(double t)
+{
+	struct itimerspec	its;
+
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)t;
+	its.it_value.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;	/* zero would disarm it */
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		die("timerfd_settime: %s", strerror(errno));
+}
+
+/*
+ * Open a connection to the server.  With several sources, client i binds
+ * 127.0.0.(1 + i % sources) first: each source address has its own range
+ * of ephemeral ports, so tens of thousands of clients do not run out.
+ */
+static void
+conn_open(struct conn *c, const struct sockaddr_in *sin)
 {
 	struct epoll_event	ev;
 	struct sockaddr_in	me;
 	socklen_t		mlen = sizeof me;
 	int			one = 1, small = 4096;
+	char			ip[INET_ADDRSTRLEN];
+	static const char	hello[] = "HELLO 3\r\nSUBSCRIBE " CHANNEL "\r\n";
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1)
-		die("socket: %s", strerror(errno));
+		die("socket: %s (raise the limit with ulimit -n)",
+		    strerror(errno));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (c->slow)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	if (connect(c->fd, (struct sockaddr *)sin, sizeof *sin) == -1 &&
+	if (opt.sources > 1) {
+		memset(&me, 0, sizeof me);
+		me.sin_family = AF_INET;
+		me.sin_addr.s_addr = htonl(0x7f000001u +
+		    (uint32_t)(c->idx % opt.sources));
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof one);
+		if (bind(c->fd, (struct sockaddr *)&me, sizeof me) == -1)
+			die("bind: %s", strerror(errno));
+	}
+	if (connect(c->fd, (const struct sockaddr *)sin, sizeof *sin) == -1 &&
 	    errno != EINPROGRESS)
 		die("connect: %s", strerror(errno));
 	if (getsockname(c->fd, (struct sockaddr *)&me, &mlen) == -1)
 		die("getsockname: %s", strerror(errno));
-	snprintf(c->name, sizeof c->name, "%s:%u", opt.host,
-	    ntohs(me.sin_port));
-	if (c->slow)
+	inet_ntop(AF_INET, &me.sin_addr, ip, sizeof ip);
+	snprintf(c->name, sizeof c->name, "%s:%u", ip, ntohs(me.sin_port));
+	if (opt.proto == P_REDIS) {
+		/* Queued now, written once the connection is up. */
+		memcpy(conn_reserve(c, sizeof hello - 1), hello,
+		    sizeof hello - 1);
+		c->olen += sizeof hello - 1;
+	}
+	if (c->slow && opt.proto == P_CHATD)
 		return;		/* never polled: it never reads */
-	ev.events = EPOLLIN;
+	ev.events = EPOLLIN | (c->olen > 0 ? EPOLLOUT : 0);
+	c->pollout = c->olen > 0;
 	ev.data.u32 = (uint32_t)c->idx;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
@@ -496,9 +735,9 @@ server_cpu(void)
 	unsigned long	 ut, stt;
 	size_t		 n;
 
-	if (opt.server_pid <= 0)
+	if (opt.pid <= 0)
 		return (-1.);
-	snprintf(path, sizeof path, "/proc/%d/stat", opt.server_pid);
+	snprintf(path, sizeof path, "/proc/%d/stat", opt.pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return (-1.);
 	n = fread(buf, 1, sizeof buf - 1, f);
@@ -511,6 +750,31 @@ server_cpu(void)
 	    &ut, &stt) != 2)
 		return (-1.);
 	return ((double)(ut + stt) / (double)sysconf(_SC_CLK_TCK));
+}
+
+/*
+ * The server's read and write system calls so far (syscr and syscw of
+ * /proc/PID/io: read, readv, write, writev and the like), or -1.
+ */
+static void
+server_syscalls(long long *r, long long *w)
+{
+	char	 path[64], line[128];
+	FILE	*f;
+
+	*r = *w = -1;
+	if (opt.pid <= 0)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/io", opt.pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "syscr:", 6) == 0)
+			*r = strtoll(line + 6, NULL, 10);
+		else if (strncmp(line, "syscw:", 6) == 0)
+			*w = strtoll(line + 6, NULL, 10);
+	}
+	fclose(f);
 }
 
 /* This process's user + system CPU time in seconds. */
@@ -534,9 +798,9 @@ server_status_kb(const char *key)
 	long	 v = -1;
 	size_t	 klen = strlen(key);
 
-	if (opt.server_pid <= 0)
+	if (opt.pid <= 0)
 		return (-1);
-	snprintf(path, sizeof path, "/proc/%d/status", opt.server_pid);
+	snprintf(path, sizeof path, "/proc/%d/status", opt.pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return (-1);
 	while (fgets(line, sizeof line, f) != NULL) {
@@ -549,92 +813,248 @@ server_status_kb(const char *key)
 	return (v);
 }
 
+static const struct option longopts[] = {
+	{ "proto",	required_argument, NULL, 'x' },
+	{ "host",	required_argument, NULL, 'H' },
+	{ "port",	required_argument, NULL, 'p' },
+	{ "clients",	required_argument, NULL, 'n' },
+	{ "senders",	required_argument, NULL, 's' },
+	{ "lines",	required_argument, NULL, 'm' },
+	{ "duration",	required_argument, NULL, 't' },
+	{ "rate",	required_argument, NULL, 'r' },
+	{ "size",	required_argument, NULL, 'b' },
+	{ "window",	required_argument, NULL, 'w' },
+	{ "slow",	required_argument, NULL, 'k' },
+	{ "idle",	no_argument,	   NULL, 'i' },
+	{ "pid",	required_argument, NULL, 'P' },
+	{ "sources",	required_argument, NULL, 'S' },
+	{ "ramp",	required_argument, NULL, 'R' },
+	{ "deadline",	required_argument, NULL, 'd' },
+	{ "verbose",	no_argument,	   NULL, 'v' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
-	    "usage: chatbench -p port [-n clients] [-s senders] [-m msgs]\n"
-	    "                 [-b bytes] [-w window] [-r rate] [-R ramp]\n"
-	    "                 [-k slow] [-d deadline_s] [-P server_pid] [-v]\n"
-	    "  -p port     chatd's port on 127.0.0.1\n"
-	    "  -n N        clients that read (default 100)\n"
-	    "  -s S        of which send (default min(10, N))\n"
-	    "  -m M        lines per sender (default 1000)\n"
-	    "  -b B        bytes per line before the LF, >= 32 (default 100)\n"
-	    "  -w W        lines a sender may have unechoed (default 16)\n"
-	    "  -r R        lines per second per sender (default: no pacing)\n"
-	    "  -R C        connections awaiting their welcome at once "
-	    "(default 100)\n"
-	    "  -k K        clients that never read, joined last (default 0)\n"
-	    "  -d D        give up after D seconds in all (default 60)\n"
-	    "  -P pid      sample this chatd's CPU time and memory\n"
-	    "  -v          progress and oddities on stderr (-vv: more)\n");
-	exit(2);
+	fprintf(status == 0 ? stdout : stderr,
+"usage: chatbench -p PORT [options]\n"
+"Load generator for chatd (and Redis pub/sub); see chatbench(1).\n"
+"\n"
+"  -x, --proto P       chatd (default) or redis: HELLO 3, SUBSCRIBE and\n"
+"                      PUBLISH to a redis-server\n"
+"  -H, --host ADDR     the server's IPv4 address (default 127.0.0.1)\n"
+"  -p, --port PORT     the server's port (required)\n"
+"  -n, --clients N     clients that read everything (default 100)\n"
+"  -s, --senders S     of which this many send (default: min(10, N);\n"
+"                      with --idle, 1)\n"
+"  -m, --lines M       lines each sender sends (default 1000)\n"
+"  -t, --duration D    send for D seconds instead of M lines; with\n"
+"                      --idle, how long the clients sit (default 2)\n"
+"  -r, --rate R        lines per second over all senders, spread evenly\n"
+"                      (default 0: as fast as the window allows)\n"
+"  -b, --size B        bytes per line, 32..65536 (default 64)\n"
+"  -w, --window W      lines a sender may have sent but not yet seen\n"
+"                      come back (default 16)\n"
+"  -k, --slow K        add K clients that never read (receive buffer\n"
+"                      4 KiB), joined after the others\n"
+"  -i, --idle          connect, let the clients sit, report the server's\n"
+"                      RSS per connection (needs --pid), then broadcast\n"
+"                      one line that every client must receive\n"
+"  -P, --pid PID       the server's process: its CPU time (/proc/PID/stat)\n"
+"                      and RSS (/proc/PID/status) are reported\n"
+"  -S, --sources K     bind clients to 127.0.0.1 .. 127.0.0.K round-robin\n"
+"                      (default: one per %d clients, on a loopback host)\n"
+"  -R, --ramp C        connections waiting for their welcome at once\n"
+"                      (default 100)\n"
+"  -d, --deadline D    give up after D seconds in all (default 120)\n"
+"  -v, --verbose       progress and oddities on stderr (twice: more)\n"
+"  -h, --help          this text\n"
+"\n"
+"Prints a line for people, then a line of key=value pairs.  Exit status:\n"
+"0 if every line arrived in order before the deadline, 1 if not, 2 on a\n"
+"usage or setup error.\n", SOURCES_PER);
+	exit(status);
 }
 
-static long
-num(const char *s, long lo, long hi)
+static double
+num(const char *name, const char *s, double lo, double hi)
 {
 	char	*end;
-	long	 v;
+	double	 v;
 
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end != '\0' || v < lo || v > hi)
-		usage();
+	v = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "chatbench: --%s: %s is not a number from %g "
+		    "to %g\n", name, s, lo, hi);
+		usage(2);
+	}
 	return (v);
 }
 
-int
-main(int argc, char **argv)
+static void
+parse_args(int argc, char **argv)
 {
-	struct epoll_event	 evs[MAX_EVENTS];
-	struct sockaddr_in	 sin;
-	struct rlimit		 rl;
-	struct linger		 lg = { 1, 0 };
-	struct conn		*c;
-	uint64_t		 t_start, t_chat = 0, t_end = 0, expect_joins;
-	double			 t, deadline, cpu0 = -1., cpu1 = -1., el;
-	double			 me0 = 0., me1 = 0.;
-	uint64_t		 expected, lost;
-	long			 rss_kb, hwm_kb;
-	int			 ch, i, n, total, next = 0, ramping = 0;
-	int			 timed_out = 0, to, ok, nreaders;
+	int	ch, i;
 
-	opt.nsenders = -1;
-	while ((ch = getopt(argc, argv, "p:n:s:m:b:w:r:R:k:d:P:vh")) != -1) {
+	while ((ch = getopt_long(argc, argv,
+	    "x:H:p:n:s:m:t:r:b:w:k:iP:S:R:d:vh", longopts, NULL)) != -1) {
+		for (i = 0; longopts[i].name != NULL; i++)
+			if (longopts[i].val == ch)
+				break;
 		switch (ch) {
-		case 'p': opt.port = (int)num(optarg, 1, 65535); break;
-		case 'n': opt.nclients = (int)num(optarg, 1, 1000000); break;
-		case 's': opt.nsenders = (int)num(optarg, 0, 1000000); break;
-		case 'm': opt.msgs = (uint64_t)num(optarg, 0, 100000000); break;
-		case 'b': opt.bytes = (int)num(optarg, 32, 100000); break;
-		case 'w': opt.window = (int)num(optarg, 1, 1000000); break;
-		case 'r': opt.rate = strtod(optarg, NULL); break;
-		case 'R': opt.ramp = (int)num(optarg, 1, 1000000); break;
-		case 'k': opt.nslow = (int)num(optarg, 0, 1000000); break;
-		case 'd': opt.deadline_s = strtod(optarg, NULL); break;
-		case 'P': opt.server_pid = (int)num(optarg, 1, 1 << 30); break;
+		case 'x':
+			if (strcmp(optarg, "chatd") == 0)
+				opt.proto = P_CHATD;
+			else if (strcmp(optarg, "redis") == 0)
+				opt.proto = P_REDIS;
+			else
+				die("--proto: chatd or redis, not %s", optarg);
+			break;
+		case 'H': opt.host = optarg; break;
+		case 'p':
+			opt.port = (int)num(longopts[i].name, optarg, 1, 65535);
+			break;
+		case 'n':
+			opt.nclients = (int)num(longopts[i].name, optarg, 1,
+			    1000000);
+			break;
+		case 's':
+			opt.nsenders = (int)num(longopts[i].name, optarg, 0,
+			    1000000);
+			break;
+		case 'm':
+			opt.lines = (uint64_t)num(longopts[i].name, optarg, 1,
+			    4e9);
+			break;
+		case 't':
+			opt.duration = num(longopts[i].name, optarg, 0.001, 1e6);
+			break;
+		case 'r':
+			opt.rate = num(longopts[i].name, optarg, 0, 1e9);
+			break;
+		case 'b':
+			opt.bytes = (int)num(longopts[i].name, optarg, 32, 65536);
+			break;
+		case 'w':
+			opt.window = (int)num(longopts[i].name, optarg, 1, 1e6);
+			break;
+		case 'k':
+			opt.nslow = (int)num(longopts[i].name, optarg, 0, 1e6);
+			break;
+		case 'i': opt.idle = 1; break;
+		case 'P':
+			opt.pid = (int)num(longopts[i].name, optarg, 1, 1 << 30);
+			break;
+		case 'S':
+			opt.sources = (int)num(longopts[i].name, optarg, 1, 254);
+			break;
+		case 'R':
+			opt.ramp = (int)num(longopts[i].name, optarg, 1, 1e6);
+			break;
+		case 'd':
+			opt.deadline = num(longopts[i].name, optarg, 0.1, 1e6);
+			break;
 		case 'v': opt.verbose++; break;
-		default: usage();
+		case 'h': usage(0);
+		default: usage(2);
 		}
 	}
-	if (opt.port == 0 || optind != argc || opt.deadline_s <= 0.)
-		usage();
+	if (optind != argc)
+		die("unexpected argument %s", argv[optind]);
+	if (opt.port == 0)
+		die("--port is required (see --help)");
+	if (opt.lines > 0 && opt.duration > 0. && !opt.idle)
+		die("--lines and --duration exclude each other");
+	if (opt.idle) {
+		if (opt.pid == 0)
+			die("--idle needs the server's --pid");
+		if (opt.nsenders < 0)
+			opt.nsenders = 1;
+		if (opt.duration == 0.)
+			opt.duration = 2.;
+		opt.lines = 1;
+		opt.rate = 0.;
+	} else if (opt.lines == 0 && opt.duration == 0.)
+		opt.lines = 1000;
 	if (opt.nsenders < 0)
 		opt.nsenders = opt.nclients < 10 ? opt.nclients : 10;
 	if (opt.nsenders > opt.nclients)
 		die("more senders than clients");
+	if (opt.nsenders == 0 && !opt.idle)
+		die("no senders");
+	if (opt.sources == 0) {
+		opt.sources = strncmp(opt.host, "127.", 4) == 0 ?
+		    (opt.nclients + opt.nslow) / SOURCES_PER + 1 : 1;
+		if (opt.sources > 254)
+			opt.sources = 254;
+	} else if (opt.sources > 1 && strncmp(opt.host, "127.", 4) != 0)
+		die("--sources needs a loopback --host");
+}
 
-	total = opt.nclients + opt.nslow;
+/* Raise the descriptor limit as far as allowed; check it is enough. */
+static void
+raise_nofile(int total)
+{
+	struct rlimit	rl;
+
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur < (rlim_t)total + 16)
-		die("RLIMIT_NOFILE %llu is too low for %d clients",
+		die("RLIMIT_NOFILE %llu is too low for %d clients (the hard "
+		    "limit is raised with ulimit -Hn as root)",
 		    (unsigned long long)rl.rlim_cur, total);
+}
+
+/* Whether every reader has joined (chatd: and seen every join notice). */
+static int
+all_joined(int nreaders, uint64_t expect_joins)
+{
+	return (st.welcomes + (uint64_t)st.dead >= (uint64_t)nreaders &&
+	    st.onlines + (uint64_t)st.dead >= (uint64_t)nreaders &&
+	    st.joins >= expect_joins);
+}
+
+/* Count the readers that already have target lines. */
+static void
+count_finished(int nreaders)
+{
+	int	i;
+
+	st.finished = 0;
+	for (i = 0; i < nreaders; i++)
+		if (conns[i].got >= target)
+			st.finished++;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct epoll_event	 evs[MAX_EVENTS], tev;
+	struct sockaddr_in	 sin;
+	struct linger		 lg = { 1, 0 };
+	struct conn		*c;
+	uint64_t		 t_start, t_joined = 0, t_chat = 0, t_end = 0;
+	uint64_t		 expect_joins, expected, lost, sent;
+	double			 t, deadline, t_stop = 0., cpu0 = -1.;
+	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
+	double			 me1 = 0., el, srv_pct, me_pct, next_due;
+	uint64_t		 expirations;
+	long			 rss0, rss_idle = -1, rss_kb, hwm_kb;
+	long long		 sr0 = -1, sw0 = -1, sr1 = -1, sw1 = -1;
+	int			 i, n, total, next = 0, ramping;
+	int			 timed_out = 0, to, ok, nreaders;
+	const char		*pname;
+
+	parse_args(argc, argv);
+	pname = opt.proto == P_CHATD ? "chatd" : "redis";
+	total = opt.nclients + opt.nslow;
+	raise_nofile(total);
 
 	conns = calloc((size_t)total, sizeof *conns);
 	lastseq = calloc((size_t)opt.nclients * (size_t)(opt.nsenders + 1),
@@ -648,23 +1068,31 @@ main(int argc, char **argv)
 		conns[i].fd = -1;
 		conns[i].sender = i < opt.nsenders ? i : -1;
 		conns[i].slow = i >= opt.nclients;
-		if (conns[i].sender >= 0 &&
-		    (conns[i].obuf = malloc(((size_t)opt.bytes + 1) *
-		    (size_t)opt.window)) == NULL)
-			die("out of memory");
 	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
+	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		die("timerfd_create: %s", strerror(errno));
+	tev.events = EPOLLIN;
+	tev.data.u32 = TIMER_TAG;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)opt.port);
 	if (inet_pton(AF_INET, opt.host, &sin.sin_addr) != 1)
-		die("bad address");
+		die("%s: not an IPv4 address", opt.host);
 
+	rss0 = server_status_kb("VmRSS:");
+	jcpu0 = server_cpu();
 	t_start = now_ns();
-	deadline = (double)t_start / 1e9 + opt.deadline_s;
+	deadline = (double)t_start / 1e9 + opt.deadline;
 	nreaders = opt.nclients;
-	expect_joins = (uint64_t)nreaders * (uint64_t)(nreaders - 1) / 2;
+	expect_joins = opt.proto == P_CHATD ?
+	    (uint64_t)nreaders * (uint64_t)(nreaders - 1) / 2 : 0;
+	target = opt.lines > 0 ? (uint64_t)opt.nsenders * opt.lines :
+	    UINT64_MAX;
 
 	for (;;) {
 		t = now_s();
@@ -674,54 +1102,91 @@ main(int argc, char **argv)
 		}
 		if (phase == 0) {
 			/* keep at most opt.ramp connections unwelcomed */
-			ramping = next - (int)st.welcomes;
+			ramping = next - (int)st.welcomes - st.dead;
 			while (next < opt.nclients && ramping < opt.ramp) {
 				conn_open(&conns[next++], &sin);
 				ramping++;
 			}
-			if (st.welcomes + (uint64_t)st.dead >=
-			    (uint64_t)nreaders && st.onlines + (uint64_t)st.dead
-			    >= (uint64_t)nreaders && st.joins >= expect_joins) {
+			if (all_joined(nreaders, expect_joins)) {
+				t_joined = now_ns();
+				jcpu1 = server_cpu();
 				if (opt.verbose)
 					fprintf(stderr, "chatbench: %d joined "
 					    "in %.3f s\n", nreaders,
-					    (double)(now_ns() - t_start) / 1e9);
+					    (double)(t_joined - t_start) / 1e9);
 				phase = 1;
 				for (i = opt.nclients; i < total; i++)
 					conn_open(&conns[i], &sin);
-				expect_joins += (uint64_t)nreaders *
-				    (uint64_t)opt.nslow;
+				if (opt.proto == P_CHATD)
+					expect_joins += (uint64_t)nreaders *
+					    (uint64_t)opt.nslow;
 			}
 		}
-		if (phase == 1 && st.joins >= expect_joins) {
+		if (phase == 1 && opt.idle) {
+			/* sit: read what comes, measure once all is quiet */
+			if (t < (double)t_joined / 1e9 + opt.duration ||
+			    t < (double)last_input / 1e9 + QUIET_S ||
+			    st.joins < expect_joins)
+				goto wait;
+			rss_idle = server_status_kb("VmRSS:");
+		}
+		if (phase == 1 && st.joins >= expect_joins &&
+		    (opt.proto == P_CHATD || st.welcomes >= (uint64_t)total)) {
+			for (i = nreaders; i < total; i++)
+				if (opt.proto == P_REDIS && !conns[i].dead)
+					epoll_ctl(ep, EPOLL_CTL_DEL,
+					    conns[i].fd, NULL);
 			phase = 2;
+			server_syscalls(&sr0, &sw0);
 			cpu0 = server_cpu();
 			me0 = self_cpu();
 			t_chat = now_ns();
 			t = (double)t_chat / 1e9;
+			t_stop = t + opt.duration;
 			/* rate mode: spread the senders over one interval */
 			for (i = 0; i < opt.nsenders; i++)
-				conns[i].next_at = opt.rate > 0. ? t + (double)i /
-				    (opt.rate * (double)opt.nsenders) : t;
+				conns[i].next_at = opt.rate > 0. ? t +
+				    (double)i / opt.rate : t;
 		}
 		if (phase == 2) {
-			pump(t);
-			if ((uint64_t)st.finished + (uint64_t)st.dead >=
-			    (uint64_t)nreaders || opt.nsenders == 0 ||
-			    opt.msgs == 0) {
-				t_end = now_ns();
-				break;
+			pump(t, t_stop);
+			if (opt.lines == 0 && t >= t_stop) {
+				/* duration over: wait for what was sent */
+				phase = 3;
+				for (sent = 0, i = 0; i < opt.nsenders; i++)
+					sent += conns[i].sent;
+				target = sent;
+				count_finished(nreaders);
 			}
 		}
+		if (phase >= 2 && (uint64_t)st.finished + (uint64_t)st.dead >=
+		    (uint64_t)nreaders) {
+			t_end = now_ns();
+			break;
+		}
+wait:
 		to = (int)((deadline - t) * 1000.) + 1;
-		if (phase == 2 && (n = pump_wait_ms(t)) >= 0 && n < to)
-			to = n;
+		if (phase == 2) {
+			next_due = pump_next(t_stop);
+			if (opt.lines == 0 && (next_due < 0. || next_due > t_stop))
+				next_due = t_stop;
+			if (next_due >= 0. && next_due <= t)
+				to = 0;
+			else if (next_due >= 0.)
+				timer_arm(next_due);
+		}
 		if (to > 100)
 			to = 100;
 		n = epoll_wait(ep, evs, MAX_EVENTS, to);
 		if (n == -1 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++) {
+			if (evs[i].data.u32 == TIMER_TAG) {
+				if (read(tfd, &expirations, sizeof expirations) ==
+				    -1 && errno != EAGAIN)
+					die("timerfd: %s", strerror(errno));
+				continue;
+			}
 			c = &conns[evs[i].data.u32];
 			if (c->dead)
 				continue;
@@ -734,42 +1199,78 @@ main(int argc, char **argv)
 	}
 	if (t_end == 0)
 		t_end = now_ns();
-	if (phase == 2) {
+	if (phase >= 2) {
 		cpu1 = server_cpu();
 		me1 = self_cpu();
+		server_syscalls(&sr1, &sw1);
 	}
 	rss_kb = server_status_kb("VmRSS:");
 	hwm_kb = server_status_kb("VmHWM:");
+	if (t_joined == 0)
+		t_joined = t_end;
 	if (t_chat == 0)
 		t_chat = t_end;
 	el = (double)(t_end - t_chat) / 1e9;
 
-	expected = (uint64_t)nreaders * (uint64_t)opt.nsenders * opt.msgs;
+	for (sent = 0, i = 0; i < opt.nsenders; i++)
+		sent += conns[i].sent;
+	expected = (uint64_t)nreaders * sent;
 	lost = expected > st.deliveries ? expected - st.deliveries : 0;
 	ok = !timed_out && lost == 0 && st.reordered == 0 && st.bad == 0 &&
 	    st.dead == 0 && st.errors == 0 && st.drops_other == 0;
-	printf("clients=%d senders=%d slow=%d msgs=%" PRIu64 " bytes=%d "
-	    "window=%d rate=%g expected=%" PRIu64 " deliveries=%" PRIu64
-	    " join_s=%.3f elapsed_s=%.3f deliveries_per_s=%.0f "
-	    "p50_us=%.1f p99_us=%.1f max_us=%.1f "
-	    "lost=%" PRIu64 " reordered=%" PRIu64 " dead=%d "
-	    "slow_dropped=%" PRIu64 " other_dropped=%" PRIu64
+	srv_pct = cpu0 >= 0. && cpu1 >= 0. && el > 0. ?
+	    100. * (cpu1 - cpu0) / el : -1.;
+	me_pct = el > 0. ? 100. * (me1 - me0) / el : -1.;
+
+	if (opt.idle)
+		printf("%s: %d idle clients joined in %.2f s; server RSS %.1f "
+		    "MiB -> %.1f MiB, %.0f bytes per connection; a broadcast "
+		    "reached %" PRIu64 " of %d in %.1f ms%s\n", pname,
+		    nreaders, (double)(t_joined - t_start) / 1e9,
+		    (double)rss0 / 1024., (double)rss_idle / 1024.,
+		    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) *
+		    1024. / nreaders : -1., st.deliveries, nreaders, el * 1e3,
+		    ok ? "" : " (FAILED)");
+	else
+		printf("%s: %d clients, %d senders, %d B%s: %.3g M deliveries/s"
+		    ", p50 %.3g ms, p99 %.3g ms, max %.3g ms, lost %" PRIu64
+		    "; CPU: server %.0f %%, chatbench %.0f %%%s\n", pname,
+		    nreaders, opt.nsenders, opt.bytes, opt.rate > 0. ?
+		    " at a fixed rate" : "", el > 0. ?
+		    (double)st.deliveries / el / 1e6 : 0.,
+		    (double)hist_quantile(0.50) / 1e6,
+		    (double)hist_quantile(0.99) / 1e6, (double)st.lat_max / 1e6,
+		    lost, srv_pct, me_pct, ok ? "" : " (FAILED)");
+	printf("proto=%s mode=%s clients=%d senders=%d slow=%d lines=%" PRIu64
+	    " duration=%g bytes=%d window=%d rate=%g sources=%d sent=%" PRIu64
+	    " expected=%" PRIu64 " deliveries=%" PRIu64 " join_s=%.3f"
+	    " join_srv_cpu_s=%.2f elapsed_s=%.3f deliveries_per_s=%.0f"
+	    " p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f"
+	    " lost=%" PRIu64 " reordered=%" PRIu64 " dead=%d"
+	    " slow_dropped=%" PRIu64 " other_dropped=%" PRIu64
 	    " slow_drop_s=%.3f slow_drop_lines=%" PRIu64
-	    " errors=%" PRIu64 " bad=%" PRIu64
-	    " srv_cpu_s=%.2f bench_cpu_s=%.2f srv_rss_kb=%ld srv_hwm_kb=%ld"
-	    " complete=%d\n",
-	    opt.nclients, opt.nsenders, opt.nslow, opt.msgs, opt.bytes,
-	    opt.window, opt.rate, expected, st.deliveries,
-	    (double)(t_chat - t_start) / 1e9, el,
+	    " errors=%" PRIu64 " bad=%" PRIu64 " other=%" PRIu64
+	    " srv_cpu_s=%.2f bench_cpu_s=%.2f srv_cpu_pct=%.0f"
+	    " bench_cpu_pct=%.0f srv_reads=%lld srv_writes=%lld"
+	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
+	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld complete=%d\n",
+	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
+	    opt.nslow, opt.lines, opt.duration, opt.bytes, opt.window,
+	    opt.rate, opt.sources, sent, expected, st.deliveries,
+	    (double)(t_joined - t_start) / 1e9,
+	    jcpu0 >= 0. && jcpu1 >= 0. ? jcpu1 - jcpu0 : -1., el,
 	    el > 0. ? (double)st.deliveries / el : 0.,
 	    (double)hist_quantile(0.50) / 1e3,
+	    (double)hist_quantile(0.90) / 1e3,
 	    (double)hist_quantile(0.99) / 1e3, (double)st.lat_max / 1e3,
 	    lost, st.reordered, st.dead, st.drops_slow, st.drops_other,
 	    st.t_slow_drop > t_chat ? (double)(st.t_slow_drop - t_chat) / 1e9 :
-	    -1., st.slow_drop_lines, st.errors, st.bad,
+	    -1., st.slow_drop_lines, st.errors, st.bad, st.other,
 	    cpu0 >= 0. && cpu1 >= 0. ? cpu1 - cpu0 : -1., me1 - me0,
-	    rss_kb, hwm_kb,
-	    !timed_out);
+	    srv_pct, me_pct, sr0 >= 0 && sr1 >= 0 ? sr1 - sr0 : -1,
+	    sw0 >= 0 && sw1 >= 0 ? sw1 - sw0 : -1, rss0, rss_idle,
+	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
+	    nreaders : -1., rss_kb, hwm_kb, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */

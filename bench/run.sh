@@ -1,49 +1,58 @@
 #!/usr/bin/env bash
 #
-# Benchmark chatd with bench/chatbench.c; see bench/README.md.
+# Benchmark chatd with chatbench(1), side by side with Redis pub/sub and
+# optionally with a second chatd build.  See doc/performance.md.
 #
-# usage: bench/run.sh [throughput|latency|slow|all]...   (default: all)
-#        bench/run.sh report RAWFILE     (the tables of an earlier run)
+# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big]...
+#                                           (default: standard)
+#        bench/run.sh report RAWFILE        (the tables of an earlier run)
 #
-#   CHATD=path       the chatd to measure (default: ../chatd next to bench/)
-#   BASELINE=path    a second chatd, run interleaved with CHATD; ratios printed
-#   PLUGINS=dir      [lua] path for CHATD (default: ../plugins)
-#   BASELINE_PLUGINS=dir   same for BASELINE (default: PLUGINS)
-#   REPS=5           runs per cell and binary; the tables show medians
-#   CLIENTS="10 100 1000 2000"   the matrix
-#   SENDERS=10       senders per run (min(SENDERS, clients))
-#   DELIVERIES=5000000  throughput runs: lines delivered per run (sets -m)
-#   BYTES=100 WINDOW=16  line size, unechoed lines per sender
-#   RATE=20 RATE_SECS=3  latency runs: lines/s per sender, for this long
-#   SLOW_REPS=3      runs per variant of the slow-client experiment
-#   DEADLINE=60      chatbench gives up after this many seconds
-#   RAW=file         where the raw result lines go (kept; default in /tmp)
+#   standard       fanout chatty slow idle: what "make bench" runs
+#   fanout         1000 clients, 10 send 64-byte lines flat out
+#   chatty         100 clients, all talking, 2000 lines/s in all
+#   slow           fanout plus one client that never reads
+#   idle           IDLE_CLIENTS idle clients: server RSS per connection
+#   big            BIG_CLIENTS idle clients, then one broadcast to all
+#   syscalls       chatd only: its system calls per delivered line in the
+#                  fanout and chatty runs (needs perf and its syscall
+#                  tracepoints)
 #
-# Every chatd is started here on 127.0.0.1 with port 0 and stopped here, by
-# its PID; nothing else is touched.
+#   CHATD=path       the chatd to measure (default: chatd at the top)
+#   CHATBENCH=path   the generator (default: chatbench at the top, else
+#                    bench/chatbench.c is compiled with $CC)
+#   PLUGINS=dir      [lua] path for CHATD (default: plugins/ of this tree)
+#   BASELINE=path    a second chatd (B), run interleaved with CHATD (A)
+#   BASELINE_PLUGINS=dir   [lua] path for BASELINE (default: PLUGINS)
+#   REDIS=path|0     redis-server to compare with (R); default: the one in
+#                    PATH, if any; 0 for none
+#   REPS=3           runs per cell and server; the tables show medians
+#   DURATION=5       seconds of sending per run
+#   IDLE_CLIENTS=2000  BIG_CLIENTS=19000
+#   RAW=file         where the key=value lines go (kept)
+#
+# Every server is started here on 127.0.0.1 and stopped here by its PID;
+# nothing else is touched.  The descriptor limit is raised to the hard
+# limit for this script and the servers it starts.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 CHATD=${CHATD:-$top/chatd}
-BASELINE=${BASELINE:-}
+CHATBENCH=${CHATBENCH:-$top/chatbench}
 PLUGINS=${PLUGINS:-$top/plugins}
+BASELINE=${BASELINE:-}
 BASELINE_PLUGINS=${BASELINE_PLUGINS:-$PLUGINS}
-REPS=${REPS:-5}
-CLIENTS=${CLIENTS:-"10 100 1000 2000"}
-SENDERS=${SENDERS:-10}
-DELIVERIES=${DELIVERIES:-5000000}
-BYTES=${BYTES:-100}
-WINDOW=${WINDOW:-16}
-RATE=${RATE:-20}
-RATE_SECS=${RATE_SECS:-3}
-SLOW_REPS=${SLOW_REPS:-3}
-DEADLINE=${DEADLINE:-60}
+REDIS=${REDIS-$(command -v redis-server || true)}
+[ "$REDIS" = 0 ] && REDIS=
+REPS=${REPS:-3}
+DURATION=${DURATION:-5}
+IDLE_CLIENTS=${IDLE_CLIENTS:-2000}
+BIG_CLIENTS=${BIG_CLIENTS:-19000}
 RAW=${RAW:-/tmp/chatbench-raw.$$.txt}
 CC=${CC:-cc}
 
 modes=("$@")
-[ ${#modes[@]} -eq 0 ] && modes=(all)
+[ ${#modes[@]} -eq 0 ] && modes=(standard)
 
 work=$(mktemp -d /tmp/chatbench.XXXXXX)
 spid=
@@ -60,28 +69,23 @@ trap 'exit 130' INT TERM
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
-bench=$work/chatbench
-
-# start_server BINARY PLUGINDIR OUTPUT_LIMIT: sets spid and port
-start_server() {
-	local bin=$1 plugins=$2 limit=$3
+# start_chatd BINARY PLUGINDIR: sets spid and port
+start_chatd() {
 	cat >"$work/chatd.ini" <<-EOF
 	[server]
 	bind = 127.0.0.1
 	port = 0
-	max_clients = 20000
+	max_clients = 1000000
 	idle_timeout = 0
-	[buffers]
-	output_limit = $limit
 	[limits]
 	lines_per_second = 0
 	[lua]
-	path = $plugins
+	path = $2
 	[log]
 	level = info
 	EOF
 	: >"$work/chatd.log"
-	"$bin" -c "$work/chatd.ini" 2>"$work/chatd.log" &
+	"$1" -c "$work/chatd.ini" 2>"$work/chatd.log" &
 	spid=$!
 	port=
 	for _ in $(seq 100); do
@@ -92,7 +96,32 @@ start_server() {
 		sleep 0.05
 	done
 	cat "$work/chatd.log" >&2
-	die "$bin did not start"
+	die "$1 did not start"
+}
+
+# start_redis: sets spid and port
+start_redis() {
+	local try
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 30000))
+		: >"$work/redis.log"
+		# Protected mode would refuse the clients that chatbench
+		# binds to 127.0.0.2 and up; the server listens on loopback
+		# only either way.
+		"$REDIS" --port "$port" --bind 127.0.0.1 --save '' \
+		    --appendonly no --protected-mode no \
+		    --maxclients 100000 --dir "$work" \
+		    --logfile "$work/redis.log" --daemonize no &
+		spid=$!
+		for _ in $(seq 100); do
+			grep -q 'Ready to accept' "$work/redis.log" && return 0
+			kill -0 "$spid" 2>/dev/null || break
+			sleep 0.05
+		done
+		stop_server
+	done
+	cat "$work/redis.log" >&2
+	die "$REDIS did not start"
 }
 
 stop_server() {
@@ -106,87 +135,100 @@ stop_server() {
 	spid=
 }
 
-# run_one LABEL BINARY PLUGINDIR MODE OUTPUT_LIMIT CHATBENCH-ARGS...
+# run_one LABEL TEST CHATBENCH-ARGS...: one fresh server, one run
 run_one() {
-	local label=$1 bin=$2 plugins=$3 mode=$4 limit=$5 out rc=0 cpu
-	shift 5
-	start_server "$bin" "$plugins" "$limit"
-	out=$(timeout $((${DEADLINE%.*} + 30)) "$bench" -p "$port" \
-	    -P "$spid" -d "$DEADLINE" "$@") || rc=$?
-	cpu=$(awk '{ sub(/.*\) /, ""); split($0, f, " ");
-	    print (f[12] + f[13]) / 100 }' "/proc/$spid/stat" 2>/dev/null ||
-	    echo -1)
+	local label=$1 test=$2 out rc=0 proto=chatd
+	shift 2
+	case $label in
+	A) start_chatd "$CHATD" "$PLUGINS" ;;
+	B) start_chatd "$BASELINE" "$BASELINE_PLUGINS" ;;
+	R) start_redis; proto=redis ;;
+	esac
+	out=$(timeout 1500 "$CHATBENCH" -x "$proto" -p "$port" -P "$spid" \
+	    "$@" | tail -1) || rc=$?
 	stop_server
 	[ -n "$out" ] || out="complete=0"
-	echo "label=$label mode=$mode rc=$rc $out srv_total_cpu_s=$cpu" \
-	    >>"$RAW"
-	printf '  %-4s %-10s rc=%d %s\n' "$label" "$mode" "$rc" \
-	    "$(echo "$out" | grep -o 'clients=[0-9]* \|deliveries_per_s=[0-9]*\|p99_us=[0-9.]*\|srv_hwm_kb=[0-9]*\|slow_dropped=[0-9]*' |
+	echo "label=$label test=$test rc=$rc $out" >>"$RAW"
+	printf '  %s %-7s rc=%d %s\n' "$label" "$test" "$rc" \
+	    "$(echo "$out" | grep -o 'deliveries_per_s=[0-9]*\|p99_us=[0-9.]*\|lost=[0-9]*\|rss_per_conn_b=[0-9-]*\|srv_cpu_pct=[0-9-]*\|bench_cpu_pct=[0-9-]*\|srv_writes=[0-9-]*' |
 	    tr '\n' ' ')" >&2
 }
 
-# both MODE OUTPUT_LIMIT REP ARGS...: CHATD (A) and BASELINE (B), the
-# order alternating from one repetition to the next
-both() {
-	local mode=$1 limit=$2 rep=$3
-	shift 3
-	if [ -z "$BASELINE" ]; then
-		run_one A "$CHATD" "$PLUGINS" "$mode" "$limit" "$@"
-	elif [ $((rep % 2)) -eq 1 ]; then
-		run_one A "$CHATD" "$PLUGINS" "$mode" "$limit" "$@"
-		run_one B "$BASELINE" "$BASELINE_PLUGINS" "$mode" "$limit" "$@"
-	else
-		run_one B "$BASELINE" "$BASELINE_PLUGINS" "$mode" "$limit" "$@"
-		run_one A "$CHATD" "$PLUGINS" "$mode" "$limit" "$@"
-	fi
-}
-
-senders_for() { [ "$1" -lt "$SENDERS" ] && echo "$1" || echo "$SENDERS"; }
-
-throughput() {
-	local n s m rep
-	for n in $CLIENTS; do
-		s=$(senders_for "$n")
-		m=$((DELIVERIES / (s * n)))
-		[ "$m" -lt 20 ] && m=20
-		for rep in $(seq "$REPS"); do
-			both throughput 4194304 "$rep" -n "$n" -s "$s" -m "$m" \
-			    -b "$BYTES" -w "$WINDOW"
+# cell TEST ARGS...: REPS runs of each server, the order rotating from one
+# repetition to the next so that a drift in machine load hits all alike
+cell() {
+	local test=$1 rep i n
+	shift
+	local labels=(A ${BASELINE:+B} ${REDIS:+R})
+	n=${#labels[@]}
+	for rep in $(seq "$REPS"); do
+		for i in $(seq 0 $((n - 1))); do
+			run_one "${labels[$(((rep + i) % n))]}" "$test" "$@"
 		done
 	done
 }
 
-latency() {
-	local n s rep
-	for n in $CLIENTS; do
-		s=$(senders_for "$n")
-		for rep in $(seq "$REPS"); do
-			both latency 4194304 "$rep" -n "$n" -s "$s" \
-			    -m $((RATE * RATE_SECS)) -r "$RATE" -b "$BYTES" \
-			    -w "$WINDOW"
-		done
-	done
-}
+fanout() { cell fanout -n 1000 -s 10 -b 64 -t "$DURATION"; }
+chatty() { cell chatty -n 100 -s 100 -r 2000 -b 64 -t "$DURATION"; }
+slow() { cell slow -n 1000 -s 10 -b 64 -t "$DURATION" -k 1; }
+idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
+big() { cell big -n "$BIG_CLIENTS" --idle -t 3 -d 1800; }
 
-# One client that never reads, 10 senders flooding, 100 readers.
-slow() {
-	local rep
-	for rep in $(seq "$SLOW_REPS"); do
-		both slow-256k 262144 "$rep" -n 100 -s 10 -m 20000 -k 1 \
-		    -b "$BYTES" -w "$WINDOW"
-		both noslow-256k 262144 "$rep" -n 100 -s 10 -m 20000 -k 0 \
-		    -b "$BYTES" -w "$WINDOW"
-		both slow-4m 4194304 "$rep" -n 100 -s 10 -m 20000 -k 1 \
-		    -b "$BYTES" -w "$WINDOW"
+# syscalls: system calls of chatd per delivered line, counted by perf's
+# syscall tracepoints from the end of the join to the end of the run
+syscalls() {
+	local t cb pp out
+	command -v perf >/dev/null || die "syscalls needs perf"
+	echo
+	echo "| test | deliveries | loop turns (epoll_wait) | writev | read | lines per writev | writev per receiver per turn |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for t in fanout chatty; do
+		case $t in
+		fanout) set -- -n 1000 -s 10 -b 64 -t "$DURATION" ;;
+		chatty) set -- -n 100 -s 100 -r 2000 -b 64 -t "$DURATION" ;;
+		esac
+		start_chatd "$CHATD" "$PLUGINS"
+		"$CHATBENCH" -p "$port" -P "$spid" -v "$@" >"$work/cb.out" \
+		    2>"$work/cb.err" &
+		cb=$!
+		until grep -q ' joined in ' "$work/cb.err"; do
+			kill -0 "$cb" 2>/dev/null || break
+			sleep 0.02
+		done
+		perf stat -x, -o "$work/perf.txt" -p "$spid" -e \
+		    syscalls:sys_enter_epoll_wait,syscalls:sys_enter_writev,syscalls:sys_enter_read \
+		    2>/dev/null &
+		pp=$!
+		wait "$cb" || true
+		kill -INT "$pp" 2>/dev/null || true
+		wait "$pp" 2>/dev/null || true
+		stop_server
+		out=$(tail -1 "$work/cb.out")
+		echo "label=A test=syscalls-$t rc=0 $out" >>"$RAW"
+		awk -F, -v t="$t" -v kv="$out" '
+		    /sys_enter_epoll_wait/ { turns = $1 }
+		    /sys_enter_writev/ { wv = $1 }
+		    /sys_enter_read/ { rd = $1 }
+		    END {
+			n = split(kv, f, " ")
+			for (i = 1; i <= n; i++) {
+				split(f[i], p, "=")
+				v[p[1]] = p[2]
+			}
+			printf "| %s | %d | %d | %d | %d | %.1f | %.2f |\n", t,
+			    v["deliveries"], turns, wv, rd,
+			    (wv > 0 ? v["deliveries"] / wv : 0),
+			    (turns > 0 ? wv / (turns * v["clients"]) : 0)
+		    }' "$work/perf.txt"
 	done
 }
 
 report() {
-	awk -v baseline="$2" -v window="$WINDOW" '
+	awk '
 function med(key, n, i, j, v, a) {
 	n = cnt[key]
 	if (n == 0)
-		return ""
+		return -1
 	for (i = 1; i <= n; i++)
 		a[i] = val[key, i] + 0
 	for (i = 2; i <= n; i++) {
@@ -195,168 +237,125 @@ function med(key, n, i, j, v, a) {
 			a[j + 1] = a[j]
 		a[j + 1] = v
 	}
-	lo[key] = a[1]; hi[key] = a[n]
 	if (n % 2)
 		return a[(n + 1) / 2]
 	return (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function m(lab, mode, c, k) { return med(lab SUBSEP mode SUBSEP c SUBSEP k) }
-function ratio(x, y) { return (y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
+function m(lab, t, k) { return med(lab SUBSEP t SUBSEP k) }
+function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", x / y) }
 {
 	delete f
 	for (i = 1; i <= NF; i++) {
 		split($i, kv, "=")
 		f[kv[1]] = kv[2]
 	}
-	lab = f["label"]; mode = f["mode"]; c = f["clients"]
-	if (!((mode, c) in seen)) {
-		seen[mode, c] = 1
-		order[mode] = order[mode] " " c
+	lab = f["label"]; t = f["test"]
+	if (!(t in seen)) {
+		seen[t] = 1
+		tests[++ntests] = t
 	}
-	labs[lab] = 1
-	f["cpu_ns_per_delivery"] = 0
-	if (f["deliveries"] > 0)
-		f["cpu_ns_per_delivery"] = f["srv_cpu_s"] * 1e9 / f["deliveries"]
-	f["srv_cpu_pct"] = f["bench_cpu_pct"] = 0
-	if (f["elapsed_s"] > 0) {
-		f["srv_cpu_pct"] = 100 * f["srv_cpu_s"] / f["elapsed_s"]
-		f["bench_cpu_pct"] = 100 * f["bench_cpu_s"] / f["elapsed_s"]
-	}
-	for (k in f) {
-		key = lab SUBSEP mode SUBSEP c SUBSEP k
-		val[key, ++cnt[key]] = f[k]
-	}
-	sumk = lab SUBSEP mode SUBSEP c
-	lost[sumk] += f["lost"]; reord[sumk] += f["reordered"]
-	if (f["rc"] != 0) failed[sumk]++
-	runs[sumk]++
-	msgs[sumk] = f["msgs"]; snd[sumk] = f["senders"]
+	has[lab, t] = 1
+	runs[lab, t]++
+	if (f["rc"] != 0) failed[lab, t]++
+	lost[lab, t] += f["lost"]
+	reord[lab, t] += f["reordered"]
+	what[t] = f["clients"] " clients" (f["slow"] > 0 ? " + " f["slow"] " slow" : "") \
+	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
+	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
+	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
+	for (k in f)
+		val[lab, t, k, ++cnt[lab, t, k]] = f[k]
 }
 END {
-	nl = split("A B", L, " ")
-	for (li = 1; li <= nl; li++) {
-		lab = L[li]
-		if (!(lab in labs))
+	name["A"] = "chatd"; name["B"] = "chatd (baseline)"; name["R"] = "redis"
+	split("A B R", L, " ")
+	for (ti = 1; ti <= ntests; ti++) {
+		t = tests[ti]
+		printf "\n### %s: %s (medians)\n\n", t, what[t]
+		if (t == "idle" || t == "big") {
+			print "| server | join s | server CPU s joining | RSS per connection, bytes | broadcast to all, ms | failed runs |"
+			print "|---|---:|---:|---:|---:|---:|"
+			for (li = 1; li <= 3; li++) {
+				lab = L[li]
+				if (!((lab SUBSEP t) in has)) continue
+				printf "| %s | %.2f | %.2f | %.0f | %.1f | %d/%d |\n", name[lab],
+				    m(lab, t, "join_s"), m(lab, t, "join_srv_cpu_s"),
+				    m(lab, t, "rss_per_conn_b"), m(lab, t, "elapsed_s") * 1000,
+				    failed[lab, t], runs[lab, t]
+			}
 			continue
-		name = lab == "A" ? "CHATD" : "BASELINE"
-		if ("throughput" in order) {
-			printf "\n### Throughput (%s): closed loop, medians\n\n", name
-			print "| clients | senders x lines | deliveries/s (min-max) | p50 ms | p99 ms | max ms | join s | chatd CPU % | chatd ns/delivery | bench CPU % | chatd peak RSS MB | lost | reordered | failed runs |"
-			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-			n = split(order["throughput"], C, " ")
-			for (i = 1; i <= n; i++) {
-				c = C[i]; sk = lab SUBSEP "throughput" SUBSEP c
-				if (!(sk in runs)) continue
-				d = m(lab, "throughput", c, "deliveries_per_s")
-				dk = lab SUBSEP "throughput" SUBSEP c SUBSEP "deliveries_per_s"
-				printf "| %d | %d x %d | %.2fM (%.2f-%.2f) | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %.1f | %d | %d | %d/%d |\n",
-				    c, snd[sk], msgs[sk], d / 1e6, lo[dk] / 1e6, hi[dk] / 1e6,
-				    m(lab, "throughput", c, "p50_us") / 1e3,
-				    m(lab, "throughput", c, "p99_us") / 1e3,
-				    m(lab, "throughput", c, "max_us") / 1e3,
-				    m(lab, "throughput", c, "join_s"),
-				    m(lab, "throughput", c, "srv_cpu_pct"),
-				    m(lab, "throughput", c, "cpu_ns_per_delivery"),
-				    m(lab, "throughput", c, "bench_cpu_pct"),
-				    m(lab, "throughput", c, "srv_hwm_kb") / 1024,
-				    lost[sk], reord[sk], failed[sk], runs[sk]
-			}
 		}
-		if ("latency" in order) {
-			printf "\n### Latency (%s): paced senders, medians\n\n", name
-			print "| clients | senders x lines/s | deliveries/s | p50 ms | p99 ms | max ms | chatd CPU % | chatd ns/delivery | bench CPU % | chatd peak RSS MB | lost | reordered | failed runs |"
-			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-			n = split(order["latency"], C, " ")
-			for (i = 1; i <= n; i++) {
-				c = C[i]; sk = lab SUBSEP "latency" SUBSEP c
-				if (!(sk in runs)) continue
-				printf "| %d | %d x %g | %.0f | %.3f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %d | %d | %d/%d |\n",
-				    c, snd[sk], m(lab, "latency", c, "rate"),
-				    m(lab, "latency", c, "deliveries_per_s"),
-				    m(lab, "latency", c, "p50_us") / 1e3,
-				    m(lab, "latency", c, "p99_us") / 1e3,
-				    m(lab, "latency", c, "max_us") / 1e3,
-				    m(lab, "latency", c, "srv_cpu_pct"),
-				    m(lab, "latency", c, "cpu_ns_per_delivery"),
-				    m(lab, "latency", c, "bench_cpu_pct"),
-				    m(lab, "latency", c, "srv_hwm_kb") / 1024,
-				    lost[sk], reord[sk], failed[sk], runs[sk]
-			}
-		}
-		ns = 0
-		for (mode in order)
-			if (mode ~ /slow/) ns++
-		if (ns) {
-			printf "\n### Slow reader (%s): 100 readers, 10 senders x 20000 lines, window %s; medians (max)\n\n", name, window
-			print "| run | output_limit | never-reading clients | chatd peak RSS MB (max) | slow client dropped (notices/run) | dropped after s | lines broadcast before the drop | deliveries/s | other drops | lost |"
-			print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-			split("slow-256k noslow-256k slow-4m", V, " ")
-			for (v = 1; v <= 3; v++) {
-				mode = V[v]; c = 100; sk = lab SUBSEP mode SUBSEP c
-				if (!(sk in runs)) continue
-				h = m(lab, mode, c, "srv_hwm_kb")
-				hk = lab SUBSEP mode SUBSEP c SUBSEP "srv_hwm_kb"
-				printf "| %s | %s | %d | %.1f (%.1f) | %s | %s | %s | %.2fM | %d | %d |\n",
-				    mode, mode ~ /4m/ ? "4194304" : "262144",
-				    m(lab, mode, c, "slow"), h / 1024, hi[hk] / 1024,
-				    m(lab, mode, c, "slow_dropped"),
-				    m(lab, mode, c, "slow_drop_s"),
-				    m(lab, mode, c, "slow_drop_lines"),
-				    m(lab, mode, c, "deliveries_per_s") / 1e6,
-				    m(lab, mode, c, "other_dropped"), lost[sk]
-			}
+		print "| server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU % | chatbench CPU % | server ns/delivery | lines per write | peak RSS MB | lost | reordered | failed runs |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for (li = 1; li <= 3; li++) {
+			lab = L[li]
+			if (!((lab SUBSEP t) in has)) continue
+			d = m(lab, t, "deliveries_per_s")
+			printf "| %s | %.3fM | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d | %d/%d |\n",
+			    name[lab], d / 1e6, m(lab, t, "p50_us") / 1e3,
+			    m(lab, t, "p90_us") / 1e3, m(lab, t, "p99_us") / 1e3,
+			    m(lab, t, "max_us") / 1e3, m(lab, t, "srv_cpu_pct"),
+			    m(lab, t, "bench_cpu_pct"),
+			    (d > 0 ? m(lab, t, "srv_cpu_pct") * 1e7 / d : -1),
+			    m(lab, t, "lines_per_write"),
+			    m(lab, t, "srv_hwm_kb") / 1024, lost[lab, t],
+			    reord[lab, t], failed[lab, t], runs[lab, t]
 		}
 	}
-	if (!baseline)
-		exit
-	print "\n### CHATD / BASELINE (ratio of medians; deliveries/s > 1 is better, the rest < 1 is better)\n"
-	print "| test | clients | deliveries/s | p50 | p99 | chatd ns/delivery | chatd peak RSS |"
-	print "|---|---:|---:|---:|---:|---:|---:|"
-	split("throughput latency slow-256k noslow-256k slow-4m", V, " ")
-	for (v = 1; v <= 5; v++) {
-		mode = V[v]
-		if (!(mode in order)) continue
-		n = split(order[mode], C, " ")
-		for (i = 1; i <= n; i++) {
-			c = C[i]
-			printf "| %s | %d | %s | %s | %s | %s | %s |\n", mode, c,
-			    ratio(m("A", mode, c, "deliveries_per_s"), m("B", mode, c, "deliveries_per_s")),
-			    ratio(m("A", mode, c, "p50_us"), m("B", mode, c, "p50_us")),
-			    ratio(m("A", mode, c, "p99_us"), m("B", mode, c, "p99_us")),
-			    ratio(m("A", mode, c, "cpu_ns_per_delivery"), m("B", mode, c, "cpu_ns_per_delivery")),
-			    ratio(m("A", mode, c, "srv_hwm_kb"), m("B", mode, c, "srv_hwm_kb"))
+	for (pi = 1; pi <= 2; pi++) {
+		other = pi == 1 ? "R" : "B"
+		any = 0
+		for (ti = 1; ti <= ntests; ti++)
+			if ((("A" SUBSEP tests[ti]) in has) && ((other SUBSEP tests[ti]) in has)) any = 1
+		if (!any) continue
+		printf "\n### chatd / %s (ratio of medians: deliveries/s above 1 is better, the rest below 1)\n\n", name[other]
+		print "| test | deliveries/s | p50 | p99 | server CPU | RSS per connection |"
+		print "|---|---:|---:|---:|---:|---:|"
+		for (ti = 1; ti <= ntests; ti++) {
+			t = tests[ti]
+			if (!((("A" SUBSEP t) in has) && ((other SUBSEP t) in has))) continue
+			if (t == "idle" || t == "big")
+				printf "| %s | - | - | - | - | %s |\n", t,
+				    ratio(m("A", t, "rss_per_conn_b"), m(other, t, "rss_per_conn_b"))
+			else
+				printf "| %s | %s | %s | %s | %s | - |\n", t,
+				    ratio(m("A", t, "deliveries_per_s"), m(other, t, "deliveries_per_s")),
+				    ratio(m("A", t, "p50_us"), m(other, t, "p50_us")),
+				    ratio(m("A", t, "p99_us"), m(other, t, "p99_us")),
+				    ratio(m("A", t, "srv_cpu_pct"), m(other, t, "srv_cpu_pct"))
 		}
 	}
 }' "$1"
 }
 
 if [ "${modes[0]}" = report ]; then
-	# re-print the tables of an earlier run: run.sh report RAWFILE
 	[ ${#modes[@]} -eq 2 ] || die "usage: run.sh report RAWFILE"
-	grep -q '^label=B ' "${modes[1]}" && b=1 || b=
-	report "${modes[1]}" "$b"
+	report "${modes[1]}"
 	exit 0
 fi
 
-for b in "$CHATD" ${BASELINE:+"$BASELINE"}; do
+for b in "$CHATD" ${BASELINE:+"$BASELINE"} ${REDIS:+"$REDIS"}; do
 	[ -x "$b" ] || die "$b: not an executable (build chatd first)"
 done
-$CC -O2 -Wall -Wextra -std=c11 -o "$work/chatbench" "$here/chatbench.c" ||
-    die "cannot build chatbench"
-bench=$work/chatbench
+if [ ! -x "$CHATBENCH" ]; then
+	$CC -O2 -std=c11 -o "$work/chatbench" "$here/chatbench.c" ||
+	    die "cannot build chatbench"
+	CHATBENCH=$work/chatbench
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 : >"$RAW"
 
 for m in "${modes[@]}"; do
 	case $m in
-	throughput) throughput ;;
-	latency) latency ;;
-	slow) slow ;;
-	all) throughput; latency; slow ;;
-	*) die "unknown mode $m (throughput, latency, slow, all)" ;;
+	standard) fanout; chatty; slow; idle ;;
+	fanout|chatty|slow|idle|big) "$m" ;;
+	syscalls) syscalls; exit 0 ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big syscalls)" ;;
 	esac
 done
 
 echo
-echo "CHATD=$CHATD${BASELINE:+  BASELINE=$BASELINE}  reps=$REPS  $(nproc) CPUs  $(date -u +%FT%TZ)"
+echo "CHATD=$CHATD${BASELINE:+  BASELINE=$BASELINE}${REDIS:+  REDIS=$REDIS}"
+echo "reps=$REPS  duration=${DURATION}s  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)  ulimit -n $(ulimit -n)  $(date -u +%FT%TZ)"
 echo "raw results: $RAW"
-report "$RAW" "${BASELINE:+1}"
+report "$RAW"

@@ -4,10 +4,7 @@
 
 -- One line listing everyone online, newest last.
 local function online_line()
-	local names = {}
-	for i, u in ipairs(chat.users()) do
-		names[i] = u.name
-	end
+	local names = chat.names()
 	return "* online (" .. #names .. "): " .. table.concat(names, ", ")
 end
 

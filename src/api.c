@@ -54,24 +54,32 @@ api_user(lua_State *L, int idx)
 	return (registry_find_id(&api_server(L)->reg, u->id));
 }
 
-/* Push the handle of a client: the same userdata while it is online. */
-void
-api_push_user(lua_State *L, struct client *c)
+/*
+ * Push the handle of a client from the table of handles at index t: the
+ * same userdata while it is online.
+ */
+static void
+api_push_handle(lua_State *L, int t, struct client *c)
 {
 	struct uhandle	*u;
 
-	luaL_checkstack(L, 4, NULL);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
-	if (lua_rawgeti(L, -1, (lua_Integer)c->id) == LUA_TUSERDATA) {
-		lua_remove(L, -2);
+	if (lua_rawgeti(L, t, (lua_Integer)c->id) == LUA_TUSERDATA)
 		return;
-	}
 	lua_pop(L, 1);
 	u = lua_newuserdatauv(L, sizeof *u, 0);
 	u->id = c->id;
 	luaL_setmetatable(L, USER_MT);
 	lua_pushvalue(L, -1);
-	lua_rawseti(L, -3, (lua_Integer)c->id);
+	lua_rawseti(L, t, (lua_Integer)c->id);
+}
+
+/* Push the handle of a client: the same userdata while it is online. */
+void
+api_push_user(lua_State *L, struct client *c)
+{
+	luaL_checkstack(L, 4, NULL);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	api_push_handle(L, lua_gettop(L), c);
 	lua_remove(L, -2);
 }
 
@@ -167,42 +175,76 @@ user_rename(lua_State *L)
 	return (1);
 }
 
+/*
+ * The fields of a user handle.  They sit in the same table as the methods,
+ * as numbers, so that __index finds either with one lookup of the
+ * (interned) key instead of a chain of string comparisons: "u.name" runs
+ * once per user in every "who" and every join's list of names.
+ */
+enum user_field {
+	UF_ID = 1,
+	UF_ONLINE,
+	UF_NAME,
+	UF_ADDR,
+	UF_JOINED,
+	UF_IDLE,
+	UF_DATA
+};
+static const char *const user_fields[] = {
+	"id", "online", "name", "addr", "joined", "idle", "data", NULL
+};
+
 /* user.field: id, name, addr, joined, idle, online, data or a method. */
 static int
 user_index(lua_State *L)
 {
-	struct uhandle	*u = luaL_checkudata(L, 1, USER_MT);
+	struct uhandle	*u = lua_touserdata(L, 1);
 	struct client	*c;
-	const char	*k;
+	lua_Integer	 f;
 
-	if (lua_type(L, 2) != LUA_TSTRING) {
-		lua_pushnil(L);
+	/* Is it a user handle?  As luaL_checkudata(), but with the
+	 * metatable at hand (upvalue 2) rather than looked up by name. */
+	if (u == NULL || !lua_getmetatable(L, 1) ||
+	    !lua_rawequal(L, -1, lua_upvalueindex(2)))
+		return (luaL_typeerror(L, 1, USER_MT));
+	lua_settop(L, 2);
+	switch (lua_rawget(L, lua_upvalueindex(1))) {
+	case LUA_TFUNCTION:
+		return (1);			/* a method */
+	case LUA_TNUMBER:
+		f = lua_tointeger(L, -1);
+		break;
+	default:
+		lua_pushnil(L);			/* no such field */
 		return (1);
 	}
-	k = lua_tostring(L, 2);
-	lua_pushvalue(L, 2);
-	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-		return (1);			/* a method */
-	if (strcmp(k, "id") == 0) {
+	if (f == UF_ID) {
 		lua_pushinteger(L, (lua_Integer)u->id);
 		return (1);
 	}
 	c = registry_find_id(&api_server(L)->reg, u->id);
-	if (strcmp(k, "online") == 0) {
+	if (f == UF_ONLINE) {
 		lua_pushboolean(L, c != NULL && client_is_online(c));
 		return (1);
 	}
-	if (c == NULL)
+	if (c == NULL) {
 		lua_pushnil(L);
-	else if (strcmp(k, "name") == 0)
+		return (1);
+	}
+	switch (f) {
+	case UF_NAME:
 		lua_pushstring(L, c->name);
-	else if (strcmp(k, "addr") == 0)
+		break;
+	case UF_ADDR:
 		lua_pushstring(L, c->addr);
-	else if (strcmp(k, "joined") == 0)
+		break;
+	case UF_JOINED:
 		lua_pushnumber(L, c->joined);
-	else if (strcmp(k, "idle") == 0)
+		break;
+	case UF_IDLE:
 		lua_pushnumber(L, ev_now(c->srv->loop) - c->last_active);
-	else if (strcmp(k, "data") == 0) {
+		break;
+	case UF_DATA:
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_data);
 		if (lua_rawgeti(L, -1, (lua_Integer)u->id) != LUA_TTABLE) {
 			lua_pop(L, 1);
@@ -210,8 +252,11 @@ user_index(lua_State *L)
 			lua_pushvalue(L, -1);
 			lua_rawseti(L, -3, (lua_Integer)u->id);
 		}
-	} else
+		break;
+	default:
 		lua_pushnil(L);
+		break;
+	}
 	return (1);
 }
 
@@ -379,11 +424,37 @@ chat_users(lua_State *L)
 	struct client	*c;
 	lua_Integer	 n = 0;
 
+	luaL_checkstack(L, 5, NULL);
+	lua_createtable(L, (int)srv->reg.count, 0);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	TAILQ_FOREACH(c, &srv->reg.all, entry) {
+		if (!client_is_online(c))
+			continue;
+		api_push_handle(L, lua_gettop(L), c);
+		lua_rawseti(L, -3, ++n);
+	}
+	lua_pop(L, 1);
+	return (1);
+}
+
+/*
+ * chat.names(): the name of every online user, in join order.  What
+ * chat.users() and u.name give, without a handle and a metamethod call per
+ * user: the default room lists everyone online to every newcomer, so with
+ * N users that is N names per join.
+ */
+static int
+chat_names(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+	struct client	*c;
+	lua_Integer	 n = 0;
+
 	lua_createtable(L, (int)srv->reg.count, 0);
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
 		if (!client_is_online(c))
 			continue;
-		api_push_user(L, c);
+		lua_pushstring(L, c->name);
 		lua_rawseti(L, -2, ++n);
 	}
 	return (1);
@@ -703,6 +774,7 @@ api_open(lua_State *L, struct script *S, const struct config *cfg)
 		{ "on", chat_on },
 		{ "broadcast", chat_broadcast },
 		{ "users", chat_users },
+		{ "names", chat_names },
 		{ "find", chat_find },
 		{ "timer", chat_timer },
 		{ "every", chat_every },
@@ -711,10 +783,17 @@ api_open(lua_State *L, struct script *S, const struct config *cfg)
 		{ NULL, NULL }
 	};
 
+	int	i;
+
 	(void)S;
 	luaL_newmetatable(L, USER_MT);
 	luaL_newlib(L, user_methods);
-	lua_pushcclosure(L, user_index, 1);
+	for (i = 0; user_fields[i] != NULL; i++) {
+		lua_pushinteger(L, i + 1);
+		lua_setfield(L, -2, user_fields[i]);
+	}
+	lua_pushvalue(L, -2);
+	lua_pushcclosure(L, user_index, 2);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, user_newindex);
 	lua_setfield(L, -2, "__newindex");

@@ -45,7 +45,9 @@
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
 #define CHATD_FD_SPARE		16	/* descriptors kept for files */
-#define CHATD_IOV_MAX		64	/* iovecs per writev() */
+#define CHATD_IOV_MAX		256	/* iovecs per writev() */
+#define CHATD_HOUSEKEEPING	1.0	/* seconds between memory checks */
+#define CHATD_CLEAN_MAX		10.0	/* seconds a busy server goes uncleaned */
 
 /* The struct holding member m, from a pointer to that member. */
 #define container_of(p, type, m) \
@@ -127,6 +129,7 @@ enum linebuf_event {
 void		 linebuf_init(struct linebuf *, size_t);
 void		 linebuf_free(struct linebuf *);
 void		 linebuf_set_max(struct linebuf *, size_t);
+void		 linebuf_release(struct linebuf *);
 char		*linebuf_space(struct linebuf *, size_t *);
 void		 linebuf_commit(struct linebuf *, size_t);
 int		 linebuf_next(struct linebuf *, const char **, size_t *);
@@ -151,21 +154,45 @@ void		*map_get(const struct map *, const void *, size_t);
 void		 map_put(struct map *, const void *, size_t, void *);
 void		*map_del(struct map *, const void *, size_t);
 
+/* idmap.c */
+struct idmap_slot {
+	uint64_t	 id;		/* 0: empty */
+	void		*value;
+};
+struct idmap {
+	struct idmap_slot *slots;
+	size_t		 nslots;	/* a power of two */
+	size_t		 count;
+};
+void		 idmap_init(struct idmap *);
+void		 idmap_free(struct idmap *);
+void		*idmap_get(const struct idmap *, uint64_t);
+void		 idmap_put(struct idmap *, uint64_t, void *);
+void		*idmap_del(struct idmap *, uint64_t);
+
 /* outq.c */
 struct buf {
 	unsigned	 refs;
 	size_t		 len;
 	char		 data[];
 };
-struct outq_ent {
-	struct buf	*buf;
-	size_t		 off;		/* bytes of buf already written */
+#define OUTQ_CHUNK_BUFS	31	/* buffers per chunk: 256 bytes a chunk */
+struct outq_chunk {
+	struct outq_chunk *next;
+	struct buf	*bufs[OUTQ_CHUNK_BUFS];
 };
+/*
+ * A FIFO of buffer references in a list of fixed-size chunks, which come
+ * from a shared pool and go back to it as soon as they are written: an
+ * idle client's queue holds no memory at all.
+ */
 struct outq {
-	struct outq_ent	*ents;		/* ring of cap entries */
-	size_t		 head;
-	size_t		 count;
-	size_t		 cap;
+	struct outq_chunk *head;	/* oldest buffer: head->bufs[first] */
+	struct outq_chunk *tail;	/* next free slot: tail->bufs[last] */
+	unsigned short	 first;
+	unsigned short	 last;
+	unsigned	 count;		/* buffers queued */
+	size_t		 off;		/* bytes of the oldest already written */
 	size_t		 bytes;		/* unwritten bytes queued */
 };
 struct buf	*buf_line(const char *, size_t);
@@ -175,6 +202,7 @@ void		 outq_init(struct outq *);
 void		 outq_free(struct outq *);
 void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, int);
+void		 outq_pool_free(void);
 
 /* config.c */
 enum config_type {
@@ -237,7 +265,7 @@ struct client;
 TAILQ_HEAD(client_list, client);
 struct registry {
 	struct client_list all;		/* registered, in join order */
-	struct map	 by_id;
+	struct idmap	 by_id;
 	struct map	 by_name;
 	size_t		 count;
 	uint64_t	 next_id;
@@ -254,10 +282,12 @@ void		 registry_broadcast(struct registry *, struct buf *,
 		     struct client *);
 
 /* client.c */
+/*
+ * What a broadcast touches of each recipient comes first, in one cache
+ * line: the link to the next user, the flags and the output queue.
+ */
 struct client {
-	struct server	*srv;
-	uint64_t	 id;
-	int		 fd;
+	TAILQ_ENTRY(client) entry;		/* registry->all */
 	unsigned	 flags;
 #define CLIENT_CLOSING	 0x01	/* on srv->closing, leave hooks pending */
 #define CLIENT_DRAINING	 0x02	/* unregistered, flushing before close */
@@ -267,14 +297,19 @@ struct client {
 #define CLIENT_DEAD	 0x20	/* output discarded: too slow or failed */
 #define CLIENT_SHUTWR	 0x40	/* shutdown(SHUT_WR) done */
 #define CLIENT_EOF	 0x80	/* the peer has finished sending */
+	int		 fd;
+	struct outq	 out;
+	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
+	struct server	*srv;
+	uint64_t	 id;
 
 	char		*name;
 	char		*namekey;		/* name_fold(name): by_name */
 	size_t		 namekeylen;
-	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
-	unsigned char	 ipkey[17];		/* family + address bytes */
-	size_t		 ipkeylen;
 	char		*close_reason;
+	unsigned char	 ipkey[17];		/* family + address bytes */
+	unsigned char	 ipkeylen;
+	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
 
 	ev_tstamp	 joined;
 	ev_tstamp	 last_active;		/* last complete line */
@@ -288,10 +323,7 @@ struct client {
 
 	struct telnet	 telnet;		/* commands taken out of the input */
 	struct linebuf	 in;
-	struct outq	 out;
 
-	TAILQ_ENTRY(client) entry;		/* registry->all */
-	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	TAILQ_ENTRY(client) closing_entry;	/* srv->closing, srv->draining */
 };
 struct client	*client_new(struct server *, int, const struct sockaddr *,
@@ -354,6 +386,10 @@ struct server {
 	ev_signal	 sigterm;
 	ev_signal	 sighup;
 	ev_timer	 stop_timer;
+	ev_timer	 housekeeping;
+	uint64_t	 hk_seen;	/* activity count at the last tick */
+	uint64_t	 hk_clean;	/* activity count at the last cleanup */
+	ev_tstamp	 hk_at;		/* time of the last cleanup */
 };
 int		 server_init(struct server *, struct config *, const char *);
 int		 server_check(struct config *, char *, size_t);
@@ -373,6 +409,7 @@ void		 script_join(struct script *, struct client *);
 void		 script_leave(struct script *, struct client *, const char *);
 void		 script_line(struct script *, struct client *, const char *,
 		     size_t, const char *, size_t);
+void		 script_collect(struct script *);
 
 /* builtin_plugins.c (generated from plugins/ at build time) */
 struct builtin_plugin {

@@ -483,6 +483,7 @@ client_process(struct client *c)
 		}
 		client_line(c, line, len);
 	}
+	linebuf_release(&c->in);	/* no partial line: no buffer */
 }
 
 /* The idle deadline passed, or a draining client's linger time ran out. */

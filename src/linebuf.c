@@ -19,14 +19,27 @@ linebuf_window(const struct linebuf *lb)
 }
 
 
-/* Set up an empty buffer for lines of at most max_line bytes. */
+/*
+ * Set up an empty buffer for lines of at most max_line bytes.  Its memory
+ * is taken by the first read and given back by linebuf_release() once
+ * every line is consumed: an idle client holds no input buffer.
+ */
 void
 linebuf_init(struct linebuf *lb, size_t max_line)
 {
 	memset(lb, 0, sizeof *lb);
 	lb->max_line = max_line;
-	lb->cap = linebuf_window(lb);
-	lb->data = xmalloc(lb->cap);
+}
+
+/* Free the memory of a buffer that holds no unconsumed byte. */
+void
+linebuf_release(struct linebuf *lb)
+{
+	if (lb->data == NULL || lb->start != lb->len)
+		return;
+	free(lb->data);
+	lb->data = NULL;
+	lb->cap = lb->start = lb->len = 0;
 }
 
 /* Release the buffer. */
@@ -46,7 +59,7 @@ void
 linebuf_set_max(struct linebuf *lb, size_t max_line)
 {
 	lb->max_line = max_line;
-	if (linebuf_window(lb) > lb->cap) {
+	if (lb->data != NULL && linebuf_window(lb) > lb->cap) {
 		lb->cap = linebuf_window(lb);
 		lb->data = xrealloc(lb->data, lb->cap);
 	}
@@ -62,6 +75,10 @@ linebuf_space(struct linebuf *lb, size_t *avail)
 {
 	size_t	pending = lb->len - lb->start;
 
+	if (lb->data == NULL) {
+		lb->cap = linebuf_window(lb);
+		lb->data = xmalloc(lb->cap);
+	}
 	if (lb->start > 0) {
 		memmove(lb->data, lb->data + lb->start, pending);
 		lb->start = 0;
@@ -89,6 +106,8 @@ linebuf_next(struct linebuf *lb, const char **line, size_t *len)
 	char	*p, *lf;
 	size_t	 n;
 
+	if (lb->data == NULL)
+		return (LB_NONE);	/* nothing was read yet */
 	for (;;) {
 		p = lb->data + lb->start;
 		n = lb->len - lb->start;

@@ -2,8 +2,9 @@
  * Output: reference-counted buffers and per-client queues of them.
  *
  * A broadcast is formatted once into one buffer; every recipient's queue
- * holds a reference and how much of it that recipient has been sent, never
- * a copy.  Queues are flushed with writev(), many buffers per system call.
+ * holds a reference, never a copy, and only the oldest buffer of a queue
+ * can be partly sent.  Queues are flushed with writev(), many buffers per
+ * system call.
  */
 
 #include "config.h"
@@ -15,8 +16,6 @@
 #include <unistd.h>
 
 #include "chatd.h"
-
-#define OUTQ_INITIAL	8
 
 /*
  * Make a buffer holding one protocol line: text with control characters
@@ -65,6 +64,60 @@ buf_unref(struct buf *b)
 		free(b);
 }
 
+/*
+ * The pool of spare chunks.  A broadcast to ten thousand clients takes a
+ * chunk for each and the flush gives them all back, so after the first
+ * turn the hot path allocates nothing.  The pool keeps at most
+ * OUTQ_POOL_MAX chunks (1 MiB); a burst beyond that is returned to malloc.
+ */
+#define OUTQ_POOL_MAX	4096
+static struct outq_chunk	*outq_pool;
+static size_t			 outq_npool;
+
+/* A chunk from the pool, or a new one. */
+static struct outq_chunk *
+outq_chunk_get(void)
+{
+	struct outq_chunk	*k;
+
+	if ((k = outq_pool) != NULL) {
+		outq_pool = k->next;
+		outq_npool--;
+	} else
+		k = xmalloc(sizeof *k);
+	k->next = NULL;
+	return (k);
+}
+
+/* Give a chunk back to the pool. */
+static void
+outq_chunk_put(struct outq_chunk *k)
+{
+	if (outq_npool >= OUTQ_POOL_MAX) {
+		free(k);
+		return;
+	}
+	k->next = outq_pool;
+	outq_pool = k;
+	outq_npool++;
+}
+
+/*
+ * Free the spare chunks: when the server goes quiet, and at exit so that
+ * every byte is accounted for.
+ */
+void
+outq_pool_free(void)
+{
+	struct outq_chunk	*k;
+
+	while ((k = outq_pool) != NULL) {
+		outq_pool = k->next;
+		free(k);
+	}
+	outq_npool = 0;
+}
+
 /* Set up an empty queue. */
 void
 outq_init(struct outq *q)
@@ -72,38 +125,52 @@ outq_init(struct outq *q)
 	memset(q, 0, sizeof *q);
 }
 
-/* Drop everything queued and free the queue. */
+/* Drop the oldest buffer; its chunk goes back once it is used up. */
+static void
+outq_pop(struct outq *q)
+{
+	struct outq_chunk	*k = q->head;
+
+	buf_unref(k->bufs[q->first++]);
+	q->off = 0;
+	q->count--;
+	if (q->count == 0) {
+		outq_chunk_put(k);
+		q->head = q->tail = NULL;
+		q->first = q->last = 0;
+	} else if (q->first == OUTQ_CHUNK_BUFS) {
+		q->head = k->next;
+		q->first = 0;
+		outq_chunk_put(k);
+	}
+}
+
+/* Drop everything queued. */
 void
 outq_free(struct outq *q)
 {
-	while (q->count > 0) {
-		buf_unref(q->ents[q->head].buf);
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
-	}
-	free(q->ents);
-	outq_init(q);
+	while (q->count > 0)
+		outq_pop(q);
+	q->bytes = 0;
 }
 
 /* Queue a buffer; the queue takes a reference of its own. */
 void
 outq_push(struct outq *q, struct buf *b)
 {
-	struct outq_ent	*ents;
-	size_t		 cap, i;
+	struct outq_chunk	*k;
 
-	if (q->count == q->cap) {
-		cap = q->cap == 0 ? OUTQ_INITIAL : q->cap * 2;
-		ents = xmalloc(cap * sizeof *ents);
-		for (i = 0; i < q->count; i++)
-			ents[i] = q->ents[(q->head + i) % q->cap];
-		free(q->ents);
-		q->ents = ents;
-		q->cap = cap;
-		q->head = 0;
+	if (q->tail == NULL || q->last == OUTQ_CHUNK_BUFS) {
+		k = outq_chunk_get();
+		if (q->tail == NULL)
+			q->head = k;
+		else
+			q->tail->next = k;
+		q->tail = k;
+		q->last = 0;
 	}
 	buf_ref(b);
-	q->ents[(q->head + q->count) % q->cap] = (struct outq_ent){ b, 0 };
+	q->tail->bufs[q->last++] = b;
 	q->count++;
 	q->bytes += b->len;
 }
@@ -112,46 +179,54 @@ outq_push(struct outq *q, struct buf *b)
 static void
 outq_consume(struct outq *q, size_t n)
 {
-	struct outq_ent	*e;
+	struct buf	*b;
 	size_t		 left;
 
 	q->bytes -= n;
 	while (n > 0) {
-		e = &q->ents[q->head];
-		left = e->buf->len - e->off;
+		b = q->head->bufs[q->first];
+		left = b->len - q->off;
 		if (n < left) {
-			e->off += n;
+			q->off += n;
 			return;
 		}
 		n -= left;
-		buf_unref(e->buf);
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
+		outq_pop(q);
 	}
 }
 
 /*
- * Write as much of the queue as the socket takes.  Returns the bytes
- * written (0 when the socket is full) or -1 with errno set on an error that
- * ends the connection.
+ * Write as much of the queue as the socket takes, up to CHATD_IOV_MAX
+ * buffers per writev().  Returns the bytes written (0 when the socket is
+ * full) or -1 with errno set on an error that ends the connection.
  */
 ssize_t
 outq_flush(struct outq *q, int fd)
 {
-	struct iovec	 iov[CHATD_IOV_MAX];
-	struct outq_ent	*e;
-	size_t		 i, n, want, total = 0;
-	ssize_t		 w;
+	struct iovec		 iov[CHATD_IOV_MAX];
+	struct outq_chunk	*k;
+	struct buf		*b;
+	size_t			 i, n, j, want, total = 0;
+	ssize_t			 w;
 
 	while (q->count > 0) {
-		want = 0;
 		n = q->count < CHATD_IOV_MAX ? q->count : CHATD_IOV_MAX;
+		k = q->head;
+		j = q->first;
+		want = 0;
 		for (i = 0; i < n; i++) {
-			e = &q->ents[(q->head + i) % q->cap];
-			iov[i].iov_base = e->buf->data + e->off;
-			iov[i].iov_len = e->buf->len - e->off;
-			want += iov[i].iov_len;
+			if (j == OUTQ_CHUNK_BUFS) {
+				k = k->next;
+				j = 0;
+			}
+			b = k->bufs[j++];
+			iov[i].iov_base = b->data;
+			iov[i].iov_len = b->len;
+			want += b->len;
 		}
+		iov[0].iov_base = (char *)iov[0].iov_base + q->off;
+		iov[0].iov_len -= q->off;
+		want -= q->off;
 		w = writev(fd, iov, (int)n);
 		if (w == -1) {
 			if (errno == EINTR)

@@ -16,7 +16,7 @@ void
 registry_init(struct registry *reg)
 {
 	TAILQ_INIT(&reg->all);
-	map_init(&reg->by_id);
+	idmap_init(&reg->by_id);
 	map_init(&reg->by_name);
 	reg->count = 0;
 	reg->next_id = 1;
@@ -26,7 +26,7 @@ registry_init(struct registry *reg)
 void
 registry_free(struct registry *reg)
 {
-	map_free(&reg->by_id);
+	idmap_free(&reg->by_id);
 	map_free(&reg->by_name);
 }
 
@@ -72,7 +72,7 @@ registry_add(struct registry *reg, struct client *c)
 			fatal("cannot fold the address name %s", name);
 	}
 	registry_set_name(reg, c, name, strlen(name), key, keylen);
-	map_put(&reg->by_id, &c->id, sizeof c->id, c);
+	idmap_put(&reg->by_id, c->id, c);
 	TAILQ_INSERT_TAIL(&reg->all, c, entry);
 	reg->count++;
 }
@@ -81,7 +81,7 @@ registry_add(struct registry *reg, struct client *c)
 void
 registry_remove(struct registry *reg, struct client *c)
 {
-	map_del(&reg->by_id, &c->id, sizeof c->id);
+	idmap_del(&reg->by_id, c->id);
 	map_del(&reg->by_name, c->namekey, c->namekeylen);
 	TAILQ_REMOVE(&reg->all, c, entry);
 	reg->count--;
@@ -91,7 +91,7 @@ registry_remove(struct registry *reg, struct client *c)
 struct client *
 registry_find_id(struct registry *reg, uint64_t id)
 {
-	return (map_get(&reg->by_id, &id, sizeof id));
+	return (idmap_get(&reg->by_id, id));
 }
 
 /*

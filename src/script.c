@@ -605,6 +605,24 @@ script_close(struct script *S)
 	free(S);
 }
 
+/* Protected: a full garbage collection. */
+static int
+script_collect_tramp(lua_State *L)
+{
+	lua_gc(L, LUA_GCCOLLECT);
+	return (0);
+}
+
+/*
+ * Collect all of the state's garbage at once, so that a quiet server
+ * gives back what a burst of joins and lines left behind.
+ */
+void
+script_collect(struct script *S)
+{
+	script_run(S, script_collect_tramp, NULL, NULL);
+}
+
 /* Protected: the join hooks. */
 static int
 script_join_tramp(lua_State *L)

@@ -74,6 +74,15 @@ chat.command("users", "", function(user)
     user:send("users " .. #names .. " " .. table.concat(names, ","))
 end)
 
+chat.command("names", "", function(user)
+    local names = chat.names()
+    user:send("names " .. #names .. " " .. table.concat(names, ","))
+end)
+
+chat.command("nick", "", function(user, name)
+    user:send("nick " .. tostring(user:rename(name)))
+end)
+
 chat.command("shout", "", function(user, text)
     chat.broadcast("shout " .. text)
 end)
@@ -169,6 +178,20 @@ class HandleTests(plugtest.unittest.TestCase):
         b.expect("shoutx not me")
         c.expect("shoutx not me")
         self.assertEqual(a.sync("x"), ["_sync x"])
+
+    def test_names_follow_joins_renames_and_leaves(self):
+        a = self.srv.client(welcome=False)
+        b = self.srv.client(welcome=False)
+        c = self.srv.client(welcome=False)
+        c.sync("c")     # c is registered before b asks
+        self.assertEqual(b.ask("names"),
+                         "names 3 %s,%s,%s" % (a.name, b.name, c.name))
+        self.assertEqual(b.ask("nick|bob"), "nick true")
+        a.close()
+        self.srv.wait_log(r"client 1 \(\S+\) left: closed")
+        self.assertEqual(c.ask("names"), "names 2 bob,%s" % c.name)
+        # the same list, in the same order, as chat.users() and u.name
+        self.assertEqual(c.ask("users"), "users 2 bob,%s" % c.name)
 
     def test_send_cleans_control_characters(self):
         c = self.srv.client(welcome=False)
