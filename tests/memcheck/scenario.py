@@ -5,8 +5,9 @@ can take, then stopped with SIGTERM.  It asserts what the clients see, so a
 path that silently stopped working fails here, and exits 0 when chatd
 exited 0.  Valgrind's verdict is checked by tests/memcheck/run.
 
-Steps: join, chat, rename, who, a line over max_line, invalid UTF-8 with
-control and NUL bytes, a line sent a byte at a time, a plugin error, a plugin
+Steps: join, chat, rename (names refused as taken by folding and as
+server-like), who, a line over max_line, invalid UTF-8 with control and NUL
+bytes, telnet negotiation and a CR NUL line end, a line sent a byte at a time, a plugin error, a plugin
 timer, an abrupt close (RST), a plain close, a client that never reads and
 is dropped as too slow, exit, a SIGHUP whose new plugin does not compile, a
 SIGHUP that changes idle_timeout and an idle client timed out, then SIGTERM
@@ -76,14 +77,21 @@ def main():
         everyone(["* %s is now bob" % b.name], (a, c))
         b.sendline("rename|bob|x")
         b.read_until(lambda l: l.startswith("! name contains"))
+        a.sendline("rename|\uff22\uff2f\uff22")     # fullwidth BOB
+        a.read_until("! name is taken")
+        a.sendline("rename|*server")
+        a.read_until(lambda l: l.startswith("! name starts with"))
         c.sendline("who")
         c.read_until(lambda l: l.startswith("*   bob "))
 
-        step("oversized line, bad UTF-8, NUL bytes, byte at a time")
+        step("oversized line, bad UTF-8, NUL bytes, telnet commands, byte at a time")
         a.sendline("x" * 200)
         a.read_until("! line too long (max 64 bytes)")
-        b.send(b"bad \xff\xc0\x80 \x00nul\x1b[31m\xed\xa0\x80\r\n")
+        b.send(b"bad \xfe\xc0\x80 \x00nul\x1b[31m\xed\xa0\x80\r\n")
         everyone(["[bob]: bad \ufffd\ufffd\ufffd nul[31m\ufffd\ufffd\ufffd"])
+        # telnet negotiation and a CR NUL line end are taken out
+        c.send(b"\xff\xfb\x18\xff\xfa\x18\x00xterm\xff\xf0tel\xff\xffnet\r\x00")
+        everyone(["[%s]: tel\ufffdnet" % c.name])
         for ch in b"one byte at a time\r\n":
             c.send(bytes([ch]))
         everyone(["[%s]: one byte at a time" % c.name])
