@@ -10,8 +10,10 @@ systemd unit and the Debian packaging in contrib/debian, kept in step.
   LimitNOFILE enough for the default max_clients, and passes
   "systemd-analyze verify" with its paths pointed at this build (skipped
   when systemd-analyze is not installed; CI installs it);
-- every file contrib/debian installs exists, and every file of
-  contrib/debian is distributed.
+- the .install files of contrib/debian take every file "make install"
+  installs, each into one package, and nothing else; the files they take
+  from the source tree exist; every file of contrib/debian is
+  distributed.
 
 tests/package/run builds, installs and purges the package itself; it
 needs root and is run by CI, not by make check.
@@ -72,10 +74,47 @@ class Build(unittest.TestCase):
         self.assertEqual(m.group(1), version(),
                          "contrib/debian/changelog packages another version")
 
-    def test_debian_installs_existing_files(self):
-        for line in read("contrib", "debian", "chatd.install").splitlines():
-            src = line.split()[0]
-            self.assertTrue(os.path.isfile(os.path.join(SRCDIR, src)), src)
+    def test_debian_installs_what_make_install_installs(self):
+        # "make install" into a scratch DESTDIR with Debian's prefix, as
+        # dh_auto_install does; dh_install then takes each .install entry
+        # from there (one field) or from the source tree (two fields).
+        with tempfile.TemporaryDirectory() as dest:
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("MAKE")}
+            r = subprocess.run(
+                ["make", "-C", BUILDDIR, "install", "DESTDIR=" + dest,
+                 "prefix=/usr", "sysconfdir=/etc"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                universal_newlines=True)
+            self.assertEqual(r.returncode, 0, r.stdout[-2000:])
+            installed = set()
+            for d, _, files in os.walk(dest):
+                for f in files:
+                    installed.add(os.path.relpath(os.path.join(d, f), dest))
+        self.assertIn("usr/sbin/chatd", installed)
+        if not os.path.exists(os.path.join(BUILDDIR, "chatc")):
+            # Configured --without-client; the package build never is.
+            installed |= {"usr/bin/chatc", "usr/share/man/man1/chatc.1"}
+        taken = {}
+        for pkg in ("chatd", "chatd-tools"):
+            for line in read("contrib", "debian",
+                             pkg + ".install").splitlines():
+                fields = line.split()
+                if len(fields) == 2:
+                    self.assertTrue(os.path.isfile(
+                        os.path.join(SRCDIR, fields[0])), fields[0])
+                    continue
+                entry = fields[0]
+                hits = {f for f in installed
+                        if f == entry or f.startswith(entry + "/")}
+                self.assertTrue(hits, "%s.install: %s is not installed"
+                                % (pkg, entry))
+                for f in hits:
+                    self.assertNotIn(f, taken, "%s in %s and %s"
+                                     % (f, taken.get(f), pkg))
+                    taken[f] = pkg
+        self.assertEqual(sorted(installed - set(taken)), [],
+                         "installed but in no package")
         for line in read("contrib", "debian", "docs").splitlines():
             self.assertTrue(os.path.isfile(os.path.join(SRCDIR, line)), line)
 
