@@ -485,10 +485,12 @@ chat_log(lua_State *L)
 		"error", "warn", "info", "debug", NULL
 	};
 	int		 level = luaL_checkoption(L, 1, NULL, levels);
-	const char	*text = luaL_checkstring(L, 2);
+	size_t		 len;
+	const char	*text = luaL_checklstring(L, 2, &len);
 
 	luaL_where(L, 1);
-	log_msg(level, "lua: %s%s", lua_tostring(L, -1), text);
+	lua_pushfstring(L, "lua: %s", lua_tostring(L, -1));
+	log_text(level, lua_tostring(L, -1), text, len);
 	return (0);
 }
 

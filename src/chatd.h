@@ -78,6 +78,7 @@ void		 log_msg(int, const char *, ...)
 		     __attribute__((format(printf, 2, 3)));
 void		 log_vmsg(int, const char *, va_list)
 		     __attribute__((format(printf, 2, 0)));
+void		 log_text(int, const char *, const char *, size_t);
 size_t		 log_escape(char *, size_t, const char *, size_t);
 void		 fatal(const char *, ...)
 		     __attribute__((format(printf, 1, 2), noreturn));

@@ -34,6 +34,7 @@ static const int log_priorities[] = {
 };
 
 static void	log_stderr(int, const char *);
+static void	log_emit(int, const char *, size_t);
 
 /* Set the most verbose level that is written. */
 void
@@ -236,7 +237,7 @@ log_stderr(int level, const char *esc)
 void
 log_vmsg(int level, const char *fmt, va_list ap)
 {
-	char		 raw[LOG_LINE_MAX], esc[LOG_LINE_MAX];
+	char		 raw[LOG_LINE_MAX];
 	int		 n, saved = errno;
 
 	if (level > log_level)
@@ -246,15 +247,47 @@ log_vmsg(int level, const char *fmt, va_list ap)
 		n = 0;
 	if ((size_t)n >= sizeof raw)
 		n = sizeof raw - 1;
-	log_escape(esc, sizeof esc, raw, (size_t)n);
+	log_emit(level, raw, (size_t)n);
+	errno = saved;
+}
 
+/*
+ * Write prefix and then len bytes of text, which may hold NUL bytes (a Lua
+ * string): they are escaped like any control instead of ending the line.
+ */
+void
+log_text(int level, const char *prefix, const char *text, size_t len)
+{
+	char		 raw[LOG_LINE_MAX];
+	size_t		 n;
+	int		 saved = errno;
+
+	if (level > log_level)
+		return;
+	n = strlen(prefix);
+	if (n > sizeof raw - 1)
+		n = sizeof raw - 1;
+	memcpy(raw, prefix, n);
+	if (len > sizeof raw - 1 - n)
+		len = sizeof raw - 1 - n;
+	memcpy(raw + n, text, len);
+	log_emit(level, raw, n + len);
+	errno = saved;
+}
+
+/* Escape raw[0..len) and write it where the log goes. */
+static void
+log_emit(int level, const char *raw, size_t len)
+{
+	char		 esc[LOG_LINE_MAX];
+
+	log_escape(esc, sizeof esc, raw, len);
 	if (log_syslog) {
 		syslog(log_priorities[level], "%s: %s", log_names[level], esc);
 		if (level == LL_ERROR && log_tee_errors)
 			log_stderr(level, esc);
 	} else
 		log_stderr(level, esc);
-	errno = saved;
 }
 
 /* Write one log line if level is enabled. */

@@ -321,6 +321,8 @@ static int
 script_print(lua_State *L)
 {
 	luaL_Buffer	 b;
+	const char	*s;
+	size_t		 len;
 	int		 n = lua_gettop(L), i;
 
 	luaL_buffinit(L, &b);
@@ -331,7 +333,8 @@ script_print(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	log_info("lua: %s", lua_tostring(L, -1));
+	s = lua_tolstring(L, -1, &len);
+	log_text(LL_INFO, "lua: ", s, len);
 	return (0);
 }
 

@@ -59,6 +59,8 @@ chat.command("logs", "", function(user)
     chat.log("info", "an info line")
     chat.log("debug", "a debug line")
     print("printed", 42, nil, true)
+    chat.log("info", "before\0after")
+    print("p\0q", "r")
     user:send("logged")
 end)
 
@@ -161,6 +163,9 @@ class ConfigTests(plugtest.unittest.TestCase):
         # the log escapes the tabs
         self.srv.wait_log(r"\] info: lua: printed\\t42\\tnil\\ttrue\n",
                           after=m)
+        # a NUL byte in a Lua string is escaped, and what follows it kept
+        self.srv.wait_log(r"\] info: %sbefore\\x00after\n" % where, after=m)
+        self.srv.wait_log(r"\] info: lua: p\\x00q\\tr\n", after=m)
 
     def test_chat_log_rejects_a_bad_level(self):
         self.assertRegex(self.c.ask("badlog"),
