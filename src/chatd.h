@@ -305,7 +305,8 @@ struct client {
 	uint64_t	 id;
 
 	char		*name;
-	char		*namekey;		/* name_fold(name): by_name */
+	char		*namekey;		/* name_fold(name), in name's
+						   allocation: by_name */
 	size_t		 namekeylen;
 	char		*close_reason;
 	unsigned char	 ipkey[17];		/* family + address bytes */

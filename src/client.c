@@ -285,8 +285,7 @@ client_finish(struct client *c)
 	linebuf_free(&c->in);
 	outq_free(&c->out);
 	free(c->close_reason);
-	free(c->name);
-	free(c->namekey);
+	free(c->name);		/* and the name key with it */
 	free(c);
 }
 

@@ -31,21 +31,33 @@ registry_free(struct registry *reg)
 }
 
 /*
- * Set a client's name and its folded key, and file it under the key.
- * name[0..len) and key (from xmalloc) become the client's.
+ * Set a client's name and its folded key, and file it under the key; key
+ * (from xmalloc) is freed.  Name and key share one allocation, and most
+ * names (every default one) are their own key, so an idle client holds
+ * one copy.
  */
 static void
 registry_set_name(struct registry *reg, struct client *c, const char *name,
     size_t len, char *key, size_t keylen)
 {
+	int	 same = keylen == len && memcmp(key, name, len) == 0;
+
 	if (c->namekey != NULL)
 		map_del(&reg->by_name, c->namekey, c->namekeylen);
 	free(c->name);
-	free(c->namekey);
-	c->name = xstrndup(name, len);
-	c->namekey = key;
+	c->name = xmalloc(len + 1 + (same ? 0 : keylen + 1));
+	memcpy(c->name, name, len);
+	c->name[len] = '\0';
+	if (same)
+		c->namekey = c->name;
+	else {
+		c->namekey = c->name + len + 1;
+		memcpy(c->namekey, key, keylen);
+		c->namekey[keylen] = '\0';
+	}
 	c->namekeylen = keylen;
-	map_put(&reg->by_name, key, keylen, c);
+	free(key);
+	map_put(&reg->by_name, c->namekey, keylen, c);
 }
 
 /*
