@@ -99,6 +99,7 @@ char		*xstrndup(const char *, size_t);
 size_t		 text_clean(const char *, size_t, char *);
 int		 text_is_blank(const char *, size_t);
 int		 text_utf8_valid(const char *, size_t);
+size_t		 text_utf8_decode(const unsigned char *, size_t, long *);
 const char	*text_name_error(const char *, size_t);
 
 /* name.c */

@@ -99,42 +99,6 @@ log_level_name(int level)
 }
 
 /*
- * The length of the well-formed UTF-8 sequence of more than one byte at
- * s (of len bytes), or 0 if the bytes there are not one (Unicode 15,
- * table 3-7: no overlong forms, surrogates or values past U+10FFFF).
- */
-static size_t
-log_utf8_len(const unsigned char *s, size_t len)
-{
-	unsigned char	lo = 0x80, hi = 0xbf;
-	size_t		n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return (0);
-	if (len < n || s[1] < lo || s[1] > hi)
-		return (0);
-	for (i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return (0);
-	}
-	return (n);
-}
-
-/*
  * Copy src to dst (of size dstsz, always NUL-terminated), writing control
  * characters as \n, \t, \r or \xNN (a C1 control, UTF-8 C2 80..9F, as
  * its two bytes), every byte that is not part of well-formed UTF-8 as
@@ -146,6 +110,7 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)src;
 	size_t		  o = 0, i, n, k, w;
+	long		  cp;
 	int		  hexed;
 	char		  tmp[16];
 
@@ -156,11 +121,10 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 		w = 1;
 		hexed = 0;
 		if (s[i] >= 0x80) {
-			w = log_utf8_len(s + i, len - i);
-			/* Invalid (one byte) or a C1 control (C2 80..9F). */
-			hexed = w == 0 || (s[i] == 0xc2 && s[i + 1] <= 0x9f);
-			if (w == 0)
-				w = 1;
+			/* An invalid sequence (its maximal subpart) or a C1
+			 * control goes out as hex bytes. */
+			w = text_utf8_decode(s + i, len - i, &cp);
+			hexed = cp < 0 || cp <= 0x9f;
 		} else if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ||
 		    s[i] == '\\') {
 			tmp[n++] = '\\';

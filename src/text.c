@@ -18,8 +18,8 @@ static const char replacement[] = "\xef\xbf\xbd";	/* U+FFFD */
  * and sets *cp, or, for an invalid sequence, returns the length of its
  * maximal subpart (at least 1) and sets *cp to -1.
  */
-static size_t
-utf8_decode(const unsigned char *s, size_t len, long *cp)
+size_t
+text_utf8_decode(const unsigned char *s, size_t len, long *cp)
 {
 	unsigned char	b = s[0], lo = 0x80, hi = 0xbf;
 	size_t		need, i;
@@ -89,7 +89,7 @@ text_clean(const char *in, size_t len, char *out)
 			out[o++] = (char)s[i++];
 			continue;
 		}
-		n = utf8_decode(s + i, len - i, &cp);
+		n = text_utf8_decode(s + i, len - i, &cp);
 		if (cp < 0) {
 			memcpy(out + o, replacement, 3);
 			o += 3;
@@ -124,7 +124,7 @@ text_utf8_valid(const char *s, size_t len)
 	long			 cp;
 
 	while (i < len) {
-		i += utf8_decode(u + i, len - i, &cp);
+		i += text_utf8_decode(u + i, len - i, &cp);
 		if (cp < 0)
 			return (0);
 	}
@@ -150,7 +150,7 @@ text_name_error(const char *s, size_t len)
 	if (!text_utf8_valid(s, len))
 		return ("name is not valid UTF-8");
 	while (i < len) {
-		i += utf8_decode(u + i, len - i, &cp);
+		i += text_utf8_decode(u + i, len - i, &cp);
 		if (cp == ' ')
 			return ("name contains a space");
 		if (cp == '\t' || is_control(cp))
