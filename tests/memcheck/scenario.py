@@ -7,9 +7,10 @@ exited 0.  Valgrind's verdict is checked by tests/memcheck/run.
 
 Steps: join, chat, rename (names refused as taken by folding and as
 server-like), who, a line over max_line, invalid UTF-8 with control and NUL
-bytes, telnet negotiation and a CR NUL line end, a line sent a byte at a time, a plugin error, a plugin
-timer, an abrupt close (RST), a plain close, a client that never reads and
-is dropped as too slow, exit, a SIGHUP whose new plugin does not compile, a
+bytes, telnet negotiation and a CR NUL line end, a line sent a byte at a
+time, a plugin error, a plugin timer, an abrupt close (RST), a plain close,
+a flood through the input throttle while a client that never reads is
+dropped as too slow, exit, a SIGHUP whose new plugin does not compile, a
 SIGHUP that changes idle_timeout and an idle client timed out, then SIGTERM
 with clients connected, one of them not reading."""
 
