@@ -67,8 +67,7 @@ class Server(ct.Server):
                          plugin_base=PLUGINS)
         self.clients = []       # joined clients, in join order
 
-    def log(self):
-        return self.log_text()
+    log = ct.Server.log_text
 
     def rewrite_config(self, sections=None):
         """Write the config again, with other plugin sections."""
@@ -128,11 +127,8 @@ class Client(ct.Client):
         """Every line read so far."""
         return self.history
 
-    def readline(self, timeout=None):
-        return self.line(timeout)
-
-    def expect_re(self, pattern, timeout=None):
-        return self.expect_match(pattern, timeout)
+    readline = ct.Client.line
+    expect_re = ct.Client.expect_match
 
     def lines_until(self, want, timeout=None):
         """Read lines up to the line want; the lines before it."""

@@ -18,7 +18,6 @@ tests' own:
 
 import os
 import re
-import signal
 import sys
 import unittest
 
@@ -80,31 +79,19 @@ class Server(ct.Server):
         return os.path.join(self.plugin_dir, name)
 
     # -- lifecycle -----------------------------------------------------
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.stop(check=False)
-            raise
-
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            sys.stderr.write("---- chatd log %s ----\n%s\n---- end ----\n"
-                             % (self.log_path, self.log()[-8000:]))
-        self.stop(check=exc_type is None)
+        try:
+            self.stop(check=exc_type is None)
+        finally:
+            super().__exit__(exc_type, exc, tb)
         return False
-
-    def hup(self):
-        os.kill(self.proc.pid, signal.SIGHUP)
 
     def stop(self, check=True):
         """Close our clients, SIGTERM our own child, wait bounded (then
         SIGKILL it), and check its log for sanitizer reports and its exit
         status for 0."""
-        if self.proc is None:
-            return None
-        if self._stopped:
-            return self.proc.returncode
+        if self.proc is None or self._stopped:
+            return self.returncode
         self._stopped = True
         rc = super().stop(timeout=10)
         if check:
@@ -115,8 +102,7 @@ class Server(ct.Server):
                                      % (rc, text[-4000:]))
         return rc
 
-    def log(self):
-        return self.log_text()
+    log = ct.Server.log_text
 
     # -- clients -------------------------------------------------------
     def client(self, welcome=True):
@@ -152,10 +138,7 @@ class Client(ct.Client):
 
     send = ct.Client.sendline
 
-    def until(self, pred, timeout=TIMEOUT):
-        """Lines up to and including the first matching pred (a string is
-        an exact line); all within timeout."""
-        return self.read_until(pred, timeout)
+    until = ct.Client.read_until
 
     def ask(self, line, timeout=TIMEOUT):
         """Send a line and return the next line received."""
