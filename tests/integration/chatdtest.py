@@ -57,7 +57,6 @@ START_TIMEOUT = 10.0
 KEEP = bool(os.environ.get("CHATD_KEEP"))  # keep temp dirs for debugging
 
 
-
 def arm_watchdog(default):
     """(Re)arm the watchdog that ends this test process after env
     CHATD_TEST_TIMEOUT seconds, else `default` (0: none).  A later call
