@@ -117,8 +117,7 @@ class Client(ct.Client):
     """chatdtest's line client; send() sends one line."""
 
     def __init__(self, port, timeout=TIMEOUT):
-        super().__init__(port, timeout=timeout, crlf=False,
-                         errors="replace")
+        super().__init__(port, timeout=timeout)
 
     send = ct.Client.sendline
 

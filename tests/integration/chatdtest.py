@@ -487,12 +487,10 @@ def sockname(sock):
 
 class Client:
     """A line client over loopback.  Server lines must end in CRLF and be
-    UTF-8; crlf=False accepts a bare LF too (a CR before it is dropped),
-    errors="replace" decodes bad UTF-8 with U+FFFD instead of failing."""
+    UTF-8: anything else fails the test."""
 
     def __init__(self, port, host="127.0.0.1", rcvbuf=None, source=None,
-                 timeout=DEFAULT_TIMEOUT, nodelay=True, crlf=True,
-                 errors="strict"):
+                 timeout=DEFAULT_TIMEOUT, nodelay=True):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -510,8 +508,6 @@ class Client:
             self.close()
             raise
         self.timeout = timeout
-        self.crlf = crlf
-        self.errors = errors
         self.name = sockname(self.sock)
         self.buf = b""
         self.pos = 0
@@ -591,13 +587,11 @@ class Client:
         self.pos = i + 1
         if raw.endswith(b"\r\n"):
             body = raw[:-2]
-        elif not self.crlf:
-            body = raw[:-1]
         else:
             raise AssertionError("%s: server line not ending in CRLF: %r"
                                  % (self.name, raw))
         try:
-            text = body.decode("utf-8", self.errors)
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise AssertionError("%s: server line is not UTF-8: %r"
                                  % (self.name, raw))

@@ -134,7 +134,7 @@ class Client(ct.Client):
     """chatdtest's line client; send() sends one line."""
 
     def __init__(self, port, host="127.0.0.1"):
-        super().__init__(port, host=host, errors="replace")
+        super().__init__(port, host=host)
 
     send = ct.Client.sendline
 
