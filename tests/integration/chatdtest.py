@@ -10,17 +10,22 @@ received.  Temporary files go under tempfile.mkdtemp() only, so the tests
 work from a read-only VPATH source tree and may run in parallel.
 
 Server(config={section: {key: value}}, plugins={file.lua: source}) is a
-context manager: .port .pid .log_text() .wait_log(rx) .signal(sig)
-.wait_exit(t) .stop() .rss_kb() .client() .room(n).  Client(port) has
-send() sendline() line() expect() expect_match() expect_lines()
-read_until() expect_closed() no_line() drain() join() abort(); .name is
-the peer address the server names it by.  run_chatd(args) runs the binary
-to completion (CLI and config checks).
+context manager: .port .pid .log_text() .mark() .wait_log(rx, after=)
+.signal(sig) .reload() .write_config() .wait_exit(t) .stop() .rss_kb()
+.client() .room(n).  Client(port) has send() sendline() line() expect()
+expect_match() expect_lines() read_until() expect_closed() no_line()
+drain() join() abort(); .name is the peer address the server names it by.
+run_chatd(args) runs the binary to completion (CLI and config checks).
+
+This is the one harness of chatd's Python tests: the plugin API tests
+(tests/plugin/plugtest.py) and the contrib plugin tests
+(tests/contrib/contribtest.py) are thin layers over it.
 
 Importing this module arms a watchdog (env CHATD_TEST_TIMEOUT, default 120
-seconds) that ends the test process, so a test file always stops by itself;
-servers it started die with it (PR_SET_PDEATHSIG), and at exit any server
-still running is terminated by its PID.
+seconds; arm_watchdog() sets another default) that ends the test process,
+so a test file always stops by itself; servers it started die with it
+(PR_SET_PDEATHSIG), and at exit any server still running is terminated by
+its PID.
 """
 
 import atexit
@@ -51,9 +56,21 @@ DEFAULT_TIMEOUT = 5.0
 START_TIMEOUT = 10.0
 KEEP = bool(os.environ.get("CHATD_KEEP"))  # keep temp dirs for debugging
 
-WATCHDOG = float(os.environ.get("CHATD_TEST_TIMEOUT", "120"))
-if WATCHDOG > 0:
-    faulthandler.dump_traceback_later(WATCHDOG, exit=True)
+
+def arm_watchdog(default):
+    """(Re)arm the watchdog that ends this test process after env
+    CHATD_TEST_TIMEOUT seconds, else `default` (0: none).  A later call
+    replaces the earlier one.  Returns the timeout in seconds."""
+    global WATCHDOG
+    WATCHDOG = float(os.environ.get("CHATD_TEST_TIMEOUT", str(default)))
+    if WATCHDOG > 0:
+        faulthandler.dump_traceback_later(WATCHDOG, exit=True)
+    else:
+        faulthandler.cancel_dump_traceback_later()
+    return WATCHDOG
+
+
+arm_watchdog(120)
 
 LISTEN_RE = re.compile(r"listening on (\S+):(\d+)")
 
@@ -183,7 +200,9 @@ class Server:
       [limits] lines_per_second = 0   (floods are not throttled)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
-    adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path.
+    adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
+    (.plugin_dir); plugin_base copies another directory's *.lua instead
+    ("" for none: only `plugins`).  Either one makes that directory.
     config_text: the whole file instead; config_file: an existing file.
     rlimits: {resource.RLIMIT_*: (soft, hard)} set in the child before exec.
     ready: "log" (wait for the listening line), "connect" (probe the
@@ -198,14 +217,18 @@ class Server:
 
     def __init__(self, config=None, plugins=None, cwd=None,
                  start_timeout=START_TIMEOUT, config_text=None,
-                 config_file=None, ready="log", rlimits=None):
+                 config_file=None, ready="log", rlimits=None,
+                 plugin_base=None):
         self.dir = mkdtemp()
         self.rlimits = rlimits or {}
         cfg = merge_config(self.DEFAULTS, config)
-        if plugins:
+        self.plugin_dir = None
+        if plugins or plugin_base is not None:
+            self.plugin_dir = make_plugin_dir(
+                plugins, base=plugin_base,
+                dirpath=os.path.join(self.dir, "plugins"))
             cfg.setdefault("lua", {})
-            cfg["lua"]["path"] = make_plugin_dir(
-                plugins, dirpath=os.path.join(self.dir, "plugins"))
+            cfg["lua"]["path"] = self.plugin_dir
         self.config = cfg
         if config_file is not None:
             self.config_path = config_file  # used as is
@@ -222,6 +245,13 @@ class Server:
         self.port = None
         self.host = None
         self.returncode = None
+
+    def write_config(self, config=None):
+        """Write .config (after replacing it with `config`, if given) to
+        the config file again, e.g. before reload()."""
+        if config is not None:
+            self.config = config
+        write_file(self.config_path, format_ini(self.config))
 
     # -- lifecycle -----------------------------------------------------
     def start(self):
@@ -331,6 +361,11 @@ class Server:
         first close this harness's clients of the server, since chatd may
         linger up to 5 s for clients that keep their end open (the
         shutdown tests use signal() and wait_exit() instead)."""
+        return self._terminate(timeout, close_clients)
+
+    def _terminate(self, timeout, close_clients=True):
+        # stop() itself; kill() calls this, so that a subclass may give
+        # stop() checks of its own.
         if self.proc is None:
             return None
         if close_clients:
@@ -356,7 +391,7 @@ class Server:
         """Terminate our own process (TERM, then KILL) and forget it."""
         if self.proc is not None:
             try:
-                self.stop(timeout=8)
+                self._terminate(8)
             except Exception:
                 try:
                     self.proc.kill()
@@ -386,13 +421,18 @@ class Server:
         except OSError:
             return ""
 
-    def wait_log(self, regex, timeout=DEFAULT_TIMEOUT):
-        """Wait until the log matches regex; returns the match object."""
+    def mark(self):
+        """A position in the log: wait_log(after=mark) looks past it."""
+        return len(self.log_text())
+
+    def wait_log(self, regex, timeout=DEFAULT_TIMEOUT, after=0):
+        """Wait until the log (from position `after`, see mark()) matches
+        regex; returns the match object."""
         rx = re.compile(regex) if isinstance(regex, str) else regex
         deadline = time.monotonic() + timeout
         while True:
             text = self.log_text()
-            m = rx.search(text)
+            m = rx.search(text, after)
             if m:
                 return m
             if self.proc.poll() is not None:
@@ -403,6 +443,14 @@ class Server:
                 raise AssertionError("log did not match %r within %.1fs; log:\n%s"
                                      % (rx.pattern, timeout, text[-4000:]))
             time.sleep(0.05)
+
+    def reload(self, timeout=DEFAULT_TIMEOUT):
+        """SIGHUP, then wait for "reload done" or "reload failed" logged
+        after it.  Returns (True if done, that log line)."""
+        m0 = self.mark()
+        self.signal(signal.SIGHUP)
+        m = self.wait_log(r"[^\n]*reload (done|failed)[^\n]*", timeout, m0)
+        return m.group(1) == "done", m.group(0)
 
     def rss_kb(self):
         return rss_kb(self.proc.pid)
@@ -438,7 +486,8 @@ def sockname(sock):
 
 
 class Client:
-    """A line client over loopback.  Server lines must end in CRLF."""
+    """A line client over loopback.  Server lines must end in CRLF and be
+    UTF-8: anything else fails the test."""
 
     def __init__(self, port, host="127.0.0.1", rcvbuf=None, source=None,
                  timeout=DEFAULT_TIMEOUT, nodelay=True):
@@ -481,7 +530,9 @@ class Client:
     def sendline(self, text, eol=b"\n"):
         if isinstance(text, str):
             text = text.encode("utf-8")
-        self.send(text + eol)
+        # Client.send, not self.send: a subclass may make send() add the
+        # newline itself.
+        Client.send(self, text + eol)
 
     def close(self):
         try:
@@ -534,11 +585,13 @@ class Client:
             return None
         raw = self.buf[self.pos:i + 1]
         self.pos = i + 1
-        if not raw.endswith(b"\r\n"):
+        if raw.endswith(b"\r\n"):
+            body = raw[:-2]
+        else:
             raise AssertionError("%s: server line not ending in CRLF: %r"
                                  % (self.name, raw))
         try:
-            text = raw[:-2].decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise AssertionError("%s: server line is not UTF-8: %r"
                                  % (self.name, raw))
