@@ -129,6 +129,8 @@ static struct {
 } st;
 
 static void	usage(int) __attribute__((noreturn));
+static void	die(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
 
 static void
 die(const char *fmt, ...)

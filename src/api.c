@@ -548,7 +548,7 @@ ltimer_fire_tramp(lua_State *L)
 
 /* A plugin timer is due. */
 static void
-ltimer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+ltimer_cb(__unused struct ev_loop *loop, ev_timer *w, __unused int revents)
 {
 	struct ltimer	*t = container_of(w, struct ltimer, w);
 

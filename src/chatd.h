@@ -39,6 +39,11 @@
 #include <ev.h>
 #endif
 
+/* A parameter that a callback's signature needs and its body does not. */
+#ifndef __unused
+#define __unused	__attribute__((__unused__))
+#endif
+
 #define CHATD_NAME_MAX		32	/* bytes in a chosen name */
 #define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */

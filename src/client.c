@@ -338,7 +338,7 @@ client_flush(struct client *c)
 
 /* The socket is writable again. */
 static void
-client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+client_write_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, wio);
 
@@ -363,7 +363,7 @@ client_drain_read(struct client *c)
 
 /* Input has arrived. */
 static void
-client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+client_read_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, rio);
 	char		*space;
@@ -429,7 +429,7 @@ client_take_token(struct client *c)
 
 /* The bucket has a token again: go on with buffered lines, then read. */
 static void
-client_throttle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+client_throttle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, throttle);
 
@@ -487,7 +487,7 @@ client_process(struct client *c)
 
 /* The idle deadline passed, or a draining client's linger time ran out. */
 static void
-client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+client_idle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, idle);
 	ev_tstamp	 deadline;

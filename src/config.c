@@ -78,6 +78,8 @@ struct config_parse {
 
 static int	config_set(struct config *, const struct config_key *,
 		    const char *, const char *, char *, size_t);
+static int	config_error(struct config_parse *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* Find a key of the table; NULL if there is none. */
 const struct config_key *

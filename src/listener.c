@@ -98,7 +98,7 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 
 /* Accept what is waiting, a bounded batch at a time. */
 static void
-listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+listener_accept_cb(struct ev_loop *loop, ev_io *w, __unused int revents)
 {
 	struct listener		*l = container_of(w, struct listener, io);
 	struct sockaddr_storage	 ss;
@@ -143,7 +143,7 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* The pause after EMFILE is over. */
 static void
-listener_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+listener_resume_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 {
 	struct listener	*l = container_of(w, struct listener, pause);
 

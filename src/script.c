@@ -81,7 +81,7 @@ script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
  * pcall() cannot go on looping: the next instruction raises it again.
  */
 static void
-script_count_hook(lua_State *L, lua_Debug *ar)
+script_count_hook(lua_State *L, __unused lua_Debug *ar)
 {
 	struct script	*S = script_get(L);
 	int		 count = lua_gethookcount(L);

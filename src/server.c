@@ -54,7 +54,8 @@ server_scratch(struct server *srv, size_t len)
  * output, and a failed write may mark another client.
  */
 static void
-server_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
+    __unused int revents)
 {
 	struct server	*srv = ev_userdata(loop);
 	struct client	*c;
@@ -85,7 +86,8 @@ server_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
  * structures; a busy one pays a millisecond or so every ten seconds.
  */
 static void
-server_housekeeping_cb(struct ev_loop *loop, ev_timer *w, int revents)
+server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
+    __unused int revents)
 {
 	struct server	*srv = ev_userdata(loop);
 	uint64_t	 now = srv->stats.lines + srv->stats.connections +
@@ -108,7 +110,7 @@ server_housekeeping_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* SIGINT or SIGTERM. */
 static void
-server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+server_signal_cb(struct ev_loop *loop, ev_signal *w, __unused int revents)
 {
 	struct server	*srv = ev_userdata(loop);
 
@@ -120,7 +122,8 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* Stopping took too long: leave anyway. */
 static void
-server_stop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+server_stop_timer_cb(struct ev_loop *loop, __unused ev_timer *w,
+    __unused int revents)
 {
 	log_warn("shutdown: %zu clients still draining; closing them",
 	    ((struct server *)ev_userdata(loop))->nclients);

@@ -46,6 +46,11 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 
+/* A parameter that a callback's signature needs and its body does not. */
+#ifndef __unused
+#define __unused	__attribute__((__unused__))
+#endif
+
 #define CHATC_PROMPT		">>> "
 #define CHATC_HOST		"localhost"
 #define CHATC_PORT		"8080"
@@ -964,7 +969,7 @@ out_flush(struct chatc *c)
 
 /* The server has sent something, or closed. */
 static void
-sock_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+sock_read_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 	char		 data[65536];
@@ -987,7 +992,7 @@ sock_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* The socket is writable: a connect() finished, or output can go. */
 static void
-sock_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+sock_write_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 
@@ -999,7 +1004,7 @@ sock_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* A connect() took too long, or the --reconnect delay is over. */
 static void
-timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+timer_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 
@@ -1017,7 +1022,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* The server did not close after we said goodbye: leave anyway. */
 static void
-quit_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+quit_timer_cb(struct ev_loop *loop, __unused ev_timer *w, __unused int revents)
 {
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -1230,7 +1235,7 @@ stdin_read(struct chatc *c)
 
 /* Keys from the terminal, or bytes from a piped stdin. */
 static void
-tty_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+tty_read_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 
@@ -1277,7 +1282,7 @@ complete_next(const char *text, int state)
  * name gets a space, except right after a "|".
  */
 static char **
-complete(const char *text, int start, int end)
+complete(const char *text, int start, __unused int end)
 {
 	char	**m;
 	int	  after_bar = start > 0 && rl_line_buffer[start - 1] == '|';
@@ -1300,7 +1305,7 @@ complete(const char *text, int start, int end)
 
 /* SIGINT, SIGTERM, SIGHUP: leave; a second one leaves at once. */
 static void
-sig_quit_cb(struct ev_loop *loop, ev_signal *w, int revents)
+sig_quit_cb(struct ev_loop *loop, ev_signal *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 
@@ -1313,7 +1318,7 @@ sig_quit_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* The terminal was resized. */
 static void
-sig_winch_cb(struct ev_loop *loop, ev_signal *w, int revents)
+sig_winch_cb(__unused struct ev_loop *loop, ev_signal *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 
@@ -1323,7 +1328,7 @@ sig_winch_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* Ctrl-Z: give the terminal back while stopped, take it again after. */
 static void
-sig_tstp_cb(struct ev_loop *loop, ev_signal *w, int revents)
+sig_tstp_cb(__unused struct ev_loop *loop, ev_signal *w, __unused int revents)
 {
 	struct chatc	*c = w->data;
 	char		*saved = NULL;

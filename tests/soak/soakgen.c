@@ -173,6 +173,9 @@ static size_t		 alive_chaos, alive_well;
 static struct conn	*graveyard;
 static double		 t_start;
 
+static void	die(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+
 static void
 die(const char *fmt, ...)
 {
@@ -270,6 +273,10 @@ set_events(struct conn *c)
 }
 
 static void	conn_free(struct conn *);
+static void	queuef(struct conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	wfail(struct wrec *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* Write what is queued; 0, or -1 if the connection failed. */
 static int
