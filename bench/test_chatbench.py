@@ -13,23 +13,19 @@ import re
 import selectors
 import socket
 import subprocess
-import sys
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import chatdtest as ct
 
-import chatdtest  # noqa: E402
-
-BUILDDIR = os.path.dirname(os.path.abspath(chatdtest.CHATD))
+BUILDDIR = os.path.dirname(os.path.abspath(ct.CHATD))
 CHATBENCH = os.environ.get("CHATBENCH") or os.path.join(BUILDDIR,
                                                         "chatbench")
 
 
 def long_options():
     """The long options of chatbench.c's table."""
-    with open(os.path.join(chatdtest.SRCDIR, "bench", "chatbench.c"),
+    with open(os.path.join(ct.SRCDIR, "bench", "chatbench.c"),
               encoding="utf-8") as f:
         text = f.read()
     table = text[text.index("longopts[] = {"):]
@@ -85,7 +81,7 @@ class AgainstChatd(unittest.TestCase):
         cfg = {"server": {"idle_timeout": 0}}
         if buffers:
             cfg["buffers"] = buffers
-        return chatdtest.Server(cfg).start()
+        return ct.Server(cfg).start()
 
     def test_closed_loop(self):
         with self.server() as srv:

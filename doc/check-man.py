@@ -16,7 +16,7 @@ are next to the chatd binary, in doc/).  Checks that:
   live flag says);
 - mandoc -T lint finds nothing at level warning or above, and groff -ww
   (what man(1) runs) prints no warning but for lines it cannot break,
-  which depend on the length of the install paths (each skipped when the
+  which depend on the length of the install paths (each fails when the
   tool is not installed; CI installs both).
 
 Exit 0 = pass.
@@ -24,10 +24,11 @@ Exit 0 = pass.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import unittest
+
+import chatdtest as ct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CHATD_SRCDIR") or os.path.dirname(HERE)
@@ -121,9 +122,7 @@ class ManPages(unittest.TestCase):
                     "conf/chatd.ini: [%s] %s" % (section, key))
 
     def test_groff(self):
-        groff = shutil.which("groff")
-        if groff is None:
-            self.skipTest("groff is not installed")
+        groff = ct.need("groff", "groff-base")
         for name in PAGES:
             path = os.path.join(BUILDDIR, "doc", name)
             # -Wbreak: whether a path fits a line depends on the prefix
@@ -189,9 +188,7 @@ class ManPages(unittest.TestCase):
                 self.assertTrue(r in text, "%s lacks %s" % (name, r))
 
     def test_lint(self):
-        mandoc = shutil.which("mandoc")
-        if mandoc is None:
-            self.skipTest("mandoc is not installed")
+        mandoc = ct.need("mandoc")
         for name in PAGES:
             path = os.path.join(BUILDDIR, "doc", name)
             r = subprocess.run([mandoc, "-T", "lint", "-W", "warning", path],

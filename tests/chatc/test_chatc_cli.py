@@ -5,24 +5,20 @@ a hostile one), and its manual page."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatctest  # noqa: E402
-from chatctest import (CHATC, FakeServer, Server, finish,  # noqa: E402
-                       run_chatc, spawn_chatc)
+import chatdtest as ct
 
-SRCDIR = chatctest.chatdtest.SRCDIR
-BUILDDIR = os.path.dirname(os.path.abspath(chatctest.chatdtest.CHATD))
+SRCDIR = ct.SRCDIR
+BUILDDIR = os.path.dirname(os.path.abspath(ct.CHATD))
 
 
 class Options(unittest.TestCase):
 
     def test_help(self):
-        r = run_chatc(["--help"])
+        r = ct.run_chatc(["--help"])
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith(b"usage: chatc "), r.stdout)
         for opt in (b"--host", b"--port", b"--reconnect", b"--version"):
@@ -31,7 +27,7 @@ class Options(unittest.TestCase):
 
     def test_version(self):
         for opt in ("-V", "--version"):
-            r = run_chatc([opt])
+            r = ct.run_chatc([opt])
             self.assertEqual(r.returncode, 0)
             self.assertRegex(r.stdout.decode(), r"^chatc \d+\.\d+\.\d+\n$")
 
@@ -50,17 +46,17 @@ class Options(unittest.TestCase):
         ]
         for args, msg in cases:
             with self.subTest(args=args):
-                r = run_chatc(args)
+                r = ct.run_chatc(args)
                 self.assertEqual(r.returncode, 2, r)
                 self.assertIn(msg, r.stderr)
                 self.assertEqual(r.stdout, b"")
 
     def test_connection_refused(self):
-        port = chatctest.chatdtest.free_port()
+        port = ct.free_port()
         for args in (["-p", str(port), "-h", "127.0.0.1"],
                      ["127.0.0.1:%d" % port], ["127.0.0.1", str(port)]):
             with self.subTest(args=args):
-                r = run_chatc(args)
+                r = ct.run_chatc(args)
                 self.assertEqual(r.returncode, 1)
                 self.assertEqual(r.stderr.decode(), "chatc: cannot connect "
                                  "to 127.0.0.1:%d: Connection refused\n"
@@ -68,15 +64,15 @@ class Options(unittest.TestCase):
                 self.assertEqual(r.stdout, b"")
 
     def test_ipv6_address(self):
-        if not chatctest.chatdtest.ipv6_available():
+        if not ct.ipv6_available():
             self.skipTest("no IPv6 loopback")
-        with FakeServer.v6() as fake:
+        with ct.FakeServer.v6() as fake:
             for arg in ("[::1]:%d" % fake.port, "::1"):
                 with self.subTest(arg=arg):
                     args = [arg] if "]" in arg else [arg, str(fake.port)]
-                    p = spawn_chatc(args)
+                    p = ct.spawn_chatc(args)
                     fake.accept().close()
-                    rc, out, err = finish(p)
+                    rc, out, err = ct.finish(p)
                     self.assertEqual(rc, 1, err)
                     self.assertEqual(err, b"chatc: connection closed by "
                                      b"the server\n")
@@ -85,9 +81,9 @@ class Options(unittest.TestCase):
 class Piped(unittest.TestCase):
 
     def test_lines_to_chatd(self):
-        with Server() as srv:
+        with ct.Server() as srv:
             bob = srv.client()
-            r = run_chatc(["-p", str(srv.port), "127.0.0.1"],
+            r = ct.run_chatc(["-p", str(srv.port), "127.0.0.1"],
                           input=b"rename|bot\r\n\n   \nhello\nwho\nbye")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stderr, b"")
@@ -110,21 +106,21 @@ class Piped(unittest.TestCase):
             bob.expect("* bot left")
 
     def test_exit_command(self):
-        with Server() as srv:
-            r = run_chatc(["-p", str(srv.port), "127.0.0.1"],
+        with ct.Server() as srv:
+            r = ct.run_chatc(["-p", str(srv.port), "127.0.0.1"],
                           input=b"exit\nnot sent\n")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertTrue(r.stdout.endswith(b"\n* bye\n"), r.stdout)
 
     def test_exactly_what_is_sent(self):
-        with FakeServer() as fake:
-            p = spawn_chatc(["-p", str(fake.port), "127.0.0.1"])
+        with ct.FakeServer() as fake:
+            p = ct.spawn_chatc(["-p", str(fake.port), "127.0.0.1"])
             fake.accept()
             p.stdin.write(b"one\r\n\n \t \ntwo  \nwho|x\nlast")
             p.stdin.close()
             sent = fake.read_to_eof()
             fake.conn.close()
-            rc, out, err = finish(p)
+            rc, out, err = ct.finish(p)
             self.assertEqual(rc, 0, err)
             # First its own "help"; CR dropped, blank lines skipped, the
             # rest as typed; a last line without LF sent with one.
@@ -137,8 +133,8 @@ class Piped(unittest.TestCase):
             (b"[me]: help\r\n", b""),
         ]
         for answer, shown in cases:
-            with self.subTest(answer=answer), FakeServer() as fake:
-                p = spawn_chatc(["-p", str(fake.port), "127.0.0.1"])
+            with self.subTest(answer=answer), ct.FakeServer() as fake:
+                p = ct.spawn_chatc(["-p", str(fake.port), "127.0.0.1"])
                 fake.accept()
                 fake.read_until(b"help\n")
                 fake.send(b"* welcome me\r\n" + answer +
@@ -146,7 +142,7 @@ class Piped(unittest.TestCase):
                 p.stdin.close()
                 fake.read_to_eof()
                 fake.conn.close()
-                rc, out, err = finish(p)
+                rc, out, err = ct.finish(p)
                 self.assertEqual(rc, 0, err)
                 # Only the first answer is chatc's; later ones are the
                 # user's and shown.
@@ -154,8 +150,8 @@ class Piped(unittest.TestCase):
                                  b"* commands:\n*   shown\n[me]: help\n")
 
     def test_hostile_bytes(self):
-        with FakeServer() as fake:
-            p = spawn_chatc(["-p", str(fake.port), "127.0.0.1"],
+        with ct.FakeServer() as fake:
+            p = ct.spawn_chatc(["-p", str(fake.port), "127.0.0.1"],
                             env={"LC_ALL": "C.UTF-8"})
             fake.accept()
             fake.send(b"esc \x1b[31mred\x1b]0;title\x07\r\n"
@@ -166,7 +162,7 @@ class Piped(unittest.TestCase):
                       b"lf only\n"
                       b"no eol at close")
             fake.conn.close()
-            rc, out, err = finish(p)
+            rc, out, err = ct.finish(p)
             r = "\ufffd".encode()
             self.assertEqual(out.split(b"\n"), [
                 b"esc ^[[31mred^[]0;title^G",
@@ -184,22 +180,22 @@ class Piped(unittest.TestCase):
     def test_not_utf8_locale(self):
         # In a non-UTF-8 locale a terminal may take bytes 0x80-0x9f for
         # controls: everything beyond ASCII is shown as "?".
-        with FakeServer() as fake:
-            p = spawn_chatc(["-p", str(fake.port), "127.0.0.1"],
+        with ct.FakeServer() as fake:
+            p = ct.spawn_chatc(["-p", str(fake.port), "127.0.0.1"],
                             env={"LC_ALL": "C"})
             fake.accept()
             fake.send(b"\xe6\x9d\x9c \xc3\xa9 \xff!\r\n")
             fake.conn.close()
-            rc, out, err = finish(p)
+            rc, out, err = ct.finish(p)
             self.assertEqual(out, b"? ? ?!\n")
 
     def test_long_line(self):
-        with FakeServer() as fake:
-            p = spawn_chatc(["-p", str(fake.port), "127.0.0.1"])
+        with ct.FakeServer() as fake:
+            p = ct.spawn_chatc(["-p", str(fake.port), "127.0.0.1"])
             fake.accept()
             fake.send(b"x" * (2 * 1024 * 1024 + 5) + b"\r\nnext\r\n")
             fake.conn.close()
-            rc, out, err = finish(p)
+            rc, out, err = ct.finish(p)
             self.assertEqual(out, b"x" * (1024 * 1024) + b"\nnext\n")
             self.assertIn(b"longer than 1048576 bytes", err)
 
@@ -213,32 +209,28 @@ class ManPage(unittest.TestCase):
         with open(self.page(), encoding="utf-8") as f:
             text = f.read()
         self.assertEqual(re.findall(r"@[A-Za-z_]+@", text), [])
-        usage = run_chatc(["--help"]).stdout.decode()
+        usage = ct.run_chatc(["--help"]).stdout.decode()
         for opt in re.findall(r"--([a-z]+)", usage):
             self.assertIn("Fl \\-%s" % opt, text, opt)
         with open(os.path.join(SRCDIR, "README.md"), encoding="utf-8") as f:
             self.assertTrue("chatc(1)" in f.read(), "README lacks chatc(1)")
 
     def test_groff_clean(self):
-        if shutil.which("groff") is None:
-            self.skipTest("groff is not installed")
-        r = subprocess.run(["groff", "-ww", "-z", "-mandoc", self.page()],
+        r = subprocess.run([ct.need("groff", "groff-base"), "-ww", "-z", "-mandoc", self.page()],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True)
         self.assertEqual((r.returncode, r.stdout), (0, ""))
 
     def test_mandoc_lint(self):
-        if shutil.which("mandoc") is None:
-            self.skipTest("mandoc is not installed")
-        r = subprocess.run(["mandoc", "-T", "lint", "-W", "warning",
+        r = subprocess.run([ct.need("mandoc"), "-T", "lint", "-W", "warning",
                             self.page()], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, universal_newlines=True)
         self.assertEqual(r.stdout.strip(), "")
 
 
 if __name__ == "__main__":
-    if not os.access(CHATC, os.X_OK):
-        print("chatc not found at %s (set CHATC)" % CHATC)
+    if not os.access(ct.CHATC, os.X_OK):
+        print("chatc not found at %s (set ct.CHATC)" % ct.CHATC)
         sys.exit(1)
     result = unittest.main(exit=False, verbosity=2).result
     sys.exit(0 if result.wasSuccessful() else 1)

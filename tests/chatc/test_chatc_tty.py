@@ -1,17 +1,14 @@
 #!/usr/bin/env python3
 """chatc in a terminal, driven like a person would: a private tmux server
 runs chatc against the real chatd, send-keys types, capture-pane reads the
-screen.  Skipped (exit 77) only where tmux is not installed."""
+screen.  Fails, naming the package, where tmux is not installed."""
 
 import os
 import re
-import shutil
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatctest  # noqa: E402
-from chatctest import CHATC, FakeServer, Server, Tmux  # noqa: E402
+import chatdtest as ct
 
 PROMPT = ">>> "
 PING = '''chat.command("ping", "ping: answers pong", function(user)
@@ -23,14 +20,14 @@ end)
 class ChatcTerminal(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-ping.lua": PING}).start()
+        self.srv = ct.Server(plugins={"50-ping.lua": PING}).start()
         self.addCleanup(self.srv.kill)
 
     def chatc(self, *args, env=None, server=None):
         """chatc on the test's server (or `server`); waits for the prompt
-        and returns the Tmux with .name set to chatc's default name."""
+        and returns the ct.Tmux with .name set to chatc's default name."""
         srv = server or self.srv
-        t = Tmux()
+        t = ct.Tmux()
         self.addCleanup(t.kill)
         t.start(list(args) + ["-p", str(srv.port), "127.0.0.1"], env=env)
         lines = t.wait(re.compile(r"^\* welcome "))
@@ -168,12 +165,11 @@ class ChatcTerminal(unittest.TestCase):
         bob.expect("* %s left" % t.name)
 
     def test_ctrl_z(self):
-        if shutil.which("bash") is None:
-            self.skipTest("bash is not installed")
-        t = Tmux().start_shell()
+        ct.need("bash")
+        t = ct.Tmux().start_shell()
         self.addCleanup(t.kill)
         t.wait_last("$")
-        t.type("%s -p %d 127.0.0.1" % (CHATC, self.srv.port))
+        t.type("%s -p %d 127.0.0.1" % (ct.CHATC, self.srv.port))
         t.keys("Enter")
         t.wait_last(PROMPT.rstrip())
         t.type("half typed")
@@ -215,7 +211,7 @@ class ChatcTerminal(unittest.TestCase):
         t.keys("Enter")
         t.wait("-- not connected: line not sent")
 
-        srv2 = Server(config={"server": {"port": port}}).start()
+        srv2 = ct.Server(config={"server": {"port": port}}).start()
         self.addCleanup(srv2.kill)
         bob = srv2.client()
         t.wait(lambda lines: sum(l.startswith("* welcome ") for l in lines)
@@ -268,8 +264,8 @@ class ChatcTerminal(unittest.TestCase):
                 t.kill()
 
     def test_hostile_server(self):
-        with FakeServer() as fake:
-            t = Tmux()
+        with ct.FakeServer() as fake:
+            t = ct.Tmux()
             self.addCleanup(t.kill)
             t.start(["-p", str(fake.port), "127.0.0.1"])
             fake.accept()
@@ -288,12 +284,9 @@ class ChatcTerminal(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not chatctest.have_tmux():
-        print("SKIP: tmux is not installed (Debian: apt-get install tmux); "
-              "the terminal tests of chatc need it")
-        sys.exit(77)
-    if not os.access(CHATC, os.X_OK):
-        print("chatc not found at %s (set CHATC)" % CHATC)
+    ct.need("tmux")
+    if not os.access(ct.CHATC, os.X_OK):
+        print("chatc not found at %s (set ct.CHATC)" % ct.CHATC)
         sys.exit(1)
     result = unittest.main(exit=False, verbosity=2).result
     sys.exit(0 if result.wasSuccessful() else 1)

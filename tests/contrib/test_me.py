@@ -1,12 +1,9 @@
 #!/usr/bin/env python3
 """contrib/plugins/me.lua: me|<action> actions."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from contribtest import Server, check_config  # noqa: E402
+import chatdtest as ct
 
 USAGE = "! usage: me|<action>"
 
@@ -14,23 +11,23 @@ USAGE = "! usage: me|<action>"
 class MeTest(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(["me"]).start()
+        self.srv = ct.ContribServer(["me"]).start()
         self.addCleanup(self.srv.stop)
         self.alice = self.srv.join("alice")
         self.bob = self.srv.join("bob")
 
     def test_config_check(self):
-        rc, out, err = check_config(["me"])
+        rc, out, err = ct.check_config(["me"])
         self.assertEqual((rc, out), (0, "ok\n"), err)
 
     def test_action_to_everyone(self):
-        self.alice.send("me|waves")
+        self.alice.sendline("me|waves")
         self.alice.expect("* alice waves")
         self.bob.expect("* alice waves")
 
     def test_action_text(self):
         # Outer blanks go, inner ones and further bars stay.
-        self.bob.send("me|  shrugs  a|b  ")
+        self.bob.sendline("me|  shrugs  a|b  ")
         self.alice.expect("* bob shrugs  a|b")
         self.bob.expect("* bob shrugs  a|b")
 
@@ -43,7 +40,7 @@ class MeTest(unittest.TestCase):
     def test_uses_current_name(self):
         self.alice.ask("rename|ally", "* you are now ally")
         self.bob.expect("* alice is now ally")
-        self.alice.send("me|is back")
+        self.alice.sendline("me|is back")
         self.alice.expect("* ally is back")
         self.bob.expect("* ally is back")
 

@@ -1,12 +1,9 @@
 #!/usr/bin/env python3
 """contrib/plugins/motd.lua: the message of the day."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from contribtest import Server, check_config  # noqa: E402
+import chatdtest as ct
 
 # Keys out of order, a gap (no text4), an empty text5, and an inline
 # comment: the lines come by number, empty ones skipped.
@@ -29,14 +26,14 @@ LINES = [
 class MotdTest(unittest.TestCase):
 
     def start(self, sections=None):
-        srv = Server(["motd"], sections).start()
+        srv = ct.ContribServer(["motd"], sections).start()
         self.addCleanup(srv.stop)
         return srv
 
     def test_config_check(self):
-        rc, out, err = check_config(["motd"], MOTD)
+        rc, out, err = ct.check_config(["motd"], MOTD)
         self.assertEqual((rc, out), (0, "ok\n"), err)
-        rc, out, err = check_config(["motd"])
+        rc, out, err = ct.check_config(["motd"])
         self.assertEqual((rc, out), (0, "ok\n"), err)
 
     def test_sent_on_join(self):
@@ -44,8 +41,8 @@ class MotdTest(unittest.TestCase):
         alice = srv.join("alice", greeting=LINES)
         bob = srv.join("bob", greeting=LINES)   # alice sees only the join
         srv.sync()
-        self.assertEqual(alice.seen.count(LINES[0]), 1)
-        self.assertEqual(bob.seen.count(LINES[0]), 1)
+        self.assertEqual(alice.history.count(LINES[0]), 1)
+        self.assertEqual(bob.history.count(LINES[0]), 1)
 
     def test_command_resends(self):
         srv = self.start(MOTD)
@@ -78,7 +75,7 @@ class MotdTest(unittest.TestCase):
         alice = srv.join("alice", greeting=["* motd: old news"])
         srv.rewrite_config({"plugin.motd": {"text": "fresh news",
                                             "text2": "second line"}})
-        self.assertTrue(srv.reload(), srv.log())
+        self.assertTrue(srv.reload()[0], srv.log_text())
         alice.ask("motd", "* motd: fresh news", "* motd: second line")
         srv.join("bob", greeting=["* motd: fresh news",
                                   "* motd: second line"])

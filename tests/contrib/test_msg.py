@@ -2,11 +2,9 @@
 """contrib/plugins/msg.lua: msg|<name>|<text> private messages."""
 
 import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from contribtest import CONTRIB, Server, check_config  # noqa: E402
+import chatdtest as ct
 
 USAGE = "! usage: msg|<name>|<text>"
 
@@ -14,24 +12,24 @@ USAGE = "! usage: msg|<name>|<text>"
 class MsgTest(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(["msg"]).start()
+        self.srv = ct.ContribServer(["msg"]).start()
         self.addCleanup(self.srv.stop)
         self.alice = self.srv.join("alice")
         self.bob = self.srv.join("bob")
         self.carol = self.srv.join("carol")
 
     def test_config_check(self):
-        rc, out, err = check_config(["msg"])
+        rc, out, err = ct.check_config(["msg"])
         self.assertEqual((rc, out), (0, "ok\n"), err)
 
     def test_private_message(self):
-        self.alice.send("msg|bob|hello there")
+        self.alice.sendline("msg|bob|hello there")
         self.bob.expect("* [alice -> you]: hello there")
         self.alice.expect("* [you -> bob]: hello there")
         self.srv.sync()          # carol got nothing before the marker
 
     def test_text_keeps_bars_loses_outer_blanks(self):
-        self.bob.send("msg| carol |  a | b|c  ")
+        self.bob.sendline("msg| carol |  a | b|c  ")
         self.carol.expect("* [bob -> you]: a | b|c")
         self.bob.expect("* [you -> carol]: a | b|c")
         self.srv.sync()
@@ -63,21 +61,21 @@ class MsgTest(unittest.TestCase):
         self.carol.expect("* bob is now robert")
         self.bob.name = "robert"
         self.alice.ask("msg|bob|hi", "! no such user: bob")
-        self.alice.send("msg|robert|hi")
+        self.alice.sendline("msg|robert|hi")
         self.bob.expect("* [alice -> you]: hi")
         self.alice.expect("* [you -> robert]: hi")
         self.alice.ask("rename|al", "* you are now al")
         self.bob.expect("* alice is now al")
         self.carol.expect("* alice is now al")
         self.alice.name = "al"
-        self.bob.send("msg|al|back")
+        self.bob.sendline("msg|al|back")
         self.alice.expect("* [robert -> you]: back")
         self.bob.expect("* [you -> al]: back")
         self.srv.sync()
 
     def test_help_lists_it(self):
-        self.alice.send("help")
-        self.alice.send("done")
+        self.alice.sendline("help")
+        self.alice.sendline("done")
         lines = self.alice.lines_until("[alice]: done")
         self.assertEqual(lines[0], "* commands:")
         self.assertIn("*   msg|<name>|<text>: send a private message",
@@ -89,17 +87,17 @@ class EnableTest(unittest.TestCase):
     def test_symlink_and_sighup(self):
         # The operator's way: link the file into the plugin directory of a
         # running server and send SIGHUP.
-        srv = Server([]).start()
+        srv = ct.ContribServer([]).start()
         self.addCleanup(srv.stop)
         alice = srv.join("alice")
         bob = srv.join("bob")
-        alice.send("msg|bob|hi")            # not a command yet: chat
+        alice.sendline("msg|bob|hi")            # not a command yet: chat
         alice.expect("[alice]: msg|bob|hi")
         bob.expect("[alice]: msg|bob|hi")
-        os.symlink(os.path.join(CONTRIB, "msg.lua"),
+        os.symlink(os.path.join(ct.CONTRIB, "msg.lua"),
                    os.path.join(srv.dir, "plugins", "msg.lua"))
-        self.assertTrue(srv.reload(), srv.log())
-        alice.send("msg|bob|hi")
+        self.assertTrue(srv.reload()[0], srv.log_text())
+        alice.sendline("msg|bob|hi")
         bob.expect("* [alice -> you]: hi")
         alice.expect("* [you -> bob]: hi")
 

@@ -1,12 +1,9 @@
 #!/usr/bin/env python3
 """contrib/plugins/stats.lua: uptime, users, messages, connections."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from contribtest import Server, check_config  # noqa: E402
+import chatdtest as ct
 
 UPTIME = r"\* uptime 0d 0h 0m \d+s"
 
@@ -25,19 +22,19 @@ end
 class StatsTest(unittest.TestCase):
 
     def start(self, plugins=("stats",), **kw):
-        srv = Server(list(plugins), **kw).start()
+        srv = ct.ContribServer(list(plugins), **kw).start()
         self.addCleanup(srv.stop)
         return srv
 
     def stats(self, client, users, messages, connections):
-        client.send("stats")
-        client.expect_re(UPTIME)
+        client.sendline("stats")
+        client.expect_match(UPTIME)
         client.expect("* users %d" % users)
         client.expect("* messages %d" % messages)
         client.expect("* connections %d" % connections)
 
     def test_config_check(self):
-        rc, out, err = check_config(["stats"])
+        rc, out, err = ct.check_config(["stats"])
         self.assertEqual((rc, out), (0, "ok\n"), err)
 
     def test_fresh(self):
@@ -51,17 +48,17 @@ class StatsTest(unittest.TestCase):
         bob = srv.join("bob")
         carol = srv.join("carol")
         for text in ("one", "two", "three"):
-            alice.send(text)
+            alice.sendline(text)
             for c in (alice, bob, carol):
                 c.expect("[alice]: " + text)
         # Commands are not chat messages.
         bob.ask("who", "* online (3):")
         for _ in range(3):
-            bob.readline()
+            bob.line()
         carol.ask("quit", "* bye")
         alice.expect("* carol left")
         bob.expect("* carol left")
-        srv.clients.remove(carol)
+        srv.joined.remove(carol)
         carol.close()
         self.stats(bob, users=2, messages=3, connections=3)
         srv.join("dave")
@@ -105,7 +102,7 @@ class StatsTest(unittest.TestCase):
         alice = srv.join("alice")
         alice.ask("hello", "[alice]: hello")
         self.stats(alice, users=1, messages=1, connections=1)
-        self.assertTrue(srv.reload(), srv.log())
+        self.assertTrue(srv.reload()[0], srv.log_text())
         self.stats(alice, users=1, messages=0, connections=1)
 
 

@@ -1,12 +1,9 @@
 #!/usr/bin/env python3
 """contrib/plugins/wordfilter.lua: masking or dropping words in chat."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from contribtest import Server, check_config  # noqa: E402
+import chatdtest as ct
 
 
 def words(words, action=None):
@@ -19,25 +16,25 @@ def words(words, action=None):
 class WordfilterTest(unittest.TestCase):
 
     def start(self, sections=None):
-        srv = Server(["wordfilter"], sections).start()
+        srv = ct.ContribServer(["wordfilter"], sections).start()
         self.addCleanup(srv.stop)
         return srv
 
     def room(self, srv, sender, text, want):
         """sender says text; everyone must get [sender]: want."""
-        sender.send(text)
-        for c in srv.clients:
+        sender.sendline(text)
+        for c in srv.joined:
             c.expect("[%s]: %s" % (sender.name, want))
 
     def test_config_check(self):
         for sections in (None, words("heck"), words("heck", "drop"),
                          words("heck", "Mask")):
             with self.subTest(sections=sections):
-                rc, out, err = check_config(["wordfilter"], sections)
+                rc, out, err = ct.check_config(["wordfilter"], sections)
                 self.assertEqual((rc, out), (0, "ok\n"), err)
 
     def test_bad_action_refused(self):
-        rc, out, err = check_config(["wordfilter"], words("heck", "Kick"))
+        rc, out, err = ct.check_config(["wordfilter"], words("heck", "Kick"))
         self.assertEqual((rc, out), (1, ""))
         # Lua shortens a long chunk name to "...tail"; chatd then puts
         # the whole path in front.
@@ -96,7 +93,7 @@ class WordfilterTest(unittest.TestCase):
         alice = srv.join("alice")
         self.room(srv, alice, " ".join(["a", "w29"] * 1000),
                   " ".join(["*", "***"] * 1000))
-        self.assertNotIn("error", srv.log())
+        self.assertNotIn("error", srv.log_text())
 
     def test_drop(self):
         srv = self.start(words("heck, darn", "drop"))

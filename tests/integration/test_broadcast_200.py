@@ -2,13 +2,11 @@
 """A 200-client room: every join is announced to everyone already there,
 and one chat line reaches all 200."""
 
-import os
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 N = 200
 

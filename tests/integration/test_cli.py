@@ -2,13 +2,10 @@
 """Command line: -h, -V, unknown options, -t, -c, relative paths, IPv6."""
 
 import os
-import re
 import socket
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 BOOM = ('chat.command("boom", "boom: fails", '
         'function(user, args) error("kaboom") end)\n')

@@ -4,11 +4,9 @@
 
 import os
 import re
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 HEAD = ["; chatd test config", "[server]", "bind = 127.0.0.1", "port = 0", ""]
 

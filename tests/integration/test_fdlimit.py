@@ -10,12 +10,10 @@ import re
 import resource
 import signal
 import socket
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 NOFILE = resource.RLIMIT_NOFILE
 SPARE = 16  # CHATD_FD_SPARE

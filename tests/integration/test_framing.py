@@ -3,13 +3,10 @@
 several lines per segment, over-long lines, blank lines, control
 characters, invalid UTF-8."""
 
-import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 MAX_LINE = 64
 

@@ -1,13 +1,10 @@
 #!/usr/bin/env python3
 """Limits: max_clients (server full), max_per_ip, input rate."""
 
-import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 
 def connect_retry(srv, timeout=3.0, **kw):

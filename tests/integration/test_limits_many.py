@@ -7,14 +7,12 @@ for several clients that never read (dropped after more than
 output_limit bytes were owed to them, and before their queue, kernel
 buffers and a line could hold it all)."""
 
-import os
 import socket
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 
 def first_lines(socks, timeout=5.0):

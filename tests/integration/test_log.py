@@ -23,12 +23,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 PLUGIN = """\
 -- test plugin: put a client's raw bytes into the log

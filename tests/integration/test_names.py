@@ -3,12 +3,9 @@
 prefixes, ':' and brackets, invisible characters, and names that differ
 only by case or compatibility form (Duke, duke, Ｄｕｋｅ) being one name."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 FULLWIDTH_DUKE = "\uff24\uff55\uff4b\uff45"
 

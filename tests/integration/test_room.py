@@ -1,14 +1,11 @@
 #!/usr/bin/env python3
 """The default room: join, chat, who, rename, exit/quit, leaving."""
 
-import os
 import socket
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 
 class RoomTest(unittest.TestCase):

@@ -3,13 +3,10 @@
 traceback go to the log, the server and the other clients go on.  A
 runaway script is stopped by max_instructions."""
 
-import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 PLUGIN = """\
 -- test plugin: commands that fail

@@ -2,14 +2,12 @@
 """SIGTERM / SIGINT: every client gets "* server shutting down", queued
 output is flushed (at most 5 s, even if a client never reads), exit 0."""
 
-import os
 import signal
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 NOTICE = "* server shutting down"
 

@@ -3,13 +3,10 @@
 and CR NUL are taken out of the input, also when a sequence is split
 between two reads, and nobody else sees them as garbage."""
 
-import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 IAC, SB, SE = b"\xff", b"\xfa", b"\xf0"
 WILL, WONT, DO, DONT = b"\xfb", b"\xfc", b"\xfd", b"\xfe"

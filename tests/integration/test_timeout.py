@@ -3,13 +3,10 @@
 complete lines, blank ones included, reset the timer; a partial line does
 not; 0 means never."""
 
-import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 IDLE = 2
 

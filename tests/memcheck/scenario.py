@@ -19,9 +19,7 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct
 
 T = float(os.environ.get("MEMCHECK_TIMEOUT", "30"))  # per wait, valgrind is slow
 

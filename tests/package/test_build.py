@@ -8,8 +8,8 @@ systemd unit and the Debian packaging in contrib/debian, kept in step.
   packages that version;
 - contrib/chatd.service reloads with SIGHUP after "chatd -t", raises
   LimitNOFILE enough for the default max_clients, and passes
-  "systemd-analyze verify" with its paths pointed at this build (skipped
-  when systemd-analyze is not installed; CI installs it);
+  "systemd-analyze verify" with its paths pointed at this build (it
+  fails when systemd-analyze is not installed; CI installs it);
 - the .install files of contrib/debian take every file "make install"
   installs, each into one package, and nothing else; the files they take
   from the source tree exist; every file of contrib/debian is
@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import unittest
+
+import chatdtest as ct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CHATD_SRCDIR") or os.path.dirname(os.path.dirname(
@@ -151,9 +153,7 @@ class Build(unittest.TestCase):
             self.assertIn("\n%s\n" % key, unit)
 
     def test_unit_verifies(self):
-        analyze = shutil.which("systemd-analyze")
-        if analyze is None:
-            self.skipTest("systemd-analyze is not installed")
+        analyze = ct.need("systemd-analyze", "systemd")
         with tempfile.TemporaryDirectory(prefix="chatd-unit-") as d:
             # The unit's paths pointed at this build, the man page it
             # names where man(1) finds it.

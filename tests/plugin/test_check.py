@@ -2,12 +2,9 @@
 """chatd -t: load every plugin, print "ok" (exit 0) or the first error as
 "FILE:LINE: message" on stderr (exit 1)."""
 
-import os
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import run_check  # noqa: E402
+import chatdtest as ct
 
 GOOD = r"""
 chat.command("hello", "hello: greet", function(user) user:send("hi") end)
@@ -17,7 +14,7 @@ chat.every(10, function() end)
 """
 
 
-class CheckTests(plugtest.unittest.TestCase):
+class CheckTests(unittest.TestCase):
 
     def report(self, r):
         """The last line of stderr: the report (log lines may precede)."""
@@ -26,13 +23,13 @@ class CheckTests(plugtest.unittest.TestCase):
         return lines[-1]
 
     def failed(self, plugins, room=False, config=None):
-        r, pdir = run_check(plugins, room=room, config=config)
+        r, pdir = ct.run_check(plugins, room=room, config=config)
         self.assertEqual(r.returncode, 1, r)
         self.assertEqual(r.stdout, "", r)
         return self.report(r), pdir
 
     def test_good_plugins(self):
-        r, _ = run_check({"50-good.lua": GOOD}, room=True)
+        r, _ = ct.run_check({"50-good.lua": GOOD}, room=True)
         self.assertEqual(r.returncode, 0, r)
         self.assertEqual(r.stdout, "ok\n")
 
@@ -90,4 +87,4 @@ class CheckTests(plugtest.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

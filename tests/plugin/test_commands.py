@@ -1,12 +1,9 @@
 #!/usr/bin/env python3
 """chat.command: registration, dispatch, arguments, replacement, help."""
 
-import os
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server  # noqa: E402
+import chatdtest as ct
 
 ECHO = r"""
 -- args: nil without a '|', else the raw text after the first '|'
@@ -71,17 +68,17 @@ end)
 """
 
 
-class CommandTests(plugtest.unittest.TestCase):
+class CommandTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={
+        self.srv = ct.PluginServer(plugins={
             "50-echo.lua": ECHO,
             "60-replace.lua": REPLACE,
             "70-badnames.lua": BAD_NAMES,
         }, room=False)
         self.srv.start()
         self.addCleanup(self.srv.stop)
-        self.c = self.srv.client(welcome=False)
+        self.c = self.srv.client(join=False)
 
     def test_args_nil_without_bar(self):
         self.assertEqual(self.c.ask("echo"), "echo: nil")
@@ -105,8 +102,8 @@ class CommandTests(plugtest.unittest.TestCase):
                           r"\S*60-replace\.lua")
 
     def test_commands_listing_sorted_with_help_and_plugin(self):
-        self.c.send("list")
-        lines = self.c.until("end of list")[:-1]
+        self.c.sendline("list")
+        lines = self.c.read_until("end of list")[:-1]
         self.assertEqual(lines, [
             "cmd badnames |  | 70-badnames.lua",
             "cmd dup | dup: from the second file | 60-replace.lua",
@@ -131,8 +128,8 @@ class CommandTests(plugtest.unittest.TestCase):
         self.assertEqual(self.c.ask("sneaky"), "chat: sneaky")
 
     def test_bad_registrations_raise(self):
-        self.c.send("badnames")
-        lines = self.c.until("done")[:-1]
+        self.c.sendline("badnames")
+        lines = self.c.read_until("done")[:-1]
         self.assertEqual(len(lines), 3, lines)
         for line in lines:
             self.assertTrue(line.startswith("false:"), line)
@@ -147,14 +144,14 @@ chat.command("bare", nil, function(user) end)
 """
 
 
-class HelpTests(plugtest.unittest.TestCase):
+class HelpTests(unittest.TestCase):
 
     def test_help_lists_every_command_with_its_help(self):
-        with Server(plugins={"50-helped.lua": HELPED}) as srv:
+        with ct.PluginServer(plugins={"50-helped.lua": HELPED}) as srv:
             c = srv.client()
-            c.send("help")
+            c.sendline("help")
             c.expect("* commands:")
-            lines = c.until("*   zap|<who>: zap someone")
+            lines = c.read_until("*   zap|<who>: zap someone")
             self.assertEqual(lines, [
                 "*   bare",          # no help: the name
                 "*   exit: leave the room",
@@ -168,4 +165,4 @@ class HelpTests(plugtest.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

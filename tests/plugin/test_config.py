@@ -2,14 +2,11 @@
 """chat.config (typed keys, [plugin.NAME] sections, read-only), chat.log,
 print, chat.version and chat.stats."""
 
-import os
 import re
 import subprocess
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server  # noqa: E402
+import chatdtest as ct
 
 CONFIG = r"""
 local function try(f)
@@ -84,17 +81,17 @@ end)
 """
 
 
-class ConfigTests(plugtest.unittest.TestCase):
+class ConfigTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(plugins={"50-config.lua": CONFIG}, room=False,
+        cls.srv = ct.PluginServer(plugins={"50-config.lua": CONFIG}, room=False,
                          config={"plugin.demo": {"greeting": "hi",
                                                  "count": 3},
                                  "plugin.other": {"text": "a b  c"},
                                  "lua": {"memory_limit": 33554432}})
         cls.srv.start()
-        cls.c = cls.srv.client(welcome=False)
+        cls.c = cls.srv.client(join=False)
 
     @classmethod
     def tearDownClass(cls):
@@ -137,7 +134,7 @@ class ConfigTests(plugtest.unittest.TestCase):
                          "cfg lua.path = %s (string)" % self.srv.plugin_dir)
 
     def test_config_is_read_only(self):
-        self.c.send("cfgwrite")
+        self.c.sendline("cfgwrite")
         lines = [self.c.line() for _ in range(7)]
         for i in range(5):
             self.assertRegex(lines[i], r"^w%d false .*read-only|^w5 false "
@@ -172,7 +169,7 @@ class ConfigTests(plugtest.unittest.TestCase):
                          r"^badlog false .*invalid option 'loud'")
 
     def test_version_matches_the_binary(self):
-        out = subprocess.run([plugtest.CHATD, "-V"], stdout=subprocess.PIPE,
+        out = subprocess.run([ct.CHATD, "-V"], stdout=subprocess.PIPE,
                              text=True, timeout=10).stdout.strip()
         self.assertEqual("chatd " + self.c.ask("version")[len("version "):],
                          out)
@@ -190,18 +187,18 @@ class ConfigTests(plugtest.unittest.TestCase):
         self.assertGreaterEqual(int(m.group(3)), 1)
 
 
-class LogLevelTests(plugtest.unittest.TestCase):
+class LogLevelTests(unittest.TestCase):
 
     def test_debug_lines_hidden_at_level_info(self):
         src = r"""
 chat.log("debug", "hidden debug")
 chat.log("info", "shown info")
 """
-        with Server(plugins={"50-l.lua": src}, room=False,
+        with ct.PluginServer(plugins={"50-l.lua": src}, room=False,
                     config={"log": {"level": "info"}}) as srv:
             srv.wait_log(r"info: lua: \S*50-l\.lua:3: shown info")
-            self.assertNotIn("hidden debug", srv.log())
+            self.assertNotIn("hidden debug", srv.log_text())
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

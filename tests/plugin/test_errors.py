@@ -3,12 +3,9 @@
 the log gets "lua: FILE:LINE: message" and a traceback, nobody else is
 affected."""
 
-import os
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server, SYNC_PLUGIN  # noqa: E402
+import chatdtest as ct
 
 # Line numbers matter: "boom" is raised on line 4 of this file.
 BROKEN = r"""
@@ -44,7 +41,7 @@ chat.on("chat", function(user, text)
     if text == "explode" then error("chat hook exploded") end
     chat.broadcast("[" .. user.name .. "] " .. text)
 end)
-""" + SYNC_PLUGIN
+""" + ct.SYNC_PLUGIN
 
 # A join hook that fails for one user; another plugin's join hook (and the
 # leave hooks) still run.
@@ -64,18 +61,18 @@ chat.command("quit", "", function(user) user:close("quit") end)
 """
 
 
-class CommandErrorTests(plugtest.unittest.TestCase):
+class CommandErrorTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-broken.lua": BROKEN}, room=False)
+        self.srv = ct.PluginServer(plugins={"50-broken.lua": BROKEN}, room=False)
         self.srv.start()
         self.addCleanup(self.srv.stop)
-        self.a = self.srv.client(welcome=False)
-        self.b = self.srv.client(welcome=False)
+        self.a = self.srv.client(join=False)
+        self.b = self.srv.client(join=False)
 
     def test_runtime_error_in_command(self):
         m = self.srv.mark()
-        self.a.send("boom")
+        self.a.sendline("boom")
         self.a.expect("about to fail")
         self.a.expect("! internal error")
         log = self.srv.wait_log(r"error: lua: (\S*50-broken\.lua):4: attempt "
@@ -87,7 +84,7 @@ class CommandErrorTests(plugtest.unittest.TestCase):
         self.assertRegex(log.group(2), r"50-broken\.lua:9: in function")
         # only the sender was told; both go on
         self.assertEqual(self.b.sync("b"), ["_sync b"])
-        self.a.send("hello")
+        self.a.sendline("hello")
         self.a.expect("[%s] hello" % self.a.name)
         self.b.expect("[%s] hello" % self.a.name)
 
@@ -109,7 +106,7 @@ class CommandErrorTests(plugtest.unittest.TestCase):
         m = self.srv.mark()
         self.assertEqual(self.a.ask("caught"), "caught false inside pcall")
         self.assertEqual(self.a.sync("c"), ["_sync c"])
-        self.assertNotIn("error: lua:", self.srv.log()[m:])
+        self.assertNotIn("error: lua:", self.srv.log_text()[m:])
 
     def test_error_in_chat_hook(self):
         m = self.srv.mark()
@@ -117,22 +114,22 @@ class CommandErrorTests(plugtest.unittest.TestCase):
         self.srv.wait_log(r"error: lua: \S*50-broken\.lua:\d+: chat hook "
                           r"exploded", after=m)
         self.assertEqual(self.b.sync("b"), ["_sync b"])
-        self.b.send("fine")
+        self.b.sendline("fine")
         self.a.expect("[%s] fine" % self.b.name)
         self.b.expect("[%s] fine" % self.b.name)
 
     def test_many_errors_do_not_hurt(self):
         for i in range(50):
-            self.a.send("raise")
+            self.a.sendline("raise")
         for i in range(50):
             self.a.expect("! internal error")
         self.assertEqual(self.b.ask("caught"), "caught false inside pcall")
 
 
-class HookErrorTests(plugtest.unittest.TestCase):
+class HookErrorTests(unittest.TestCase):
 
     def test_error_in_join_hook(self):
-        with Server(plugins={"05-joinfail.lua": JOIN_FAIL,
+        with ct.PluginServer(plugins={"05-joinfail.lua": JOIN_FAIL,
                              "60-later.lua": JOIN_LATER}, room=True) as srv:
             a = srv.client()
             a.expect("later join hook ran")
@@ -146,22 +143,22 @@ class HookErrorTests(plugtest.unittest.TestCase):
                          % b.name.replace(".", r"\."), after=m)
             a.expect("* %s joined" % b.name)
             # b is a normal user
-            b.send("hi")
+            b.sendline("hi")
             a.expect("[%s]: hi" % b.name)
             b.expect("[%s]: hi" % b.name)
             a.no_line(0.2)
 
     def test_error_in_leave_hook(self):
-        with Server(plugins={"05-joinfail.lua": JOIN_FAIL,
+        with ct.PluginServer(plugins={"05-joinfail.lua": JOIN_FAIL,
                              "60-later.lua": JOIN_LATER}, room=True) as srv:
             a = srv.client()
             a.expect("later join hook ran")
-            srv.client().until("! internal error")  # the second join fails
+            srv.client().read_until("! internal error")  # the second join fails
             c = srv.client()
             c.expect("later join hook ran")
-            a.until("* %s joined" % c.name)
+            a.read_until("* %s joined" % c.name)
             m = srv.mark()
-            c.send("quit")
+            c.sendline("quit")
             c.expect_closed()
             srv.wait_log(r"error: lua: \S*05-joinfail\.lua:8: leave hook "
                          r"failed", after=m)
@@ -172,4 +169,4 @@ class HookErrorTests(plugtest.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

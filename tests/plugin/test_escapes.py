@@ -10,12 +10,9 @@ Each test gives the server a few seconds to answer again and kills it (by
 its PID) if it does not.
 """
 
-import os
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server  # noqa: E402
+import chatdtest as ct
 
 ESCAPES = r"""
 chat.command("ping", "", function(user) user:send("pong") end)
@@ -63,14 +60,14 @@ end)
 ANSWER_WITHIN = 4.0
 
 
-class EscapeTests(plugtest.unittest.TestCase):
+class EscapeTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-escapes.lua": ESCAPES}, room=False)
+        self.srv = ct.PluginServer(plugins={"50-escapes.lua": ESCAPES}, room=False)
         self.srv.start()
         self.addCleanup(self.cleanup)
-        self.a = self.srv.client(welcome=False)
-        self.b = self.srv.client(welcome=False)
+        self.a = self.srv.client(join=False)
+        self.b = self.srv.client(join=False)
 
     def cleanup(self):
         hung = not self.responsive(1.0)
@@ -82,11 +79,11 @@ class EscapeTests(plugtest.unittest.TestCase):
         if not self.srv.alive():
             return False
         try:
-            c = plugtest.Client(self.srv.port)
+            c = ct.Client(self.srv.port)
         except OSError:
             return False
         try:
-            c.send("ping")
+            c.sendline("ping")
             return c.line(within) == "pong"
         except AssertionError:
             return False
@@ -94,11 +91,11 @@ class EscapeTests(plugtest.unittest.TestCase):
             c.close()
 
     def assert_stopped(self, command):
-        self.a.send(command)
+        self.a.sendline(command)
         self.assertTrue(self.responsive(),
                         "%r hung the server past max_instructions" % command)
         self.assertEqual(self.a.line(), "! internal error")
-        self.assertIn("instruction limit exceeded", self.srv.log())
+        self.assertIn("instruction limit exceeded", self.srv.log_text())
         self.assertEqual(self.b.ask("ping"), "pong")
 
     def test_loop_in_xpcall_message_handler(self):
@@ -113,14 +110,14 @@ class EscapeTests(plugtest.unittest.TestCase):
     def test_gc_finalizer_refused(self):
         for command in ("gc", "keepgc"):
             with self.subTest(command=command):
-                self.a.send(command)
+                self.a.sendline(command)
                 self.assertTrue(self.responsive(),
                                 "a looping __gc finalizer hung the server")
                 self.assertEqual(self.a.line(), "! internal error")
                 self.assertIn("__gc metamethods are not available",
-                              self.srv.log())
+                              self.srv.log_text())
                 self.assertEqual(self.b.ask("ping"), "pong")
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

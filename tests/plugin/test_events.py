@@ -2,13 +2,10 @@
 """chat.on: join, leave (and its reasons), line, chat and rename hooks,
 and the order in which hooks of several plugins run."""
 
-import os
-import sys
+import unittest
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server, SYNC_PLUGIN  # noqa: E402
+import chatdtest as ct
 
 # Two plugins whose join hooks both greet; "10-..." sorts before "9-..."
 # byte by byte, so it runs first although 9 < 10.
@@ -21,12 +18,12 @@ chat.on("join", function(user) user:send("join hook B") end)
 """
 
 
-class JoinOrderTests(plugtest.unittest.TestCase):
+class JoinOrderTests(unittest.TestCase):
 
     def test_join_hooks_run_in_file_name_then_registration_order(self):
-        with Server(plugins={"9-b.lua": JOIN_B, "10-a.lua": JOIN_A},
+        with ct.PluginServer(plugins={"9-b.lua": JOIN_B, "10-a.lua": JOIN_A},
                     room=False) as srv:
-            c = srv.client(welcome=False)
+            c = srv.client(join=False)
             c.expect("join hook A")
             c.expect("join hook A2")
             c.expect("join hook B")
@@ -41,8 +38,8 @@ chat.on("join", function(user)
         tostring(found == user)))
 end)
 """
-        with Server(plugins={"50-j.lua": src}, room=False) as srv:
-            c = srv.client(welcome=False)
+        with ct.PluginServer(plugins={"50-j.lua": src}, room=False) as srv:
+            c = srv.client(join=False)
             c.expect("joined id=integer online=true found=true same=true")
 
 
@@ -79,14 +76,14 @@ chat.on("rename", function(user, old, new)
 end)
 chat.on("line", function(user, text) tell("line " .. text) end)
 chat.on("chat", function(user, text) tell("chat " .. text) end)
-""" + SYNC_PLUGIN
+""" + ct.SYNC_PLUGIN
 
 
-class EventTests(plugtest.unittest.TestCase):
+class EventTests(unittest.TestCase):
     IDLE = 0
 
     def setUp(self):
-        self.srv = Server(plugins={"50-rec.lua": RECORDER}, room=True,
+        self.srv = ct.PluginServer(plugins={"50-rec.lua": RECORDER}, room=True,
                           config={"server": {"idle_timeout": self.IDLE}})
         self.srv.start()
         self.addCleanup(self.srv.stop)
@@ -96,7 +93,7 @@ class EventTests(plugtest.unittest.TestCase):
     def join(self):
         """A second client; the watcher sees the room's notice (10-room)
         and then our join hook (50-rec), in file order."""
-        c = self.srv.client(welcome=True)
+        c = self.srv.client(join=True)
         self.w.expect("* %s joined" % c.name)
         self.w.expect("join " + c.name)
         return c
@@ -106,7 +103,7 @@ class EventTests(plugtest.unittest.TestCase):
 
     def test_leave_quit(self):
         c = self.join()
-        c.send("quit")
+        c.sendline("quit")
         self.assertEqual(c.expect_closed(), ["* bye", "last word for quit"])
         # the room (10) tells first, then our hook (50)
         self.w.expect("* %s left" % c.name)
@@ -123,7 +120,7 @@ class EventTests(plugtest.unittest.TestCase):
     def test_leave_kicked_by_plugin(self):
         c = self.join()
         name = c.name
-        self.w.send("kick|" + name)
+        self.w.sendline("kick|" + name)
         self.w.expect("kick: true nil")
         self.assertEqual(c.expect_closed(), ["last word for kicked"])
         self.w.expect("* %s left" % name)
@@ -132,7 +129,7 @@ class EventTests(plugtest.unittest.TestCase):
     def test_rename_hook_old_and_new(self):
         c = self.join()
         old = c.name
-        c.send("rename|alice")
+        c.sendline("rename|alice")
         c.expect("* you are now alice")
         self.w.expect("* %s is now alice" % old)
         self.w.expect("rename %s -> alice now alice" % old)
@@ -143,17 +140,17 @@ class EventTests(plugtest.unittest.TestCase):
         # the same name again: no change, no hook
         self.assertEqual(c.ask("setname|bob"), "setname: true nil")
         # a refused name: nil, why; no hook
-        c.send("setname|" + self.w.name)
+        c.sendline("setname|" + self.w.name)
         c.expect("setname: nil name contains ':'")
         # nothing else reached the watcher
         self.assertEqual(self.w.sync("r"), ["_sync r"])
 
     def test_line_then_chat_for_chat_lines_only(self):
-        self.w.send("hello")
+        self.w.sendline("hello")
         self.w.expect("line hello")
         self.w.expect("[%s]: hello" % self.w.name)
         self.w.expect("chat hello")
-        self.w.send("myname")  # a command: no line or chat hook
+        self.w.sendline("myname")  # a command: no line or chat hook
         self.w.expect("name " + self.w.name)
         self.assertEqual(self.w.sync("l"), ["_sync l"])
 
@@ -169,8 +166,8 @@ class TimeoutTests(EventTests):
         deadline = time.monotonic() + 8
         while "leave %s timeout" % name not in seen:
             self.assertLess(time.monotonic(), deadline, seen)
-            self.w.send("_sync|p")
-            seen += self.w.until("_sync p")
+            self.w.sendline("_sync|p")
+            seen += self.w.read_until("_sync p")
             time.sleep(0.3)
         self.assertEqual([l for l in seen if l != "_sync p"],
                          ["* %s timed out" % name, "leave %s timeout" % name])
@@ -208,10 +205,10 @@ end)
 """
 
 
-class LineHookTests(plugtest.unittest.TestCase):
+class LineHookTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"05-consume.lua": CONSUME,
+        self.srv = ct.PluginServer(plugins={"05-consume.lua": CONSUME,
                                    "50-later.lua": LATER}, room=True)
         self.srv.start()
         self.addCleanup(self.srv.stop)
@@ -220,10 +217,10 @@ class LineHookTests(plugtest.unittest.TestCase):
         self.a.expect("* %s joined" % self.b.name)
 
     def test_consumed_line_reaches_nobody(self):
-        self.a.send("!secret")
+        self.a.sendline("!secret")
         self.a.expect("consumed !secret")
         # nothing more for a: no second hook, no chat
-        self.a.send("plain")
+        self.a.sendline("plain")
         self.a.expect("second line hook saw plain")
         self.a.expect("[%s]: plain" % self.a.name)
         self.a.expect("chat hook saw plain")
@@ -232,7 +229,7 @@ class LineHookTests(plugtest.unittest.TestCase):
         self.b.expect("chat hook saw plain")
 
     def test_rewritten_text_goes_to_later_hooks_and_chat(self):
-        self.a.send("^shout")
+        self.a.sendline("^shout")
         self.a.expect("second line hook saw SHOUT")
         self.a.expect("[%s]: SHOUT" % self.a.name)
         self.a.expect("chat hook saw SHOUT")
@@ -240,17 +237,17 @@ class LineHookTests(plugtest.unittest.TestCase):
         self.b.expect("chat hook saw SHOUT")
 
     def test_rewrite_then_consume_by_a_later_plugin(self):
-        self.a.send("^stophere")
+        self.a.sendline("^stophere")
         self.a.expect("second line hook saw STOPHERE")
-        self.a.send("next")
+        self.a.sendline("next")
         self.a.expect("second line hook saw next")
         self.b.expect("[%s]: next" % self.a.name)
 
     def test_false_does_not_consume(self):
-        self.a.send("^false")
+        self.a.sendline("^false")
         self.a.expect("second line hook saw FALSE")
         self.b.expect("[%s]: FALSE" % self.a.name)
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

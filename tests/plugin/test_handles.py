@@ -2,12 +2,9 @@
 """User handles: fields, methods, user.data, chat.users/find/broadcast,
 and a handle kept after its user left (stale)."""
 
-import os
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server, SYNC_PLUGIN  # noqa: E402
+import chatdtest as ct
 
 HANDLES = r"""
 local function try(f, ...)
@@ -97,24 +94,24 @@ chat.command("sendmany", "", function(user)
     local ok = user:send("line\ttwo\r\nthree")
     user:send("send returned " .. tostring(ok))
 end)
-""" + SYNC_PLUGIN
+""" + ct.SYNC_PLUGIN
 
 
-class HandleTests(plugtest.unittest.TestCase):
+class HandleTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-handles.lua": HANDLES}, room=False)
+        self.srv = ct.PluginServer(plugins={"50-handles.lua": HANDLES}, room=False)
         self.srv.start()
         self.addCleanup(self.srv.stop)
 
     def test_stale_handle_after_user_left(self):
-        first = self.srv.client(welcome=False)
+        first = self.srv.client(join=False)
         first.sync("1")
-        other = self.srv.client(welcome=False)
+        other = self.srv.client(join=False)
         other.sync("2")
         first.close()
         self.srv.wait_log(r"client 1 \(\S+\) left: closed")
-        other.send("probe")
+        other.sendline("probe")
         self.assertEqual(other.line(), "send nil gone")
         self.assertEqual(other.line(), "close nil gone")
         self.assertEqual(other.line(), "rename nil gone")
@@ -128,34 +125,34 @@ class HandleTests(plugtest.unittest.TestCase):
         self.assertEqual(other.ask("users"), "users 1 " + other.name)
 
     def test_stale_handle_not_reused_by_a_new_user(self):
-        first = self.srv.client(welcome=False)
+        first = self.srv.client(join=False)
         first.sync("1")
         first.close()
         self.srv.wait_log(r"client 1 \(\S+\) left: closed")
         # a new user (even one reusing the name) is not the old handle
-        c = self.srv.client(welcome=False)
-        c.send("probe")
+        c = self.srv.client(join=False)
+        c.sendline("probe")
         self.assertEqual(c.line(), "send nil gone")
-        c.until("find nil")
+        c.read_until("find nil")
 
     def test_fields_of_a_live_user(self):
-        c = self.srv.client(welcome=False)
-        c.send("me")
+        c = self.srv.client(join=False)
+        c.sendline("me")
         c.expect("me id=integer name=%s addr=%s online=true joined=number "
                  "idle=true" % (c.name, c.name))
         c.expect("tostring user " + c.name)
         c.expect("same true true")
 
     def test_fields_are_read_only(self):
-        c = self.srv.client(welcome=False)
-        c.send("setfield")
+        c = self.srv.client(join=False)
+        c.sendline("setfield")
         self.assertRegex(c.line(), r"^w1 false .*read-only")
         self.assertRegex(c.line(), r"^w2 false .*read-only")
         c.expect("nosuch nil")
 
     def test_user_data_is_per_user(self):
-        a = self.srv.client(welcome=False)
-        b = self.srv.client(welcome=False)
+        a = self.srv.client(join=False)
+        b = self.srv.client(join=False)
         self.assertEqual(a.ask("put|apple"), "put apple")
         self.assertEqual(b.ask("put|banana"), "put banana")
         self.assertEqual(a.ask("get"), "get apple hook=true")
@@ -163,26 +160,26 @@ class HandleTests(plugtest.unittest.TestCase):
         self.assertEqual(b.ask("get|" + a.name), "get apple hook=true")
 
     def test_users_broadcast_and_except(self):
-        a = self.srv.client(welcome=False)
-        b = self.srv.client(welcome=False)
-        c = self.srv.client(welcome=False)
+        a = self.srv.client(join=False)
+        b = self.srv.client(join=False)
+        c = self.srv.client(join=False)
         for x in (a, b, c):  # all three accepted before asking
             x.sync()
         self.assertEqual(b.ask("users"),
                          "users 3 %s,%s,%s" % (a.name, b.name, c.name))
-        a.send("shout|hello all")
+        a.sendline("shout|hello all")
         for x in (a, b, c):
             x.expect("shout hello all")
-        a.send("shoutx|not me")
+        a.sendline("shoutx|not me")
         a.expect("shoutx sent")
         b.expect("shoutx not me")
         c.expect("shoutx not me")
         self.assertEqual(a.sync("x"), ["_sync x"])
 
     def test_names_follow_joins_renames_and_leaves(self):
-        a = self.srv.client(welcome=False)
-        b = self.srv.client(welcome=False)
-        c = self.srv.client(welcome=False)
+        a = self.srv.client(join=False)
+        b = self.srv.client(join=False)
+        c = self.srv.client(join=False)
         c.sync("c")     # c is registered before b asks
         self.assertEqual(b.ask("names"),
                          "names 3 %s,%s,%s" % (a.name, b.name, c.name))
@@ -194,8 +191,8 @@ class HandleTests(plugtest.unittest.TestCase):
         self.assertEqual(c.ask("users"), "users 2 bob,%s" % c.name)
 
     def test_send_cleans_control_characters(self):
-        c = self.srv.client(welcome=False)
-        c.send("sendmany")
+        c = self.srv.client(join=False)
+        c.sendline("sendmany")
         c.expect("line one")
         # one line: CR and LF cannot split it, the tab stays
         c.expect("line\ttwothree")
@@ -203,4 +200,4 @@ class HandleTests(plugtest.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

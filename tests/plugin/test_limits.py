@@ -2,13 +2,10 @@
 """[lua] max_instructions stops runaway plugins, even ones that catch the
 error; [lua] memory_limit stops memory bombs.  The server lives on."""
 
-import os
-import sys
+import unittest
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server, SYNC_PLUGIN  # noqa: E402
+import chatdtest as ct
 
 RUNAWAY = r"""
 chat.command("spin", "", function(user)
@@ -61,7 +58,7 @@ chat.command("spins", "", function(user) user:send("spins " .. spins) end)
 chat.on("chat", function(user, text)
     chat.broadcast("[" .. user.name .. "] " .. text)
 end)
-""" + SYNC_PLUGIN
+""" + ct.SYNC_PLUGIN
 
 # The message may lack a "FILE:LINE: " prefix (the error is raised from
 # the count hook); the traceback names the plugin.
@@ -70,19 +67,19 @@ LIMIT_RE = (r"error: lua: (\S*50-runaway\.lua:\d+: )?instruction limit "
             r"\\n\\t\S*50-runaway\.lua:\d+:")
 
 
-class RunawayTests(plugtest.unittest.TestCase):
+class RunawayTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-runaway.lua": RUNAWAY}, room=False)
+        self.srv = ct.PluginServer(plugins={"50-runaway.lua": RUNAWAY}, room=False)
         self.srv.start()
         self.addCleanup(self.srv.stop)
-        self.a = self.srv.client(welcome=False)
-        self.b = self.srv.client(welcome=False)
+        self.a = self.srv.client(join=False)
+        self.b = self.srv.client(join=False)
 
     def stopped(self, command, first=None, timeout=5):
         m = self.srv.mark()
         t0 = time.monotonic()
-        self.a.send(command)
+        self.a.sendline(command)
         if first is not None:
             self.a.expect(first, timeout)
         self.a.expect("! internal error", timeout)
@@ -90,10 +87,10 @@ class RunawayTests(plugtest.unittest.TestCase):
         self.srv.wait_log(LIMIT_RE, after=m)
         self.assertTrue(self.srv.alive())
         # the others chat on, and so does a
-        self.b.send("still here")
+        self.b.sendline("still here")
         self.a.expect("[%s] still here" % self.b.name)
         self.b.expect("[%s] still here" % self.b.name)
-        self.a.send("me too")
+        self.a.sendline("me too")
         self.a.expect("[%s] me too" % self.a.name)
         self.b.expect("[%s] me too" % self.a.name)
 
@@ -130,8 +127,8 @@ class RunawayTests(plugtest.unittest.TestCase):
 
     def test_repeated_runaways(self):
         for _ in range(10):
-            self.a.send("spincatch")
-        got = [l for l in self.a.until(
+            self.a.sendline("spincatch")
+        got = [l for l in self.a.read_until(
             lambda l: self.a.history.count("! internal error") == 10,
             timeout=20) if l == "! internal error"]
         self.assertEqual(len(got), 10)
@@ -180,36 +177,36 @@ end)
 chat.on("chat", function(user, text)
     chat.broadcast("[" .. user.name .. "] " .. text)
 end)
-""" + SYNC_PLUGIN
+""" + ct.SYNC_PLUGIN
 
 MEMORY_LIMIT = 16777216
 
 
-class MemoryTests(plugtest.unittest.TestCase):
+class MemoryTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-memory.lua": MEMORY}, room=False,
+        self.srv = ct.PluginServer(plugins={"50-memory.lua": MEMORY}, room=False,
                           config={"lua": {"memory_limit": MEMORY_LIMIT}})
         self.srv.start()
         self.addCleanup(self.srv.stop)
-        self.a = self.srv.client(welcome=False)
-        self.b = self.srv.client(welcome=False)
+        self.a = self.srv.client(join=False)
+        self.b = self.srv.client(join=False)
         # 200 MB, or under ASan (shadow memory, quarantine) its baseline
         # plus as much again
         self.rss_cap = 200 * 1024
-        if plugtest.is_sanitized():
+        if ct.is_sanitized():
             self.rss_cap += self.srv.rss_kb()
 
     def check_alive(self):
         self.assertTrue(self.srv.alive())
         self.assertLess(self.srv.rss_kb(), self.rss_cap)
-        self.b.send("after")
+        self.b.sendline("after")
         self.a.expect("[%s] after" % self.b.name)
         self.b.expect("[%s] after" % self.b.name)
 
     def test_memory_bomb(self):
         m = self.srv.mark()
-        self.a.send("bomb")
+        self.a.sendline("bomb")
         self.a.expect("bombing")
         self.a.expect("! internal error", timeout=10)
         self.srv.wait_log(r"error: lua: not enough memory", after=m)
@@ -217,7 +214,7 @@ class MemoryTests(plugtest.unittest.TestCase):
 
     def test_memory_bomb_repeated(self):
         for i in range(5):
-            self.a.send("bomb")
+            self.a.sendline("bomb")
             self.a.expect("bombing")
             self.a.expect("! internal error", timeout=10)
             self.assertLess(self.srv.rss_kb(), self.rss_cap)
@@ -236,7 +233,7 @@ class MemoryTests(plugtest.unittest.TestCase):
 
     def test_bomb_on_top_of_kept_memory(self):
         self.assertEqual(self.a.ask("keep"), "kept 10")
-        self.a.send("bomb")
+        self.a.sendline("bomb")
         self.a.expect("bombing")
         self.a.expect("! internal error", timeout=10)
         # with 10 of 16 MB held, even small work may fail; drop it
@@ -246,4 +243,4 @@ class MemoryTests(plugtest.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

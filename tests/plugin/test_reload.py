@@ -3,13 +3,10 @@
 or nothing.  Users keep their connections and names; user.data and timers
 of the old state go."""
 
-import os
-import sys
+import unittest
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server, SYNC_PLUGIN  # noqa: E402
+import chatdtest as ct
 
 BASE = r"""
 local generation = "v1"
@@ -45,7 +42,7 @@ end)
 chat.command("count", "", function(user)
     user:send("count " .. #chat.users())
 end)
-""" + SYNC_PLUGIN
+""" + ct.SYNC_PLUGIN
 
 NEW_COMMAND = r"""
 chat.command("fresh", "fresh: added by a reload", function(user)
@@ -66,30 +63,30 @@ BAD_EVENT = """chat.on("nonsense", function() end)
 """
 
 
-class ReloadTests(plugtest.unittest.TestCase):
+class ReloadTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-base.lua": BASE}, room=True,
+        self.srv = ct.PluginServer(plugins={"50-base.lua": BASE}, room=True,
                           config={"plugin.demo": {"greeting": "hi"}})
         self.srv.start()
         self.addCleanup(self.srv.stop)
         self.a = self.srv.client()
         self.b = self.srv.client()
         self.a.expect("* %s joined" % self.b.name)
-        self.a.send("rename|alice")
+        self.a.sendline("rename|alice")
         self.a.expect("* you are now alice")
         self.b.expect("* %s is now alice" % self.a.name)
-        self.b.send("rename|bob")
+        self.b.sendline("rename|bob")
         self.b.expect("* you are now bob")
         self.a.expect("* %s is now bob" % self.b.name)
 
     def assert_room_intact(self):
         """Both users online, with their names, chatting."""
-        self.a.send("who")
+        self.a.sendline("who")
         self.a.expect("* online (2):")
         self.a.expect_match(r"\*   alice 127\.0\.0\.1:\d+")
         self.a.expect_match(r"\*   bob 127\.0\.0\.1:\d+")
-        self.b.send("still here")
+        self.b.sendline("still here")
         self.a.expect("[bob]: still here")
         self.b.expect("[bob]: still here")
 
@@ -107,9 +104,9 @@ class ReloadTests(plugtest.unittest.TestCase):
         self.assertEqual(self.b.ask("fresh"), "fresh from bob")
         self.assert_room_intact()
         self.assertEqual(self.b.ask("count"), "count 2")
-        self.b.send("help")
+        self.b.sendline("help")
         self.assertIn("*   fresh: added by a reload",
-                      self.b.until("*   who: list the users online and "
+                      self.b.read_until("*   who: list the users online and "
                                    "their addresses"))
 
     def test_reload_drops_user_data_and_timers(self):
@@ -244,12 +241,12 @@ end})
 }
 
 
-class FinalizerTests(plugtest.unittest.TestCase):
+class FinalizerTests(unittest.TestCase):
 
     def server(self, which):
         # Finalizers exist only with the whole standard library.
-        srv = Server(plugins={"50-fin.lua": FINALIZERS[which],
-                              "60-ping.lua": SYNC_PLUGIN}, room=False,
+        srv = ct.PluginServer(plugins={"50-fin.lua": FINALIZERS[which],
+                              "60-ping.lua": ct.SYNC_PLUGIN}, room=False,
                      config={"lua": {"unsafe": "true"}})
         srv.start()
         self.addCleanup(srv.stop)
@@ -257,7 +254,7 @@ class FinalizerTests(plugtest.unittest.TestCase):
 
     def survives_reload(self, which):
         srv = self.server(which)
-        c = srv.client(welcome=False)
+        c = srv.client(join=False)
         self.assertEqual(c.sync("1"), ["_sync 1"])
         ok, line = srv.reload()
         self.assertTrue(ok, line)
@@ -265,8 +262,8 @@ class FinalizerTests(plugtest.unittest.TestCase):
         self.assertTrue(ok, line)
         time.sleep(0.4)           # past any timer a finalizer armed
         self.assertTrue(srv.alive())
-        c.send("_sync|2")
-        c.until("_sync 2")
+        c.sendline("_sync|2")
+        c.read_until("_sync 2")
         return srv, c
 
     def test_finalizer_cancelling_a_timer_at_reload(self):
@@ -274,7 +271,7 @@ class FinalizerTests(plugtest.unittest.TestCase):
 
     def test_finalizer_arming_a_timer_at_reload(self):
         srv, _ = self.survives_reload("arm")
-        self.assertNotIn("zombie timer fired", srv.log())
+        self.assertNotIn("zombie timer fired", srv.log_text())
 
     def test_finalizer_sending_at_reload(self):
         self.survives_reload("send")
@@ -283,11 +280,11 @@ class FinalizerTests(plugtest.unittest.TestCase):
         for which in sorted(FINALIZERS):
             with self.subTest(which=which):
                 srv = self.server(which)
-                c = srv.client(welcome=False)
+                c = srv.client(join=False)
                 self.assertEqual(c.sync("1"), ["_sync 1"])
                 c.close()
-                self.assertEqual(srv.stop(check=False), 0, srv.log()[-3000:])
+                self.assertEqual(srv.stop(check=False), 0, srv.log_text()[-3000:])
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

@@ -2,12 +2,9 @@
 """The sandbox: without [lua] unsafe, plugins get no file, process, module
 or bytecode access; with unsafe = true they get the whole library."""
 
-import os
-import sys
+import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server  # noqa: E402
+import chatdtest as ct
 
 PROBE = r"""
 local function show(v)
@@ -97,13 +94,13 @@ PRESENT = [
 ]
 
 
-class SafeTests(plugtest.unittest.TestCase):
+class SafeTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(plugins={"50-probe.lua": PROBE}, room=False)
+        cls.srv = ct.PluginServer(plugins={"50-probe.lua": PROBE}, room=False)
         cls.srv.start()
-        cls.c = cls.srv.client(welcome=False)
+        cls.c = cls.srv.client(join=False)
 
     @classmethod
     def tearDownClass(cls):
@@ -123,7 +120,7 @@ class SafeTests(plugtest.unittest.TestCase):
 
     def test_bytecode_is_refused(self):
         # Whatever the mode asked for, a binary chunk does not load.
-        self.c.send("bytecode")
+        self.c.sendline("bytecode")
         for i in range(1, 6):
             line = self.c.line()
             self.assertRegex(line, r"^bc%d (refused|raised) " % i)
@@ -148,12 +145,12 @@ class SafeTests(plugtest.unittest.TestCase):
         self.assertEqual(self.c.ask("strmeta"), "strmeta true")
 
 
-class UnsafeTests(plugtest.unittest.TestCase):
+class UnsafeTests(unittest.TestCase):
 
     def test_unsafe_opens_everything(self):
-        with Server(plugins={"50-probe.lua": PROBE}, room=False,
+        with ct.PluginServer(plugins={"50-probe.lua": PROBE}, room=False,
                     config={"lua": {"unsafe": True}}) as srv:
-            c = srv.client(welcome=False)
+            c = srv.client(join=False)
             for expr in ("io", "os.exit", "os.getenv", "require", "package",
                          "debug", "dofile", "loadfile", "collectgarbage"):
                 with self.subTest(expr=expr):
@@ -163,11 +160,11 @@ class UnsafeTests(plugtest.unittest.TestCase):
                              "os.getenv('PATH') ~= nil -> boolean")
 
 
-class LoadTimeTests(plugtest.unittest.TestCase):
+class LoadTimeTests(unittest.TestCase):
 
     def test_io_at_load_time_fails_the_plugin(self):
         src = 'local f = io.open("/etc/passwd")\n'
-        r, pdir = plugtest.run_check({"50-io.lua": src})
+        r, pdir = ct.run_check({"50-io.lua": src})
         self.assertEqual(r.returncode, 1, r.stderr)
         # the report is the last line of stderr (the log may precede it)
         self.assertEqual(r.stderr.strip().splitlines()[-1],
@@ -176,4 +173,4 @@ class LoadTimeTests(plugtest.unittest.TestCase):
         self.assertEqual(r.stdout, "")
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

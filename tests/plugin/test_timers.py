@@ -1,13 +1,10 @@
 #!/usr/bin/env python3
 """chat.timer and chat.every: firing, repeating, cancelling."""
 
-import os
-import sys
+import unittest
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plugtest  # noqa: E402
-from plugtest import Server  # noqa: E402
+import chatdtest as ct
 
 TIMERS = r"""
 local started = chat.timer(0.2, function()
@@ -117,13 +114,13 @@ end)
 """
 
 
-class TimerTests(plugtest.unittest.TestCase):
+class TimerTests(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server(plugins={"50-timers.lua": TIMERS}, room=False)
+        self.srv = ct.PluginServer(plugins={"50-timers.lua": TIMERS}, room=False)
         self.srv.start()
         self.addCleanup(self.srv.stop)
-        self.c = self.srv.client(welcome=False)
+        self.c = self.srv.client(join=False)
 
     def test_timer_set_while_loading_fires(self):
         self.srv.wait_log(r"info: lua: \S*50-timers\.lua:\d+: "
@@ -142,9 +139,9 @@ class TimerTests(plugtest.unittest.TestCase):
         self.assertEqual(self.c.ask("every"), "every armed")
         for n in range(1, 4):
             self.c.expect("tick %d" % n, timeout=3)
-        self.c.send("stop")
+        self.c.sendline("stop")
         # ticks may have been on their way; then the answer, then silence
-        lines = self.c.until(lambda l: not l.startswith("tick "))
+        lines = self.c.read_until(lambda l: not l.startswith("tick "))
         self.assertEqual(lines[-1], "stop true false active=false")
         self.c.no_line(0.6)
 
@@ -161,18 +158,18 @@ class TimerTests(plugtest.unittest.TestCase):
         self.c.no_line(0.5)
 
     def test_one_shot_cancelling_itself_in_callback(self):
-        self.c.send("onceself")
+        self.c.sendline("onceself")
         self.c.expect("onceself fired cancel=false active=false", timeout=3)
         self.c.no_line(0.3)
 
     def test_timer_set_from_timer(self):
-        self.c.send("chain")
+        self.c.sendline("chain")
         for n in range(1, 4):
             self.c.expect("chain %d" % n, timeout=3)
         self.c.no_line(0.3)
 
     def test_timers_fire_in_deadline_order(self):
-        self.c.send("order")
+        self.c.sendline("order")
         self.c.expect("order 0.1", timeout=3)
         self.c.expect("order 0.2", timeout=3)
         self.c.expect("order 0.3", timeout=3)
@@ -198,4 +195,4 @@ class TimerTests(plugtest.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    plugtest.main()
+    ct.main()

@@ -44,8 +44,7 @@ MAX_LINE = 1024
 os.environ.setdefault("CHATD_TEST_TIMEOUT", str(int(SECONDS) + 600))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-import chatdtest as ct  # noqa: E402
+import chatdtest as ct  # noqa: E402  (after CHATD_TEST_TIMEOUT is set)
 
 GEN = os.environ.get("SOAK_GEN") or os.path.join(HERE, "soakgen")
 

@@ -1,9 +1,12 @@
-"""Harness for the chatd integration tests.
+"""The one harness of chatd's Python tests.
 
-Python 3 standard library only.  The tests start the real binary (env
-CHATD, else ../../chatd next to this file) on a temporary config that
-listens on 127.0.0.1 port 0, read the real port from the log line
-"listening on ADDR:PORT", and talk to it over loopback sockets.
+Python 3 standard library only.  Every test imports it the same way,
+"import chatdtest as ct", with tests/lib on PYTHONPATH (make check,
+make memcheck and make soak set it; by hand: PYTHONPATH=tests/lib).  The
+tests start the real binary (env CHATD, else the chatd at the top of the
+build) on a temporary config that listens on 127.0.0.1 port 0, read the
+real port from the log line "listening on ADDR:PORT", and talk to it over
+loopback sockets.
 
 Every wait is bounded; a failed wait raises AssertionError naming what was
 received.  Temporary files go under tempfile.mkdtemp() only, so the tests
@@ -12,14 +15,19 @@ work from a read-only VPATH source tree and may run in parallel.
 Server(config={section: {key: value}}, plugins={file.lua: source}) is a
 context manager: .port .pid .log_text() .mark() .wait_log(rx, after=)
 .signal(sig) .reload() .write_config() .wait_exit(t) .stop() .rss_kb()
-.client() .room(n).  Client(port) has send() sendline() line() expect()
-expect_match() expect_lines() read_until() expect_closed() no_line()
-drain() join() abort(); .name is the peer address the server names it by.
-run_chatd(args) runs the binary to completion (CLI and config checks).
+.client() .room(n).  Client(port) has send() sendline() ask() line()
+expect() expect_match() expect_lines() read_until() lines_until()
+expect_closed() no_line() drain() join() sync() abort(); .name is the peer
+address the server names it by.  run_chatd(args) runs the binary to
+completion (CLI and config checks).
 
-This is the one harness of chatd's Python tests: the plugin API tests
-(tests/plugin/plugtest.py) and the contrib plugin tests
-(tests/contrib/contribtest.py) are thin layers over it.
+Layers for the other test folders, in this same module:
+- PluginServer and run_check() (tests/plugin): a plugin directory of the
+  test's own, sanitizer reports and the exit status checked at stop;
+- ContribServer and check_config() (tests/contrib): the contrib plugins
+  by name, users joined under chosen names;
+- run_chatc(), spawn_chatc(), finish(), FakeServer and Tmux (tests/chatc):
+  chatc on pipes, against a scripted server, or in a private tmux.
 
 Importing this module arms a watchdog (env CHATD_TEST_TIMEOUT, default 120
 seconds; arm_watchdog() sets another default) that ends the test process,
@@ -31,6 +39,7 @@ its PID.
 import atexit
 import ctypes
 import faulthandler
+import itertools
 import os
 import re
 import select
@@ -42,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -184,6 +194,17 @@ def run_chatd(args, timeout=10, cwd=None):
         raise AssertionError("chatd %s did not exit within %ss; stdout %r "
                              "stderr %r" % (" ".join(args), timeout,
                                             e.stdout, e.stderr))
+
+
+def need(program, package=None):
+    """The path of a program a test needs.  Without it the test fails,
+    naming the Debian package; it never skips (CI installs it)."""
+    path = shutil.which(program)
+    if path is None:
+        raise AssertionError("%s is not installed (Debian: apt-get install "
+                             "%s); this test needs it"
+                             % (program, package or program))
+    return path
 
 
 def write_file(path, text):
@@ -530,9 +551,23 @@ class Client:
     def sendline(self, text, eol=b"\n"):
         if isinstance(text, str):
             text = text.encode("utf-8")
-        # Client.send, not self.send: a subclass may make send() add the
-        # newline itself.
-        Client.send(self, text + eol)
+        self.send(text + eol)
+
+    def ask(self, line, *want, timeout=None):
+        """Send a line.  With `want`, expect exactly those lines back, in
+        order; without, return the next line received."""
+        self.sendline(line)
+        if not want:
+            return self.line(timeout)
+        for w in want:
+            self.expect(w, timeout)
+        return None
+
+    def sync(self, token="sync"):
+        """Round trip through the "_sync" command of SYNC_PLUGIN: every
+        line sent before has been handled when this returns."""
+        self.sendline("_sync|" + token)
+        return self.read_until("_sync " + token)
 
     def close(self):
         try:
@@ -662,6 +697,10 @@ class Client:
             if pred(l):
                 return got
 
+    def lines_until(self, want, timeout=None):
+        """The lines before the line `want`, which is read too."""
+        return self.read_until(want, timeout)[:-1]
+
     def expect_closed(self, timeout=None, partial_ok=False):
         """Read until the server closes, then close our end too; returns
         the lines still unread.  partial_ok: a last line cut short is
@@ -756,3 +795,444 @@ def ipv6_available():
         return True
     except OSError:
         return False
+
+
+def main():
+    """Run the unittest cases of the calling test file."""
+    unittest.main(verbosity=2)
+
+
+# ---- plugin tests (tests/plugin) ------------------------------------------
+
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Undefined)Sanitizer|"
+                          r"runtime error:|AddressSanitizer")
+
+
+def is_sanitized(path=CHATD):
+    """Whether the binary was built with AddressSanitizer."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+def check_sanitizer(text, what):
+    """Fail on a sanitizer report in text (a log, chatd -t's stderr)."""
+    m = SANITIZER_RE.search(text)
+    if m:
+        raise AssertionError("sanitizer report %s:\n%s"
+                             % (what, text[max(0, m.start() - 200):][:6000]))
+
+
+class PluginServer(Server):
+    """chatd on a plugin directory of the test's own.
+
+    plugins: {file name: Lua source}; room: copy the default plugins too;
+    config: {section: {key: value}} over the defaults (None drops a key),
+    which add [lua] max_instructions = 100000 and [log] level = debug.
+    Stopping it checks its log for sanitizer reports and its exit status
+    for 0, so the plugin tests double as ASan/UBSan runs.
+    """
+
+    DEFAULTS = merge_config(Server.DEFAULTS, {
+        "lua": {"max_instructions": 100000},
+        "log": {"level": "debug"},
+    })
+
+    def __init__(self, plugins=None, room=True, config=None):
+        super().__init__(config=config, plugins=plugins,
+                         plugin_base=PLUGINS if room else "")
+        self._stopped = False
+
+    def add_plugin(self, name, src):
+        write_file(self.plugin_path(name), src)
+
+    def remove_plugin(self, name):
+        os.unlink(self.plugin_path(name))
+
+    def plugin_path(self, name):
+        return os.path.join(self.plugin_dir, name)
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.stop(check=exc_type is None)
+        finally:
+            super().__exit__(exc_type, exc, tb)
+        return False
+
+    def stop(self, check=True):
+        """Close our clients, SIGTERM our own child, wait bounded (then
+        SIGKILL it), and check its log for sanitizer reports and its exit
+        status for 0."""
+        if self.proc is None or self._stopped:
+            return self.returncode
+        self._stopped = True
+        rc = super().stop(timeout=10)
+        if check:
+            text = self.log_text()
+            check_sanitizer(text, "in the log")
+            if rc != 0:
+                raise AssertionError("chatd exited with status %s; log:\n%s"
+                                     % (rc, text[-4000:]))
+        return rc
+
+
+def run_check(plugins, room=False, config=None, timeout=10):
+    """chatd -t on a config with these plugins: (CompletedProcess, the
+    plugin directory)."""
+    d = mkdtemp()
+    pdir = make_plugin_dir(plugins, base=PLUGINS if room else "",
+                           dirpath=os.path.join(d, "plugins"))
+    cfg = merge_config(PluginServer.DEFAULTS, config)
+    cfg["lua"]["path"] = pdir
+    path = write_file(os.path.join(d, "chatd.ini"), format_ini(cfg))
+    r = run_chatd(["-t", "-c", path], timeout=timeout)
+    check_sanitizer(r.stderr, "from chatd -t")
+    return r, pdir
+
+
+# A command that echoes a token back (Client.sync): tests use it to know
+# that every earlier line has been handled, instead of sleeping.
+SYNC_PLUGIN = """
+chat.command("_sync", "", function(user, args)
+    user:send("_sync " .. tostring(args))
+end)
+"""
+
+
+# ---- contrib plugin tests (tests/contrib) ---------------------------------
+
+CONTRIB = os.path.join(SRCDIR, "contrib", "plugins")
+
+
+def contrib_sources(plugins, extra=None):
+    """{filename: source} of the contrib plugins named in `plugins`
+    (without ".lua") and of the test-only plugins in extra."""
+    files = {}
+    for name in plugins:
+        with open(os.path.join(CONTRIB, name + ".lua")) as f:
+            files[name + ".lua"] = f.read()
+    files.update(extra or {})
+    return files
+
+
+class ContribServer(PluginServer):
+    """chatd with the default plugins and some contrib ones, by name.
+
+    sections: config over the defaults, which add [server] idle_timeout =
+    0; extra: test-only plugins.  join(name) keeps the joined clients in
+    order in .joined, so sync() can check that each got nothing
+    unexpected.
+    """
+
+    DEFAULTS = merge_config(Server.DEFAULTS, {"server": {"idle_timeout": 0}})
+
+    def __init__(self, plugins, sections=None, extra=None):
+        super().__init__(plugins=contrib_sources(plugins, extra), room=True,
+                         config=sections)
+        self.joined = []
+
+    def rewrite_config(self, sections=None):
+        """Write the config again, with other plugin sections."""
+        cfg = merge_config(self.DEFAULTS, sections)
+        cfg["lua"]["path"] = self.plugin_dir
+        self.write_config(cfg)
+
+    def join(self, name, greeting=()):
+        """Connect, read the welcome, the online list and the greeting
+        lines given, rename to name, and let the clients already joined
+        read the join and rename notices.  Returns the client."""
+        c = self.client(join=False)
+        first = c.expect_match(r"\* welcome (\S+)").group(1)
+        c.expect_match(r"\* online \(\d+\): .*")
+        for line in greeting:
+            c.expect(line)
+        for other in self.joined:
+            other.expect("* %s joined" % first)
+        c.ask("rename|" + name, "* you are now " + name)
+        for other in self.joined:
+            other.expect("* %s is now %s" % (first, name))
+        c.name = name
+        self.joined.append(c)
+        return c
+
+    def sync(self, sender=None):
+        """Make every joined client read up to a marker line: proves that
+        nothing was queued to it before (the server keeps order)."""
+        sender = sender or self.joined[0]
+        sender.sendline("sync-marker")
+        for c in self.joined:
+            c.expect("[%s]: sync-marker" % sender.name)
+
+
+def check_config(plugins, sections=None):
+    """chatd -t with these contrib plugins (by name) and config sections:
+    (status, stdout, stderr)."""
+    cfg = merge_config(ContribServer.DEFAULTS, sections)
+    r, _ = run_check(contrib_sources(plugins), config=cfg)
+    return r.returncode, r.stdout, r.stderr
+
+
+# ---- chatc, the terminal client (tests/chatc) -----------------------------
+
+# chatc is the binary next to chatd (env CHATC, else the directory of CHATD).
+CHATC = os.environ.get("CHATC") or os.path.join(
+    os.path.dirname(os.path.abspath(CHATD)), "chatc")
+
+_counter = itertools.count()
+
+
+def run_chatc(args, input=b"", timeout=10, env=None):
+    """Run chatc on pipes; returns CompletedProcess with bytes output."""
+    e = dict(os.environ)
+    e.update(env or {})
+    try:
+        return subprocess.run([CHATC] + list(args), input=input,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, env=e,
+                              preexec_fn=_pdeathsig)
+    except subprocess.TimeoutExpired as ex:
+        raise AssertionError("chatc %s did not exit within %ss; stdout %r "
+                             "stderr %r" % (" ".join(args), timeout,
+                                            ex.stdout, ex.stderr))
+
+
+class FakeServer:
+    """A listening socket on 127.0.0.1 port 0; accept() one client."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host
+                                  else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.conn = None
+        self.received = b""
+
+    @classmethod
+    def v6(cls):
+        return cls("::1")
+
+    def accept(self, timeout=DEFAULT_TIMEOUT):
+        """Accept chatc and read the "help" it sends first (closing with
+        it unread would reset the connection, and a reset makes the
+        kernel drop what chatc has not read yet)."""
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if not r:
+            raise AssertionError("chatc did not connect within %ss"
+                                 % timeout)
+        self.conn, _ = self.sock.accept()
+        self.received = b""
+        self.read_until(b"help\n", timeout)
+        return self.conn
+
+    def send(self, data):
+        self.conn.sendall(data)
+
+    def read_until(self, want, timeout=DEFAULT_TIMEOUT):
+        """Read what chatc sends until `want` (bytes) is in it."""
+        deadline = time.monotonic() + timeout
+        while want not in self.received:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.conn], [], [], max(left, 0))
+            if not r:
+                raise AssertionError("chatc did not send %r; got %r"
+                                     % (want, self.received))
+            data = self.conn.recv(65536)
+            if not data:
+                raise AssertionError("chatc closed before sending %r; "
+                                     "got %r" % (want, self.received))
+            self.received += data
+        return self.received
+
+    def read_to_eof(self, timeout=DEFAULT_TIMEOUT):
+        """Everything chatc sends until it shuts down its side."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.conn], [], [], max(left, 0))
+            if not r:
+                raise AssertionError("chatc did not finish sending; got %r"
+                                     % self.received)
+            data = self.conn.recv(65536)
+            if not data:
+                return self.received
+            self.received += data
+
+    def close(self):
+        for s in (self.conn, self.sock):
+            if s is not None:
+                s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+        return False
+
+
+def spawn_chatc(args, env=None):
+    """chatc on pipes, running; finish() collects it."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.Popen([CHATC] + list(args), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=e, preexec_fn=_pdeathsig)
+
+
+def finish(p, timeout=DEFAULT_TIMEOUT):
+    """Read chatc's output to its end and wait for it to exit, its stdin
+    still open (so only the server can end the session); returns (status,
+    stdout, stderr)."""
+    out = p.stdout.read()
+    err = p.stderr.read()
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        raise AssertionError("chatc did not exit; stdout %r stderr %r"
+                             % (out[-500:], err))
+    finally:
+        p.stdin.close()
+        p.stdout.close()
+        p.stderr.close()
+    return p.returncode, out, err
+
+
+class Tmux:
+    """chatc in a terminal of its own private tmux server."""
+
+    def __init__(self, cols=100, rows=30):
+        self.dir = mkdtemp("chatc-tmux-")
+        self.socket = os.path.join(self.dir, "s%d" % next(_counter))
+        self.status_path = os.path.join(self.dir, "status")
+        self.conf = os.path.join(self.dir, "tmux.conf")
+        with open(self.conf, "w") as f:
+            # The pane stays after chatc exits, so its last words can be
+            # read; no status line, so the pane is the whole window.
+            f.write("set -g remain-on-exit on\nset -g status off\n"
+                    "set -g history-limit 2000\n")
+        self.cols, self.rows = cols, rows
+        self.pid = None
+
+    def tmux(self, *args, check=True):
+        r = subprocess.run(["tmux", "-S", self.socket, "-f", self.conf]
+                           + list(args), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=10, universal_newlines=True)
+        if check and r.returncode != 0:
+            raise AssertionError("tmux %s failed: %s" % (args, r.stderr))
+        return r.stdout
+
+    def start(self, args, env=None):
+        """Run chatc with args in a new session; env: extra variables
+        (None as a value unsets one)."""
+        e = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "NO_COLOR": None}
+        e.update(env or {})
+        sets = ["%s=%s" % (k, v) for k, v in e.items() if v is not None]
+        unsets = ["-u%s" % k for k, v in e.items() if v is None]
+        # A shell runs chatc and writes down its exit status.  It ignores
+        # SIGINT, which Ctrl-C sends to the whole foreground group, so it
+        # outlives chatc (chatc installs its own handler).
+        script = 'trap "" INT; "$@"; echo $? > "$STATUS"'
+        self.tmux("new-session", "-d", "-x", str(self.cols), "-y",
+                  str(self.rows), "env",
+                  *(unsets + ["STATUS=" + self.status_path] + sets
+                    + ["sh", "-c", script, "sh", CHATC] + list(args)))
+        self.pid = int(self.tmux("display-message", "-p", "#{pid}"))
+        return self
+
+    def start_shell(self):
+        """An interactive bash in a new session, prompt "$ ", for job
+        control; type the chatc command line into it (self.chatc)."""
+        self.tmux("new-session", "-d", "-x", str(self.cols), "-y",
+                  str(self.rows), "env", "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+                  "PS1=$ ", "bash", "--norc", "--noprofile", "-i")
+        self.pid = int(self.tmux("display-message", "-p", "#{pid}"))
+        return self
+
+    def keys(self, *keys):
+        """send-keys: key names such as Enter, Tab, C-d."""
+        self.tmux("send-keys", "-t", "0", *keys)
+
+    def type(self, text):
+        """Type text literally."""
+        self.tmux("send-keys", "-t", "0", "-l", text)
+
+    def screen(self, escapes=False):
+        """The visible lines, trailing blanks and empty lines removed."""
+        args = ["capture-pane", "-p", "-t", "0"]
+        if escapes:
+            args.append("-e")
+        lines = [l.rstrip() for l in self.tmux(*args).split("\n")]
+        while lines and lines[-1] == "":
+            lines.pop()
+        return lines
+
+    def wait(self, pred, timeout=DEFAULT_TIMEOUT, escapes=False):
+        """Wait until pred(lines) holds (a str: a line equal to it, a
+        compiled regex: a line matching it); returns the lines."""
+        if isinstance(pred, str):
+            want = pred
+            pred = lambda lines: want in lines  # noqa: E731
+        elif isinstance(pred, re.Pattern):
+            rx = pred
+            pred = lambda lines: any(rx.search(l) for l in lines)  # noqa
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.screen(escapes)
+            if pred(lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError("screen did not show what was "
+                                     "expected within %ss:\n%s"
+                                     % (timeout, "\n".join(lines)))
+            time.sleep(0.05)
+
+    def last(self):
+        """The last non-empty line: the prompt while chatc runs."""
+        lines = self.screen()
+        return lines[-1] if lines else ""
+
+    def wait_last(self, want, timeout=DEFAULT_TIMEOUT):
+        self.wait(lambda lines: lines and lines[-1] == want, timeout)
+
+    def exit_status(self, timeout=DEFAULT_TIMEOUT):
+        """chatc's exit status (128 + N if signal N ended it), once it
+        has exited."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(self.status_path) as f:
+                    text = f.read()
+                if text.endswith("\n"):
+                    return int(text)
+            except FileNotFoundError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("chatc still running after %ss; "
+                                     "screen:\n%s"
+                                     % (timeout, "\n".join(self.screen())))
+            time.sleep(0.05)
+
+    def kill(self):
+        """End this tmux server (and chatc in it), by its own socket and
+        then by its PID."""
+        self.tmux("kill-server", check=False)
+        if self.pid is not None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            else:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.pid = None
