@@ -411,6 +411,32 @@ config_str(const struct config *cfg, const struct config_key *k)
 	return (s);
 }
 
+/* Set key k of dst to its value in src. */
+void
+config_copy(struct config *dst, const struct config *src,
+    const struct config_key *k)
+{
+	char		*field = (char *)dst + k->offset;
+	const char	*from = (const char *)src + k->offset;
+	char		**sp = (char **)(void *)field;
+	const char	*v;
+
+	switch (k->type) {
+	case CONF_INT:
+		memcpy(field, from, sizeof(long long));
+		break;
+	case CONF_BOOL:
+	case CONF_LEVEL:
+		memcpy(field, from, sizeof(int));
+		break;
+	default:
+		v = config_str(src, k);
+		free(*sp);
+		*sp = v != NULL ? xstrdup(v) : NULL;
+		break;
+	}
+}
+
 /* Whether key k differs between a and b. */
 int
 config_changed(const struct config *a, const struct config *b,

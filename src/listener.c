@@ -1,7 +1,8 @@
 /*
- * The listening socket: accept(), the connection limits, max_clients fitted
- * to the descriptor limit, and a pause instead of a busy loop when the
- * process runs out of descriptors all the same.
+ * The listening sockets, one per configured kind of listener: accept(),
+ * the connection limits, max_clients fitted to the descriptor limit, and a
+ * pause instead of a busy loop when the process runs out of descriptors
+ * all the same.
  */
 
 #include "config.h"
@@ -22,6 +23,17 @@
 
 #define MSG_FULL	"! server full\r\n"
 #define MSG_PER_IP	"! too many connections from your address\r\n"
+
+static void	listener_admit(struct listener *, int, const struct sockaddr *);
+
+/*
+ * The kinds of listener, in the order they open (so the first "listening
+ * on" line of the log is the plain one).
+ */
+const struct listener_kind listener_kinds[] = {
+	{ NULL, "server", &transport_tcp, NULL, listener_admit },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
 
 /* Make a descriptor non-blocking and close-on-exec. */
 static int
@@ -64,10 +76,9 @@ listener_release_ip(struct server *srv, const unsigned char *key, size_t len)
 
 /* Take one accepted connection through the limits to a new client. */
 static void
-listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
-    socklen_t sslen)
+listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 {
-	const struct sockaddr	*sa = (const struct sockaddr *)ss;
+	struct server		*srv = l->srv;
 	unsigned char		 key[17];
 	char			 addr[CHATD_ADDR_MAX];
 	size_t			 keylen;
@@ -75,11 +86,6 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 	int			 one = 1;
 
 	client_format_addr(sa, addr, sizeof addr);
-	if (set_nonblock(fd) == -1) {
-		log_warn("accept %s: fcntl: %s", addr, strerror(errno));
-		close(fd);
-		return;
-	}
 	if (srv->nclients >= srv->max_clients) {
 		listener_refuse(fd, MSG_FULL, addr);
 		return;
@@ -93,7 +99,7 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
 	/* Lines are small and already batched per loop turn: send them now. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	client_new(srv, fd, sa, sslen);
+	client_new(srv, l, fd, sa);
 }
 
 /* Accept what is waiting, a bounded batch at a time. */
@@ -137,7 +143,12 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, __unused int revents)
 				return;
 			}
 		}
-		listener_admit(l->srv, fd, &ss, sslen);
+		if (set_nonblock(fd) == -1) {
+			log_warn("accept: fcntl: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		l->kind->admit(l, fd, (struct sockaddr *)&ss);
 	}
 }
 
@@ -234,12 +245,13 @@ listener_fit_clients(struct server *srv)
 }
 
 /*
- * Listen on addr:port and start accepting.  Returns 0, or -1 with the
- * reason in err.
+ * Listen on addr:port for kind and start accepting.  Returns 0, or -1 with
+ * the reason in err.
  */
-int
-listener_open(struct listener *l, struct server *srv, const char *addr,
-    int port, char *err, size_t errlen)
+static int
+listener_open(struct listener *l, struct server *srv,
+    const struct listener_kind *kind, const char *addr, int port, char *err,
+    size_t errlen)
 {
 	struct addrinfo		 hints, *res;
 	struct sockaddr_storage	 ss;
@@ -249,6 +261,7 @@ listener_open(struct listener *l, struct server *srv, const char *addr,
 
 	memset(l, 0, sizeof *l);
 	l->srv = srv;
+	l->kind = kind;
 	l->fd = -1;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -270,8 +283,9 @@ listener_open(struct listener *l, struct server *srv, const char *addr,
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, SOMAXCONN) == -1 || set_nonblock(fd) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		snprintf(err, errlen, "listen on %s port %d: %s", addr, port,
-		    strerror(errno));
+		snprintf(err, errlen, "listen on %s port %d%s%s: %s", addr,
+		    port, kind->name != NULL ? " for " : "",
+		    kind->name != NULL ? kind->name : "", strerror(errno));
 		freeaddrinfo(res);
 		close(fd);
 		return (-1);
@@ -283,18 +297,76 @@ listener_open(struct listener *l, struct server *srv, const char *addr,
 	ev_io_init(&l->io, listener_accept_cb, fd, EV_READ);
 	ev_init(&l->pause, listener_resume_cb);
 	ev_io_start(srv->loop, &l->io);
-	log_info("listening on %s", l->addr);
+	if (kind->name != NULL)
+		log_info("listening on %s (%s)", l->addr, kind->name);
+	else
+		log_info("listening on %s", l->addr);
 	return (0);
 }
 
-/* Stop accepting and close the socket. */
-void
-listener_close(struct listener *l)
+/* Take the settings of a listener's section that apply live. */
+static void
+listener_configure(struct listener *l)
 {
-	if (l->fd == -1)
-		return;
-	ev_io_stop(l->srv->loop, &l->io);
-	ev_timer_stop(l->srv->loop, &l->pause);
-	close(l->fd);
-	l->fd = -1;
+	const struct config_key	*k;
+
+	k = config_find(l->kind->section, "handshake_timeout");
+	l->handshake_timeout = k != NULL ?
+	    (double)config_int(&l->srv->cfg, k) : 0.;
+}
+
+/*
+ * Open a listener for each kind whose section sets a port.  Returns 0, or
+ * -1 with the reason in err (what was opened is closed by
+ * listener_close_all).
+ */
+int
+listener_open_all(struct server *srv, char *err, size_t errlen)
+{
+	const struct listener_kind	*kind;
+	const struct config_key		*kbind, *kport;
+	struct listener			*l;
+	long long			 port;
+
+	for (kind = listener_kinds; kind->section != NULL; kind++) {
+		kbind = config_find(kind->section, "bind");
+		kport = config_find(kind->section, "port");
+		if ((port = config_int(&srv->cfg, kport)) < 0)
+			continue;	/* not configured */
+		if (srv->nlisteners == CHATD_LISTENER_MAX)
+			fatal("more than %d listeners", CHATD_LISTENER_MAX);
+		l = &srv->listeners[srv->nlisteners];
+		if (listener_open(l, srv, kind, config_str(&srv->cfg, kbind),
+		    (int)port, err, errlen) != 0)
+			return (-1);
+		srv->nlisteners++;
+		listener_configure(l);
+	}
+	return (0);
+}
+
+/* A reloaded configuration: the handshake timeouts. */
+void
+listener_apply_config(struct server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		listener_configure(&srv->listeners[i]);
+}
+
+/* Stop accepting and close the sockets. */
+void
+listener_close_all(struct server *srv)
+{
+	struct listener	*l;
+	size_t		 i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		l = &srv->listeners[i];
+		ev_io_stop(srv->loop, &l->io);
+		ev_timer_stop(srv->loop, &l->pause);
+		close(l->fd);
+	}
+	srv->nlisteners = 0;
 }
