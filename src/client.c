@@ -151,7 +151,7 @@ client_new(struct server *srv, int fd, const struct sockaddr *sa,
 	registry_add(&srv->reg, c);
 	log_info("client %llu connected from %s",
 	    (unsigned long long)c->id, c->addr);
-	script_join(srv->script, c);
+	plugin_join(srv->script, c);
 	return (c);
 }
 
@@ -242,7 +242,7 @@ client_reap(struct client *c)
 {
 	struct server	*srv = c->srv;
 
-	script_leave(srv->script, c, c->close_reason);
+	plugin_leave(srv->script, c, c->close_reason);
 	registry_remove(&srv->reg, c);
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
@@ -450,7 +450,7 @@ client_line(struct client *c, const char *line, size_t len)
 	n = text_clean(line, len, text);
 	if (text_is_blank(text, n))
 		return;
-	script_line(c->srv->script, c, line, len, text, n);
+	plugin_line(c->srv->script, c, line, len, text, n);
 }
 
 /* Handle every complete line buffered, as far as the rate allows. */
