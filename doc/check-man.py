@@ -6,7 +6,7 @@ are next to the chatd binary, in doc/).  Checks that:
 - every page was generated and no @placeholder@ is left in it;
 - chatd.ini(5) has an entry for every key of the table in src/config.c;
 - chatd-lua(7) names every chat.* function, user method and event of
-  src/api.c;
+  the Lua bridge (src/api.c, src/plugin.c, src/command.c, src/timer.c);
 - the messages of the C core and every reason a name is refused
   (src/listener.c, src/client.c, src/script.c, src/text.c, src/name.c,
   src/registry.c) are in chatd(8) and chatd-lua(7);
@@ -138,15 +138,19 @@ class ManPages(unittest.TestCase):
     def test_lua_api(self):
         text = page("chatd-lua.7")
         api = source("api.c")
-        funcs = re.findall(r'\{\s*"(\w+)",\s*chat_\w+\s*\}', api)
-        self.assertIn("broadcast", funcs)
+        bridge = "".join(source(f) for f in ("api.c", "plugin.c",
+                                             "command.c", "timer.c"))
+        funcs = re.findall(r'\{\s*"(\w+)",\s*\w*chat_\w+\s*\}', bridge)
+        for f in ("broadcast", "command", "on", "timer"):
+            self.assertIn(f, funcs)
         for f in funcs:
             self.assertTrue(re.search(r"\bFn chat\.%s\b" % f, text),
                             "chat.%s is not documented" % f)
         for m in re.findall(r'\{\s*"(\w+)",\s*user_\w+\s*\}', api):
             self.assertTrue(re.search(r"\bFn user:%s\b" % m, text),
                             "user:%s is not documented" % m)
-        events = re.search(r"api_events\[\]\s*=\s*\{([^}]*)\}", api)
+        events = re.search(r"plugin_events\[EV_COUNT\]\s*=\s*\{([^}]*)\}",
+                           bridge)
         for ev in c_strings(events.group(1)):
             self.assertTrue(re.search(r"\n\.It Ic %s Pq " % ev, text),
                             "event %s is not documented" % ev)

@@ -1,35 +1,76 @@
--- The default commands: who, rename, exit, quit and help.
--- Commands ignore arguments they do not take: "who|x" is "who".
+-- The default commands: who, rename, exit (or quit) and help.
+-- Each is an entry (see chatd-lua(7)): chatd counts its arguments and
+-- answers "! usage: ..." itself; a command that takes none ignores any.
 
-chat.command("who", "who: list the users online and their addresses",
-	function(user)
+chat.command {
+	name = "who",
+	help = "list the users online and their addresses",
+	run = function(user)
 		local users = chat.users()
 		user:send("* online (" .. #users .. "):")
 		for _, u in ipairs(users) do
 			user:send("*   " .. u.name .. " " .. u.addr)
 		end
-	end)
+	end,
+}
 
-chat.command("rename", "rename|<name>: choose a new name",
-	function(user, name)
+-- "rename" alone is a rename to the empty name, which the name rules
+-- refuse with their own message.
+chat.command {
+	name = "rename",
+	args = { 0, 1 },
+	usage = "<name>",
+	help = "choose a new name",
+	run = function(user, name)
 		local ok, err = user:rename(name or "")
 		if ok then
 			user:send("* you are now " .. user.name)
 		else
 			user:send("! " .. err)
 		end
-	end)
+	end,
+}
 
-local function bye(user)
-	user:send("* bye")
-	user:close("quit")
-end
-chat.command("exit", "exit: leave the room", bye)
-chat.command("quit", "quit: leave the room", bye)
+chat.command {
+	name = "exit",
+	aliases = { "quit" },
+	help = "leave the room",
+	run = function(user)
+		user:send("* bye")
+		user:close("quit")
+	end,
+}
 
-chat.command("help", "help: list the commands", function(user)
-	user:send("* commands:")
-	for _, c in ipairs(chat.commands()) do
-		user:send("*   " .. (c.help ~= "" and c.help or c.name))
+-- One line per name, aliases included, sorted: "rename|<name>: ...".
+local function help_line(name, c)
+	if c.usage == nil then	-- the short form: its help says it all
+		return c.help ~= "" and c.help or name
 	end
-end)
+	local line = name
+	if c.usage ~= "" then
+		line = line .. "|" .. c.usage
+	end
+	if c.help ~= "" then
+		line = line .. ": " .. c.help
+	end
+	return line
+end
+
+chat.command {
+	name = "help",
+	help = "list the commands",
+	run = function(user)
+		local lines = {}
+		for _, c in ipairs(chat.commands()) do
+			lines[#lines + 1] = { c.name, help_line(c.name, c) }
+			for _, alias in ipairs(c.aliases) do
+				lines[#lines + 1] = { alias, help_line(alias, c) }
+			end
+		end
+		table.sort(lines, function(a, b) return a[1] < b[1] end)
+		user:send("* commands:")
+		for _, l in ipairs(lines) do
+			user:send("*   " .. l[2])
+		end
+	end,
+}

@@ -1,5 +1,6 @@
 /*
- * The API plugins see: the "chat" table, user handles and timers.
+ * The room as plugins see it: user handles, the functions of the "chat"
+ * table that act on the room, and chat.config.
  *
  * A user handle holds an id, never a pointer: every access looks the id up
  * in the registry, so a handle kept after its user left reads as gone and
@@ -14,29 +15,15 @@
 #include "script.h"
 
 #define USER_MT		"chatd.user"
-#define TIMER_MT	"chatd.timer"
 #define REASON_MAX	64
 
 struct uhandle {
 	uint64_t	 id;
 };
 
-struct ltimer {
-	ev_timer	 w;
-	struct script	*S;
-	int		 fnref;		/* the function */
-	int		 selfref;	/* the handle, alive while the timer is */
-	int		 repeat;
-	LIST_ENTRY(ltimer) entry;
-};
-
-struct thandle {
-	struct ltimer	*t;		/* NULL once fired or cancelled */
-};
-
-static const char *const api_events[] = {
-	"join", "leave", "line", "chat", "rename", NULL
-};
+/* Registry keys: the addresses of these are unique light userdata. */
+static const char api_key_handles = 'u';	/* id -> user handle (weak) */
+static const char api_key_data = 'd';		/* id -> user.data table */
 
 /* The server of the calling state. */
 static struct server *
@@ -78,7 +65,7 @@ void
 api_push_user(lua_State *L, struct client *c)
 {
 	luaL_checkstack(L, 4, NULL);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_handles);
 	api_push_handle(L, lua_gettop(L), c);
 	lua_remove(L, -2);
 }
@@ -87,10 +74,10 @@ api_push_user(lua_State *L, struct client *c)
 void
 api_forget_user(lua_State *L, struct client *c)
 {
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_handles);
 	lua_pushnil(L);
 	lua_rawseti(L, -2, (lua_Integer)c->id);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_data);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
 	lua_pushnil(L);
 	lua_rawseti(L, -2, (lua_Integer)c->id);
 	lua_pop(L, 2);
@@ -169,7 +156,7 @@ user_rename(lua_State *L)
 		lua_pushvalue(L, 1);
 		lua_pushvalue(L, 3);
 		lua_pushstring(L, c->name);
-		script_fire(L, "rename", 3, 0);
+		plugin_fire(L, EV_RENAME, 3, 0);
 	}
 	lua_pushboolean(L, 1);
 	return (1);
@@ -245,7 +232,7 @@ user_index(lua_State *L)
 		lua_pushnumber(L, ev_now(c->srv->loop) - c->last_active);
 		break;
 	case UF_DATA:
-		lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_data);
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
 		if (lua_rawgeti(L, -1, (lua_Integer)u->id) != LUA_TTABLE) {
 			lua_pop(L, 1);
 			lua_newtable(L);
@@ -281,121 +268,6 @@ user_tostring(lua_State *L)
 	return (1);
 }
 
-/* Make sure the caller is loading plugins. */
-static void
-api_check_loading(lua_State *L, const char *what)
-{
-	if (!script_get(L)->loading)
-		luaL_error(L, "%s may only be called while plugins load", what);
-}
-
-/* chat.command(name, help, fn): register (or replace) a command. */
-static int
-chat_command(lua_State *L)
-{
-	struct script	*S = script_get(L);
-	const char	*name;
-	size_t		 len;
-
-	api_check_loading(L, "chat.command");
-	name = luaL_checklstring(L, 1, &len);
-	luaL_argcheck(L, len > 0 && memchr(name, '|', len) == NULL &&
-	    memchr(name, '\n', len) == NULL, 1,
-	    "a command name is not empty and has no '|'");
-	if (!lua_isnoneornil(L, 2))
-		luaL_checktype(L, 2, LUA_TSTRING);
-	luaL_checktype(L, 3, LUA_TFUNCTION);
-
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);
-	lua_pushvalue(L, 1);
-	if (lua_rawget(L, -2) == LUA_TTABLE) {
-		lua_getfield(L, -1, "plugin");
-		log_info("command '%s' of %s replaced by %s's", name,
-		    lua_tostring(L, -1), S->plugin);
-		lua_pop(L, 1);
-	}
-	lua_pop(L, 1);
-	lua_createtable(L, 0, 3);
-	lua_pushvalue(L, 3);
-	lua_setfield(L, -2, "fn");
-	if (lua_isnoneornil(L, 2))
-		lua_pushliteral(L, "");
-	else
-		lua_pushvalue(L, 2);
-	lua_setfield(L, -2, "help");
-	lua_pushstring(L, S->plugin != NULL ? S->plugin : "?");
-	lua_setfield(L, -2, "plugin");
-	lua_pushvalue(L, 1);
-	lua_insert(L, -2);
-	lua_rawset(L, -3);
-	return (0);
-}
-
-/* chat.commands(): { {name=, help=, plugin=}, ... } sorted by name. */
-static int
-chat_commands(lua_State *L)
-{
-	int	n = 0;
-
-	lua_settop(L, 0);
-	lua_newtable(L);				/* 1: result */
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);	/* 2 */
-	lua_pushnil(L);
-	while (lua_next(L, 2) != 0) {
-		lua_createtable(L, 0, 3);
-		lua_pushvalue(L, -3);
-		lua_setfield(L, -2, "name");
-		lua_getfield(L, -2, "help");
-		lua_setfield(L, -2, "help");
-		lua_getfield(L, -2, "plugin");
-		lua_setfield(L, -2, "plugin");
-		lua_rawseti(L, 1, ++n);
-		lua_pop(L, 1);
-	}
-	lua_pop(L, 1);
-	/* table.sort by name, from the string library's point of view. */
-	lua_getglobal(L, "table");
-	if (lua_istable(L, -1) && lua_getfield(L, -1, "sort") ==
-	    LUA_TFUNCTION) {
-		lua_pushvalue(L, 1);
-		luaL_loadstring(L,
-		    "local a, b = ... return a.name < b.name");
-		lua_call(L, 2, 0);
-	}
-	lua_settop(L, 1);
-	return (1);
-}
-
-/* chat.on(event, fn): call fn on every such event, in load order. */
-static int
-chat_on(lua_State *L)
-{
-	const char	*ev;
-	int		 i;
-
-	api_check_loading(L, "chat.on");
-	ev = luaL_checkstring(L, 1);
-	luaL_checktype(L, 2, LUA_TFUNCTION);
-	for (i = 0; api_events[i] != NULL; i++) {
-		if (strcmp(ev, api_events[i]) == 0)
-			break;
-	}
-	if (api_events[i] == NULL)
-		return (luaL_argerror(L, 1, lua_pushfstring(L,
-		    "unknown event '%s' (join, leave, line, chat, rename)",
-		    ev)));
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_hooks);
-	if (lua_getfield(L, -1, ev) != LUA_TTABLE) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, -3, ev);
-	}
-	lua_pushvalue(L, 2);
-	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-	return (0);
-}
-
 /* chat.broadcast(text [, except]): one line to every online user. */
 static int
 chat_broadcast(lua_State *L)
@@ -426,7 +298,7 @@ chat_users(lua_State *L)
 
 	luaL_checkstack(L, 5, NULL);
 	lua_createtable(L, (int)srv->reg.count, 0);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_handles);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_handles);
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
 		if (!client_is_online(c))
 			continue;
@@ -514,137 +386,6 @@ chat_stats(lua_State *L)
 	lua_pushinteger(L, (lua_Integer)srv->stats.bytes_out);
 	lua_setfield(L, -2, "bytes_out");
 	return (1);
-}
-
-/* Stop a timer, release its references and detach its handle. */
-static void
-ltimer_free(lua_State *L, struct ltimer *t)
-{
-	struct thandle	*h;
-
-	lua_rawgeti(L, LUA_REGISTRYINDEX, t->selfref);
-	if ((h = lua_touserdata(L, -1)) != NULL)
-		h->t = NULL;
-	lua_pop(L, 1);
-	luaL_unref(L, LUA_REGISTRYINDEX, t->fnref);
-	luaL_unref(L, LUA_REGISTRYINDEX, t->selfref);
-	ev_timer_stop(t->S->srv->loop, &t->w);
-	LIST_REMOVE(t, entry);
-	free(t);
-}
-
-/* Protected: call a timer's function (a one-shot timer is gone first). */
-static int
-ltimer_fire_tramp(lua_State *L)
-{
-	struct ltimer	*t = lua_touserdata(L, 1);
-
-	lua_rawgeti(L, LUA_REGISTRYINDEX, t->fnref);
-	if (!t->repeat)
-		ltimer_free(L, t);
-	script_pcall(L, 0, 0);	/* may cancel t: do not touch it after */
-	return (0);
-}
-
-/* A plugin timer is due. */
-static void
-ltimer_cb(__unused struct ev_loop *loop, ev_timer *w, __unused int revents)
-{
-	struct ltimer	*t = container_of(w, struct ltimer, w);
-
-	script_run(t->S, ltimer_fire_tramp, t, NULL);
-}
-
-/* chat.timer and chat.every. */
-static int
-api_timer_new(lua_State *L, int repeat)
-{
-	struct script	*S = script_get(L);
-	struct thandle	*h;
-	struct ltimer	*t;
-	lua_Number	 secs = luaL_checknumber(L, 1);
-	int		 fnref, selfref;
-
-	luaL_argcheck(L, secs > 0 && secs <= 1e9, 1,
-	    "seconds must be more than 0 and at most 1e9");
-	luaL_checktype(L, 2, LUA_TFUNCTION);
-	h = lua_newuserdatauv(L, sizeof *h, 0);
-	h->t = NULL;
-	luaL_setmetatable(L, TIMER_MT);
-	lua_pushvalue(L, 2);
-	fnref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_pushvalue(L, -1);
-	selfref = luaL_ref(L, LUA_REGISTRYINDEX);
-
-	t = xcalloc(1, sizeof *t);
-	t->S = S;
-	t->fnref = fnref;
-	t->selfref = selfref;
-	t->repeat = repeat;
-	ev_timer_init(&t->w, ltimer_cb, (ev_tstamp)secs,
-	    repeat ? (ev_tstamp)secs : 0.);
-	ev_timer_start(S->srv->loop, &t->w);
-	LIST_INSERT_HEAD(&S->timers, t, entry);
-	h->t = t;
-	return (1);
-}
-
-/* chat.timer(seconds, fn): call fn once, seconds from now. */
-static int
-chat_timer(lua_State *L)
-{
-	return (api_timer_new(L, 0));
-}
-
-/* chat.every(seconds, fn): call fn every seconds until cancelled. */
-static int
-chat_every(lua_State *L)
-{
-	return (api_timer_new(L, 1));
-}
-
-/* timer:cancel(): true if it was still pending. */
-static int
-timer_cancel(lua_State *L)
-{
-	struct thandle	*h = luaL_checkudata(L, 1, TIMER_MT);
-
-	if (h->t == NULL) {
-		lua_pushboolean(L, 0);
-		return (1);
-	}
-	ltimer_free(L, h->t);
-	lua_pushboolean(L, 1);
-	return (1);
-}
-
-/* timer.active: whether it will still fire. */
-static int
-timer_index(lua_State *L)
-{
-	struct thandle	*h = luaL_checkudata(L, 1, TIMER_MT);
-	const char	*k = luaL_checkstring(L, 2);
-
-	if (strcmp(k, "cancel") == 0)
-		lua_pushcfunction(L, timer_cancel);
-	else if (strcmp(k, "active") == 0)
-		lua_pushboolean(L, h->t != NULL);
-	else
-		lua_pushnil(L);
-	return (1);
-}
-
-/* Free the timers of a state that is closing (no Lua work needed). */
-void
-api_timers_free(struct script *S)
-{
-	struct ltimer	*t;
-
-	while ((t = LIST_FIRST(&S->timers)) != NULL) {
-		ev_timer_stop(S->srv->loop, &t->w);
-		LIST_REMOVE(t, entry);
-		free(t);
-	}
 }
 
 /* Writing to a read-only table. */
@@ -760,9 +501,12 @@ api_push_config(lua_State *L, const struct config *cfg)
 	api_readonly(L);
 }
 
-/* Create the user and timer metatables and the global "chat" table. */
+/*
+ * Make the user metatable and the tables of handles and data; add the
+ * room functions, chat.config and chat.version to the table at idx.
+ */
 void
-api_open(lua_State *L, struct script *S, const struct config *cfg)
+api_open(lua_State *L, int idx, const struct config *cfg)
 {
 	static const luaL_Reg user_methods[] = {
 		{ "send", user_send },
@@ -771,23 +515,26 @@ api_open(lua_State *L, struct script *S, const struct config *cfg)
 		{ NULL, NULL }
 	};
 	static const luaL_Reg chat_funcs[] = {
-		{ "command", chat_command },
-		{ "commands", chat_commands },
-		{ "on", chat_on },
 		{ "broadcast", chat_broadcast },
 		{ "users", chat_users },
 		{ "names", chat_names },
 		{ "find", chat_find },
-		{ "timer", chat_timer },
-		{ "every", chat_every },
 		{ "log", chat_log },
 		{ "stats", chat_stats },
 		{ NULL, NULL }
 	};
-
 	int	i;
 
-	(void)S;
+	idx = lua_absindex(L, idx);
+	lua_newtable(L);
+	lua_createtable(L, 0, 1);
+	lua_pushliteral(L, "v");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &api_key_handles);
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &api_key_data);
+
 	luaL_newmetatable(L, USER_MT);
 	luaL_newlib(L, user_methods);
 	for (i = 0; user_fields[i] != NULL; i++) {
@@ -805,15 +552,11 @@ api_open(lua_State *L, struct script *S, const struct config *cfg)
 	lua_setfield(L, -2, "__name");
 	lua_pop(L, 1);
 
-	luaL_newmetatable(L, TIMER_MT);
-	lua_pushcfunction(L, timer_index);
-	lua_setfield(L, -2, "__index");
+	lua_pushvalue(L, idx);
+	luaL_setfuncs(L, chat_funcs, 0);
 	lua_pop(L, 1);
-
-	luaL_newlib(L, chat_funcs);
 	api_push_config(L, cfg);
-	lua_setfield(L, -2, "config");
+	lua_setfield(L, idx, "config");
 	lua_pushliteral(L, PACKAGE_VERSION);
-	lua_setfield(L, -2, "version");
-	lua_setglobal(L, "chat");
+	lua_setfield(L, idx, "version");
 }

@@ -14,8 +14,11 @@
  *   linebuf.c   framing of the byte stream into lines
  *   text.c      UTF-8 repair, control stripping, name rules
  *   name.c      names that cannot pass for others; NFKC case folding
- *   script.c    the Lua state: sandbox, protected calls, dispatch
- *   api.c       the "chat" table and user handles seen by plugins
+ *   plugin.c    plugin files and hooks: every event handed to Lua
+ *   command.c   the command table: names, arguments, usage
+ *   script.c    the Lua state: sandbox, limits, protected calls
+ *   api.c       user handles and the room as plugins see it
+ *   timer.c     plugin timers
  *   registry.c  users by id and by name, broadcast
  *   outq.c      shared output buffers, handed to the transport in runs
  *   server.c    the loop: flush, reap, signals, reload, shutdown
@@ -550,11 +553,13 @@ char		*server_scratch(struct server *, size_t);
 struct script	*script_open(struct server *, const struct config *, char *,
 		     size_t);
 void		 script_close(struct script *);
-void		 script_join(struct script *, struct client *);
-void		 script_leave(struct script *, struct client *, const char *);
-void		 script_line(struct script *, struct client *, const char *,
-		     size_t, const char *, size_t);
 void		 script_collect(struct script *);
+
+/* plugin.c */
+void		 plugin_join(struct script *, struct client *);
+void		 plugin_leave(struct script *, struct client *, const char *);
+void		 plugin_line(struct script *, struct client *, const char *,
+		     size_t, const char *, size_t);
 
 /* builtin_plugins.c (generated from plugins/ at build time) */
 struct builtin_plugin {

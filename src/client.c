@@ -196,7 +196,7 @@ client_ready(struct conn *conn)
 	registry_add(&srv->reg, c);
 	log_info("client %llu connected from %s",
 	    (unsigned long long)c->id, c->addr);
-	script_join(srv->script, c);
+	plugin_join(srv->script, c);
 }
 
 /* The handshake failed: say why, once, and let the connection go. */
@@ -298,7 +298,7 @@ client_reap(struct client *c)
 {
 	struct server	*srv = c->srv;
 
-	script_leave(srv->script, c, c->close_reason);
+	plugin_leave(srv->script, c, c->close_reason);
 	registry_remove(&srv->reg, c);
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
@@ -517,7 +517,7 @@ client_line(struct client *c, const char *line, size_t len)
 	n = text_clean(line, len, text);
 	if (text_is_blank(text, n))
 		return;
-	script_line(c->srv->script, c, line, len, text, n);
+	plugin_line(c->srv->script, c, line, len, text, n);
 }
 
 /* Handle every complete line buffered, as far as the rate allows. */

@@ -1,6 +1,6 @@
 /*
- * The Lua state: its sandbox, its memory and instruction limits, loading
- * the plugins, and every call from C into Lua.
+ * The Lua state: its sandbox, its memory and instruction limits, and the
+ * protected calls every entry from C into Lua goes through.
  *
  * Every entry from C runs through script_run(), in the manner of lua.c:
  * the work itself is a C function called with lua_pcall(), so even an
@@ -11,30 +11,15 @@
 
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "script.h"
 
-const char script_key_commands = 'c';
-const char script_key_hooks = 'h';
-const char script_key_handles = 'u';
-const char script_key_data = 'd';
-
 #define SCRIPT_HOOK_STEP	1000	/* instructions between budget checks */
 
 struct script_call {
 	struct script		*S;
-	struct client		*c;
-	const char		*reason;
-	const char		*raw;
-	size_t			 rawlen;
-	const char		*text;
-	size_t			 textlen;
-	const char		*path;		/* a plugin to load */
-	const char		*source;	/* its text, if built in */
 	const struct config	*cfg;
 };
 
@@ -177,45 +162,6 @@ script_pcall(lua_State *L, int nargs, int nres)
 		return (0);
 	}
 	return (1);
-}
-
-/*
- * Call every hook of an event with the nargs values on top of the stack,
- * which stay where they are.  With consume, stop at the first hook that
- * returns true and return 1; a hook that returns a string replaces the
- * last argument for the hooks after it.
- */
-int
-script_fire(lua_State *L, const char *event, int nargs, int consume)
-{
-	int	args = lua_gettop(L) - nargs + 1, hooks, i, j, n;
-
-	luaL_checkstack(L, nargs + 4, NULL);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_hooks);
-	if (lua_getfield(L, -1, event) != LUA_TTABLE) {
-		lua_pop(L, 2);
-		return (0);
-	}
-	hooks = lua_gettop(L);
-	n = (int)lua_rawlen(L, hooks);
-	for (i = 1; i <= n; i++) {
-		lua_rawgeti(L, hooks, i);
-		for (j = 0; j < nargs; j++)
-			lua_pushvalue(L, args + j);
-		if (!script_pcall(L, nargs, 1))
-			continue;
-		if (consume && lua_type(L, -1) == LUA_TSTRING && nargs > 0) {
-			lua_replace(L, args + nargs - 1);
-			continue;
-		}
-		if (consume && lua_toboolean(L, -1)) {
-			lua_settop(L, hooks - 2);
-			return (1);
-		}
-		lua_pop(L, 1);
-	}
-	lua_settop(L, hooks - 2);
-	return (0);
 }
 
 /*
@@ -398,7 +344,7 @@ script_open_libs(lua_State *L, int unsafe)
 	lua_call(L, 1, 0);
 }
 
-/* Protected: set up the libraries, the tables of plugins and the API. */
+/* Protected: set up the libraries and the chat table. */
 static int
 script_setup_tramp(lua_State *L)
 {
@@ -406,150 +352,12 @@ script_setup_tramp(lua_State *L)
 
 	script_open_libs(L, call->cfg->unsafe);
 	lua_newtable(L);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_commands);
-	lua_newtable(L);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_hooks);
-	lua_newtable(L);
-	lua_newtable(L);
-	lua_pushliteral(L, "v");
-	lua_setfield(L, -2, "__mode");
-	lua_setmetatable(L, -2);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_handles);
-	lua_newtable(L);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_data);
-	api_open(L, call->S, call->cfg);
+	api_open(L, -1, call->cfg);
+	plugin_open(L, -1);
+	command_open(L, -1);
+	timer_open(L, -1);
+	lua_setglobal(L, "chat");
 	return (0);
-}
-
-/* Protected: load one plugin and run its main chunk. */
-static int
-script_load_tramp(lua_State *L)
-{
-	struct script_call	*call = lua_touserdata(L, 1);
-	int			 rc;
-
-	if (call->source != NULL)
-		rc = luaL_loadbufferx(L, call->source, strlen(call->source),
-		    lua_pushfstring(L, "@%s", call->path), "t");
-	else
-		rc = luaL_loadfilex(L, call->path, "t");
-	if (rc != LUA_OK)
-		return (lua_error(L));
-	lua_call(L, 0, 0);
-	return (0);
-}
-
-/* Sort plugin file names byte by byte, whatever the locale. */
-static int
-script_namecmp(const void *a, const void *b)
-{
-	return (strcmp(*(char *const *)a, *(char *const *)b));
-}
-
-/*
- * List the *.lua files of dir in name order.  Returns their count, or -1
- * with err set if dir cannot be read.
- */
-static int
-script_list(const char *dir, char ***names, char *err, size_t errlen)
-{
-	DIR		*d;
-	struct dirent	*de;
-	size_t		 len, n = 0, cap = 0;
-	char		**v = NULL;
-
-	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "%s: cannot open plugin directory: %s",
-		    dir, strerror(errno));
-		return (-1);
-	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcmp(de->d_name + len - 4, ".lua") != 0)
-			continue;
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof *v);
-		}
-		v[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(v, n, sizeof *v, script_namecmp);
-	*names = v;
-	return ((int)n);
-}
-
-/* Load one plugin; on failure set err to its first error line. */
-static int
-script_load_one(struct script *S, struct script_call *call, char *err,
-    size_t errlen)
-{
-	S->plugin = call->path;
-	S->lasterr[0] = '\0';
-	if (script_run(S, script_load_tramp, call, NULL) != 0) {
-		/* Most errors start with "file:line:"; say which plugin
-		 * failed when one does not (out of memory, say). */
-		if (strncmp(S->lasterr, call->path, strlen(call->path)) == 0)
-			snprintf(err, errlen, "%s", S->lasterr);
-		else
-			snprintf(err, errlen, "%s: %s", call->path,
-			    S->lasterr[0] != '\0' ? S->lasterr :
-			    "failed to load");
-		return (-1);
-	}
-	return (0);
-}
-
-/* Load the plugins cfg names, or the installed ones, or the built-in. */
-static int
-script_load_plugins(struct script *S, const struct config *cfg, char *err,
-    size_t errlen)
-{
-	struct script_call	 call;
-	const struct builtin_plugin *bp;
-	const char		*dir = cfg->lua_path;
-	char			**names, path[4096];
-	int			 n, i, rc = 0;
-	DIR			*d;
-
-	memset(&call, 0, sizeof call);
-	call.S = S;
-	if (dir == NULL && (d = opendir(CHATD_PLUGINDIR)) != NULL) {
-		closedir(d);
-		dir = CHATD_PLUGINDIR;
-	}
-	if (dir == NULL) {
-		for (bp = builtin_plugins; bp->name != NULL; bp++) {
-			snprintf(path, sizeof path, "(built-in)/%s", bp->name);
-			call.path = path;
-			call.source = bp->source;
-			if (script_load_one(S, &call, err, errlen) != 0)
-				return (-1);
-		}
-		log_info("loaded %d built-in plugins",
-		    (int)(bp - builtin_plugins));
-		return (0);
-	}
-
-	if ((n = script_list(dir, &names, err, errlen)) == -1)
-		return (-1);
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		call.path = path;
-		if (rc == 0 && script_load_one(S, &call, err, errlen) != 0)
-			rc = -1;
-		free(names[i]);
-	}
-	free(names);
-	if (rc == 0) {
-		if (n == 0)
-			log_warn("no plugins in %s: every line is ignored", dir);
-		else
-			log_info("loaded %d plugins from %s", n, dir);
-	}
-	return (rc);
 }
 
 /*
@@ -586,12 +394,11 @@ script_open(struct server *srv, const struct config *cfg, char *err,
 		script_close(S);
 		return (NULL);
 	}
-	if (script_load_plugins(S, cfg, err, errlen) != 0) {
+	if (plugin_load_all(S, cfg, err, errlen) != 0) {
 		script_close(S);
 		return (NULL);
 	}
 	S->loading = 0;
-	S->plugin = NULL;
 	return (S);
 }
 
@@ -604,7 +411,9 @@ script_close(struct script *S)
 {
 	script_budget_reset(S);
 	lua_close(S->L);
-	api_timers_free(S);
+	timer_free_all(S);
+	command_free_all(S);
+	plugin_free_all(S);
 	free(S);
 }
 
@@ -626,105 +435,3 @@ script_collect(struct script *S)
 	script_run(S, script_collect_tramp, NULL, NULL);
 }
 
-/* Protected: the join hooks. */
-static int
-script_join_tramp(lua_State *L)
-{
-	struct script_call	*call = lua_touserdata(L, 1);
-
-	api_push_user(L, call->c);
-	script_fire(L, "join", 1, 0);
-	return (0);
-}
-
-/* A user has connected. */
-void
-script_join(struct script *S, struct client *c)
-{
-	struct script_call	call;
-
-	memset(&call, 0, sizeof call);
-	call.S = S;
-	call.c = c;
-	script_run(S, script_join_tramp, &call, c);
-}
-
-/* Protected: the leave hooks, then forget the user's handle and data. */
-static int
-script_leave_tramp(lua_State *L)
-{
-	struct script_call	*call = lua_touserdata(L, 1);
-
-	api_push_user(L, call->c);
-	lua_pushstring(L, call->reason);
-	script_fire(L, "leave", 2, 0);
-	lua_settop(L, 1);
-	api_forget_user(L, call->c);
-	return (0);
-}
-
-/* A user is leaving for reason; it may still be sent a last word. */
-void
-script_leave(struct script *S, struct client *c, const char *reason)
-{
-	struct script_call	call;
-
-	memset(&call, 0, sizeof call);
-	call.S = S;
-	call.c = c;
-	call.reason = reason;
-	script_run(S, script_leave_tramp, &call, c);
-}
-
-/*
- * Protected: dispatch one line.  The text before the first '|' (or all of
- * it) names a command; a command gets the raw rest of the line, so it can
- * refuse what it does not accept (a name with a control character).  Any
- * other line is chat: the "line" hooks see the cleaned text first and may
- * consume or rewrite it, then the "chat" hooks.
- */
-static int
-script_line_tramp(lua_State *L)
-{
-	struct script_call	*call = lua_touserdata(L, 1);
-	const char		*bar;
-	size_t			 nlen;
-
-	bar = memchr(call->raw, '|', call->rawlen);
-	nlen = bar != NULL ? (size_t)(bar - call->raw) : call->rawlen;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);
-	lua_pushlstring(L, call->raw, nlen);
-	if (lua_rawget(L, -2) == LUA_TTABLE) {
-		lua_getfield(L, -1, "fn");
-		api_push_user(L, call->c);
-		if (bar != NULL)
-			lua_pushlstring(L, bar + 1, call->rawlen - nlen - 1);
-		else
-			lua_pushnil(L);
-		script_pcall(L, 2, 0);
-		return (0);
-	}
-	lua_settop(L, 1);
-	api_push_user(L, call->c);
-	lua_pushlstring(L, call->text, call->textlen);
-	if (!script_fire(L, "line", 2, 1))
-		script_fire(L, "chat", 2, 0);
-	return (0);
-}
-
-/* A line from a user: raw as received, text cleaned for chat. */
-void
-script_line(struct script *S, struct client *c, const char *raw,
-    size_t rawlen, const char *text, size_t textlen)
-{
-	struct script_call	call;
-
-	memset(&call, 0, sizeof call);
-	call.S = S;
-	call.c = c;
-	call.raw = raw;
-	call.rawlen = rawlen;
-	call.text = text;
-	call.textlen = textlen;
-	script_run(S, script_line_tramp, &call, c);
-}

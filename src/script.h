@@ -1,6 +1,15 @@
 /*
- * What script.c (the Lua state) and api.c (the chat table plugins call)
- * share.  Nothing outside those two files includes this.
+ * What the four files of the Lua bridge share.  Nothing outside them
+ * includes this.
+ *
+ *   script.c  the Lua state: allocator, budgets, protected calls, sandbox
+ *   plugin.c  plugin files, the hook table, every event C hands them
+ *   command.c the command table: entries, arguments, usage
+ *   timer.c   chat.timer and chat.every
+ *   api.c     user handles, the room functions and chat.config
+ *
+ * Each file makes, fills and reads its own tables; none reads another's
+ * registry keys.  They meet through the functions below.
  */
 
 #ifndef CHATD_SCRIPT_H
@@ -12,6 +21,9 @@
 
 #include "chatd.h"
 
+struct plugin;
+struct plugins;
+struct commands;
 struct ltimer;
 LIST_HEAD(ltimer_list, ltimer);
 
@@ -26,30 +38,63 @@ struct script {
 	int		 hook_step;	/* instructions between count hooks */
 	int		 exhausted;	/* this call ran out of instructions */
 
-	int		 loading;	/* chat.command and chat.on allowed */
-	const char	*plugin;	/* the file being loaded */
+	int		 loading;	/* plugin files are being loaded */
+	struct plugin	*cur;		/* whose code is running, or NULL */
 	int		 failed;	/* a plugin call failed in this call */
 	char		 lasterr[512];	/* first line of its first error */
-	struct ltimer_list timers;
+
+	struct plugins	*plugins;	/* plugin.c */
+	struct commands	*commands;	/* command.c */
+	struct ltimer_list timers;	/* timer.c */
 };
 
-/* Registry keys: the addresses of these are unique light userdata. */
-extern const char script_key_commands;	/* name -> { fn, help, plugin } */
-extern const char script_key_hooks;	/* event -> { fn, ... } */
-extern const char script_key_handles;	/* id -> user handle (weak) */
-extern const char script_key_data;	/* id -> user.data table */
+/* The events plugins hook with chat.on. */
+enum plugin_event {
+	EV_JOIN,
+	EV_LEAVE,
+	EV_LINE,
+	EV_CHAT,
+	EV_RENAME,
+	EV_COUNT
+};
+
+/* A plugin function that C calls: a hook, a command or a timer. */
+struct plugin_fn {
+	int		 ref;		/* the function, in the registry */
+	struct plugin	*plugin;	/* the plugin that gave it */
+};
 
 /* script.c */
 struct script	*script_get(lua_State *);
 int		 script_pcall(lua_State *, int, int);
-int		 script_fire(lua_State *, const char *, int, int);
 int		 script_run(struct script *, lua_CFunction, void *,
 		     struct client *);
 
+/* plugin.c */
+const char	*plugin_path(const struct plugin *);
+void		 plugin_open(lua_State *, int);
+int		 plugin_load_all(struct script *, const struct config *, char *,
+		     size_t);
+void		 plugin_free_all(struct script *);
+int		 plugin_fire(lua_State *, enum plugin_event, int, int);
+void		 plugin_fn_set(lua_State *, struct plugin_fn *, int);
+void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
+int		 plugin_call(lua_State *, const struct plugin_fn *, int, int);
+void		 plugin_check_loading(lua_State *, const char *);
+
+/* command.c */
+void		 command_open(lua_State *, int);
+void		 command_free_all(struct script *);
+int		 command_line(struct script *, struct client *, const char *,
+		     size_t);
+
+/* timer.c */
+void		 timer_open(lua_State *, int);
+void		 timer_free_all(struct script *);
+
 /* api.c */
-void		 api_open(lua_State *, struct script *, const struct config *);
+void		 api_open(lua_State *, int, const struct config *);
 void		 api_push_user(lua_State *, struct client *);
 void		 api_forget_user(lua_State *, struct client *);
-void		 api_timers_free(struct script *);
 
 #endif /* CHATD_SCRIPT_H */

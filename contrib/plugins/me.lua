@@ -4,7 +4,7 @@
 --
 -- tells everyone, the sender included:   * <name> <action>
 -- The action is everything after the first '|', without surrounding
--- blanks; a missing or blank one gets "! usage: me|<action>".
+-- blanks; for a missing or blank one chatd answers "! usage: me|<action>".
 --
 -- Actions are commands, so "line" hooks (such as wordfilter) do not see
 -- them.
@@ -12,12 +12,13 @@
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  No config keys.
 
-chat.command("me", "me|<action>: tell the room what you are doing",
-	function(user, args)
-		local action = (args or ""):gsub("^%s+", ""):gsub("%s+$", "")
-		if action == "" then
-			user:send("! usage: me|<action>")
-			return
-		end
+chat.command {
+	name = "me",
+	args = 1,
+	usage = "<action>",
+	help = "tell the room what you are doing",
+	run = function(user, action)
+		action = action:gsub("^%s+", ""):gsub("%s+$", "")
 		chat.broadcast("* " .. user.name .. " " .. action)
-	end)
+	end,
+}

@@ -63,10 +63,14 @@ end
 
 chat.on("join", send_motd)
 
-chat.command("motd", "motd: show the message of the day", function(user)
-	if #lines == 0 then
-		user:send("* no message of the day")
-	else
-		send_motd(user)
-	end
-end)
+chat.command {
+	name = "motd",
+	help = "show the message of the day",
+	run = function(user)
+		if #lines == 0 then
+			user:send("* no message of the day")
+		else
+			send_motd(user)
+		end
+	end,
+}

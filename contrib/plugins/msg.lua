@@ -10,7 +10,7 @@
 -- without surrounding blanks.
 --
 -- Errors, to the sender only:
---   ! usage: msg|<name>|<text>      name or text missing or blank
+--   ! usage: msg|<name>|<text>      name or text missing or blank (chatd's)
 --   ! no such user: <name>          nobody online has that name
 --   ! you cannot message yourself   the name is the sender's own
 --
@@ -20,25 +20,18 @@
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  No config keys.
 
-local USAGE = "! usage: msg|<name>|<text>"
-
 -- s without leading and trailing blanks.
 local function trim(s)
 	return (s:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
-chat.command("msg", "msg|<name>|<text>: send a private message",
-	function(user, args)
-		local name, text = (args or ""):match("^([^|]*)|(.*)$")
-		if name == nil then
-			user:send(USAGE)
-			return
-		end
+chat.command {
+	name = "msg",
+	args = 2,
+	usage = "<name>|<text>",
+	help = "send a private message",
+	run = function(user, name, text)
 		name, text = trim(name), trim(text)
-		if name == "" or text == "" then
-			user:send(USAGE)
-			return
-		end
 		local to = chat.find(name)
 		if to == nil then
 			user:send("! no such user: " .. name)
@@ -50,4 +43,5 @@ chat.command("msg", "msg|<name>|<text>: send a private message",
 		end
 		to:send("* [" .. user.name .. " -> you]: " .. text)
 		user:send("* [you -> " .. to.name .. "]: " .. text)
-	end)
+	end,
+}

@@ -31,11 +31,14 @@ local function duration(secs)
 	    secs % 86400 // 3600, secs % 3600 // 60, secs % 60)
 end
 
-chat.command("stats", "stats: show the server's uptime and counters",
-	function(user)
+chat.command {
+	name = "stats",
+	help = "show the server's uptime and counters",
+	run = function(user)
 		local s = chat.stats()
 		user:send("* uptime " .. duration(s.uptime))
 		user:send("* users " .. #chat.users())
 		user:send("* messages " .. messages)
 		user:send("* connections " .. s.connections)
-	end)
+	end,
+}

@@ -57,7 +57,8 @@ end)
 """
 JOIN_LATER = r"""
 chat.on("join", function(user) user:send("later join hook ran") end)
-chat.command("quit", "", function(user) user:close("quit") end)
+chat.command{name = "quit", replaces = true,
+             run = function(user) user:close("quit") end}
 """
 
 
