@@ -147,7 +147,7 @@ client_new(struct server *srv, int fd, const struct sockaddr *sa,
 	client_arm_idle(c);
 
 	srv->nclients++;
-	srv->stats.connections++;
+	metric_inc(METRIC_CONNECTIONS);
 	registry_add(&srv->reg, c);
 	log_info("client %llu connected from %s",
 	    (unsigned long long)c->id, c->addr);
@@ -177,12 +177,13 @@ client_send(struct client *c, struct buf *b)
 	if (c->flags & CLIENT_DEAD)
 		return;
 	outq_push(&c->out, b);
+	metric_inc(METRIC_LINES_OUT);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		if ((n = outq_flush(&c->out, c->fd)) == -1) {
 			client_drop(c, CHATD_LEAVE_CLOSED);
 			return;
 		}
-		c->srv->stats.bytes_out += (uint64_t)n;
+		metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	}
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		log_info("client %llu (%s): %zu bytes queued, over "
@@ -234,6 +235,25 @@ client_drop(struct client *c, const char *reason)
 }
 
 /*
+ * The label a leave reason is counted under: chatd's own reasons as they
+ * are, a plugin's (which may hold anything, a name too) as "plugin".
+ */
+static const char *
+client_leave_label(const char *reason)
+{
+	static const char *const core[] = { CHATD_LEAVE_QUIT,
+	    CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT, CHATD_LEAVE_SLOW,
+	    CHATD_LEAVE_SHUTDOWN };
+	size_t	i;
+
+	for (i = 0; i < sizeof core / sizeof core[0]; i++) {
+		if (strcmp(reason, core[i]) == 0)
+			return (core[i]);
+	}
+	return ("plugin");
+}
+
+/*
  * Run the leave hooks of a marked client, unregister it and start draining
  * its output.  Called only from the server's reap step.
  */
@@ -244,6 +264,7 @@ client_reap(struct client *c)
 
 	script_leave(srv->script, c, c->close_reason);
 	registry_remove(&srv->reg, c);
+	metric_label_inc(METRIC_DISCONNECTS, client_leave_label(c->close_reason));
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
 	log_info("client %llu (%s) left: %s", (unsigned long long)c->id,
@@ -308,7 +329,7 @@ client_flush(struct client *c)
 			client_drop(c, CHATD_LEAVE_CLOSED);
 		return;
 	}
-	c->srv->stats.bytes_out += (uint64_t)n;
+	metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	if (c->out.count > 0) {
 		if (!(c->flags & CLIENT_WRITING)) {
 			ev_io_start(loop, &c->wio);
@@ -473,7 +494,7 @@ client_process(struct client *c)
 			break;
 		}
 		c->last_active = ev_now(c->srv->loop);
-		c->srv->stats.lines++;
+		metric_inc(METRIC_LINES_IN);
 		if (ev == LB_TOOLONG) {
 			snprintf(msg, sizeof msg, "! line too long (max %lld "
 			    "bytes)", c->srv->cfg.max_line);

@@ -38,10 +38,11 @@ set_nonblock(int fd)
 
 /* Tell a connection why it is refused, and close it. */
 static void
-listener_refuse(int fd, const char *msg, const char *addr)
+listener_refuse(int fd, const char *msg, const char *addr, const char *why)
 {
 	ssize_t	n;
 
+	metric_label_inc(METRIC_REFUSED, why);
 	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
 	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
 	(void)n;
@@ -81,13 +82,13 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 		return;
 	}
 	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(fd, MSG_FULL, addr);
+		listener_refuse(fd, MSG_FULL, addr, "full");
 		return;
 	}
 	keylen = client_ipkey(sa, key);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(fd, MSG_PER_IP, addr);
+		listener_refuse(fd, MSG_PER_IP, addr, "per_ip");
 		return;
 	}
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
@@ -234,12 +235,16 @@ listener_fit_clients(struct server *srv)
 }
 
 /*
- * Listen on addr:port and start accepting.  Returns 0, or -1 with the
- * reason in err.
+ * A listening socket for the listener called name: the one systemd passed
+ * under that name, else one bound to addr:port.  Its address goes to
+ * bound ("ip:port"), how it was had to how ("" or "descriptor 3 (chat)
+ * from systemd").  A port of -1 (off) takes systemd's socket only.
+ * Returns the fd (non-blocking, close-on-exec), or -1 with the reason in
+ * err (empty when the port is off and systemd passed nothing).
  */
 int
-listener_open(struct listener *l, struct server *srv, const char *addr,
-    int port, char *err, size_t errlen)
+listener_socket(const char *name, const char *addr, int port, char *bound,
+    size_t boundlen, char *how, size_t howlen, char *err, size_t errlen)
 {
 	struct addrinfo		 hints, *res;
 	struct sockaddr_storage	 ss;
@@ -247,9 +252,21 @@ listener_open(struct listener *l, struct server *srv, const char *addr,
 	char			 portstr[16];
 	int			 fd, one = 1, rc;
 
-	memset(l, 0, sizeof *l);
-	l->srv = srv;
-	l->fd = -1;
+	*how = '\0';
+	if ((fd = systemd_listen_take(name, how, howlen)) != -1) {
+		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+			snprintf(err, errlen, "%s: getsockname: %s", how,
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		client_format_addr((struct sockaddr *)&ss, bound, boundlen);
+		return (fd);
+	}
+	if (port < 0) {
+		*err = '\0';		/* off, and systemd passed none */
+		return (-1);
+	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -277,13 +294,33 @@ listener_open(struct listener *l, struct server *srv, const char *addr,
 		return (-1);
 	}
 	freeaddrinfo(res);
+	client_format_addr((struct sockaddr *)&ss, bound, boundlen);
+	return (fd);
+}
 
-	l->fd = fd;
-	client_format_addr((struct sockaddr *)&ss, l->addr, sizeof l->addr);
-	ev_io_init(&l->io, listener_accept_cb, fd, EV_READ);
+/*
+ * Listen on addr:port (or systemd's "chat" socket) and start accepting.
+ * Returns 0, or -1 with the reason in err.
+ */
+int
+listener_open(struct listener *l, struct server *srv, const char *addr,
+    int port, char *err, size_t errlen)
+{
+	char	how[96];
+
+	memset(l, 0, sizeof *l);
+	l->srv = srv;
+	l->fd = listener_socket("chat", addr, port, l->addr, sizeof l->addr,
+	    how, sizeof how, err, errlen);
+	if (l->fd == -1)
+		return (-1);
+	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	ev_init(&l->pause, listener_resume_cb);
 	ev_io_start(srv->loop, &l->io);
-	log_info("listening on %s", l->addr);
+	if (*how != '\0')
+		log_info("listening on %s (%s)", l->addr, how);
+	else
+		log_info("listening on %s", l->addr);
 	return (0);
 }
 

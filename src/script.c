@@ -230,6 +230,7 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	static const char	 msg[] = "! internal error";
 	lua_State		*L = S->L;
 	int			 top = lua_gettop(L), status;
+	uint64_t		 t0 = metrics_nsec();
 
 	S->failed = 0;
 	S->lasterr[0] = '\0';
@@ -248,6 +249,12 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 		    "= %lld); the plugin caught the error", S->max_instructions);
 	}
 	lua_settop(L, top);
+	if (S->call[0] != '\0') {
+		metric_label_inc(METRIC_LUA_CALLS, S->call);
+		metric_series(METRIC_LUA_NSEC, S->call)->value +=
+		    metrics_nsec() - t0;
+		S->call[0] = '\0';
+	}
 	if (S->failed && trigger != NULL &&
 	    !(trigger->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
 		client_send_text(trigger, msg, sizeof msg - 1);
@@ -646,6 +653,7 @@ script_join(struct script *S, struct client *c)
 	memset(&call, 0, sizeof call);
 	call.S = S;
 	call.c = c;
+	snprintf(S->call, sizeof S->call, "join");
 	script_run(S, script_join_tramp, &call, c);
 }
 
@@ -673,6 +681,7 @@ script_leave(struct script *S, struct client *c, const char *reason)
 	call.S = S;
 	call.c = c;
 	call.reason = reason;
+	snprintf(S->call, sizeof S->call, "leave");
 	script_run(S, script_leave_tramp, &call, c);
 }
 
@@ -695,6 +704,8 @@ script_line_tramp(lua_State *L)
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_commands);
 	lua_pushlstring(L, call->raw, nlen);
 	if (lua_rawget(L, -2) == LUA_TTABLE) {
+		snprintf(call->S->call, sizeof call->S->call, "command:%.*s",
+		    (int)nlen, call->raw);
 		lua_getfield(L, -1, "fn");
 		api_push_user(L, call->c);
 		if (bar != NULL)
@@ -726,5 +737,13 @@ script_line(struct script *S, struct client *c, const char *raw,
 	call.rawlen = rawlen;
 	call.text = text;
 	call.textlen = textlen;
+	snprintf(S->call, sizeof S->call, "line");
 	script_run(S, script_line_tramp, &call, c);
+}
+
+/* Bytes the Lua state holds now. */
+size_t
+script_memory(const struct script *S)
+{
+	return (S->mem_used);
 }

@@ -30,6 +30,7 @@ struct script {
 	const char	*plugin;	/* the file being loaded */
 	int		 failed;	/* a plugin call failed in this call */
 	char		 lasterr[512];	/* first line of its first error */
+	char		 call[48];	/* what this call is, for metrics */
 	struct ltimer_list timers;
 };
 
