@@ -5,8 +5,11 @@
  * then the prototypes of each file under a comment naming it.  The data
  * flow of a line, by file:
  *
- *   listener.c  accept(), connection limits, EMFILE back-off
- *   client.c    read(), rate limit, idle timer, close and reap
+ *   listener.c  accept() per listener kind, connection limits, EMFILE
+ *               back-off
+ *   transport.c a connection: readiness, handshake, buffered input
+ *   sock.c      the plain TCP transport: read(), writev(), shutdown()
+ *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
  *   text.c      UTF-8 repair, control stripping, name rules
@@ -14,7 +17,7 @@
  *   script.c    the Lua state: sandbox, protected calls, dispatch
  *   api.c       the "chat" table and user handles seen by plugins
  *   registry.c  users by id and by name, broadcast
- *   outq.c      shared output buffers and writev()
+ *   outq.c      shared output buffers, handed to the transport in runs
  *   server.c    the loop: flush, reap, signals, reload, shutdown
  *
  * Beside that path:
@@ -59,6 +62,7 @@
 #define CHATD_IOV_MAX		256	/* iovecs per writev() */
 #define CHATD_HOUSEKEEPING	1.0	/* seconds between memory checks */
 #define CHATD_CLEAN_MAX		10.0	/* seconds a busy server goes uncleaned */
+#define CHATD_LISTENER_MAX	8	/* listeners: rows of listener_kinds */
 
 /* The struct holding member m, from a pointer to that member. */
 #define container_of(p, type, m) \
@@ -183,6 +187,109 @@ void		*idmap_get(const struct idmap *, uint64_t);
 void		 idmap_put(struct idmap *, uint64_t, void *);
 void		*idmap_del(struct idmap *, uint64_t);
 
+/* transport.c */
+/*
+ * A connection: one socket and the transport that moves its bytes.  The
+ * owner of a connection (a chat client) keeps lines, queues, limits and
+ * timers; the transport keeps what is on the wire (plain TCP in sock.c;
+ * another transport is another file and a struct transport of its own).
+ *
+ * The contract of a transport's functions:
+ *
+ * - open(conn, ctx) sets up the per-connection state of an accepted,
+ *   non-blocking socket (conn->fd) from the listener's context ctx; it
+ *   returns 0, or -1 with the reason in errno.  NULL: nothing to set up.
+ * - handshake(conn, why, len) advances what must happen before the first
+ *   byte of input (a TLS handshake): 1 done, 0 not yet, -1 failed with the
+ *   reason written to why.  It is called again, by the connection, when
+ *   the socket is ready as asked.  NULL: there is none.
+ * - read(conn, buf, len) returns bytes read (> 0), 0 when the peer has
+ *   finished sending, or -1 with errno: EAGAIN when nothing can be read
+ *   now, anything else when the connection is broken.
+ * - writev(conn, iov, n) takes bytes in order from the front of iov and
+ *   returns how many (what it returns is gone from the caller's queue; a
+ *   short count means "no more for now"), or -1 with errno (EAGAIN: none
+ *   now).  The buffers stay the caller's: a transport copies what it must
+ *   keep, and may be asked again later with the same bytes in front.
+ * - pending(conn) says whether input waits inside the transport, where no
+ *   readiness event will announce it.  NULL: never.
+ * - shutdown(conn) ends the output direction in order once everything is
+ *   written (FIN, TLS close_notify): 1 done, 0 not yet, -1 failed.
+ * - close(conn) frees the per-connection state and closes conn->fd.  It is
+ *   the last call, and may be made in any state.
+ *
+ * A call that returns "not yet" or EAGAIN leaves in conn->blocked the
+ * event it waits for, EV_READ or EV_WRITE; the caller presets the usual
+ * one (EV_READ for handshake and read, EV_WRITE for writev and shutdown),
+ * so only a transport that reads to write, or writes to read, sets it.
+ *
+ * Layers: a transport that frames bytes over another (WebSocket over TCP
+ * or TLS) is conn->t; it keeps its state in conn->layer, and calls the
+ * functions of the one below with the same conn, whose state stays in
+ * conn->state.  A transport without a socket (in memory, for tests) has
+ * conn->fd == -1: nothing is watched, and it announces input with
+ * conn_wake() and pending().
+ */
+struct conn;
+struct transport {
+	const char	*name;		/* "tcp": for the log */
+	int		 (*open)(struct conn *, void *);
+	int		 (*handshake)(struct conn *, char *, size_t);
+	ssize_t		 (*read)(struct conn *, char *, size_t);
+	ssize_t		 (*writev)(struct conn *, const struct iovec *, int);
+	int		 (*pending)(struct conn *);
+	int		 (*shutdown)(struct conn *);
+	void		 (*close)(struct conn *);
+};
+/*
+ * What a connection calls back in its owner; the owner finds itself with
+ * container_of().  readable and writable are called when conn_read() or
+ * conn_flush() may make progress, and only while the owner wants that
+ * (conn_want); one event calls one of them, so either may free the owner.
+ */
+struct conn_owner {
+	void		 (*ready)(struct conn *);	/* handshake done */
+	void		 (*failed)(struct conn *, const char *);
+	void		 (*readable)(struct conn *);
+	void		 (*writable)(struct conn *);
+};
+TAILQ_HEAD(conn_list, conn);
+struct conn {
+	const struct transport *t;
+	const struct conn_owner *owner;
+	void		*state;		/* the transport's own */
+	void		*layer;		/* a transport's above that one */
+	struct server	*srv;
+	int		 fd;
+	unsigned char	 want;		/* what the owner waits for */
+#define CONN_READ	 0x01
+#define CONN_WRITE	 0x02
+	unsigned char	 flags;
+#define CONN_HANDSHAKE	 0x01	/* handshake not done yet */
+#define CONN_BUFFERED	 0x02	/* on srv->buffered */
+	unsigned char	 rblock;	/* EV_READ/EV_WRITE: read waits for */
+	unsigned char	 wblock;	/* ... and writev and shutdown */
+	unsigned char	 blocked;	/* set by a transport call, see above */
+	ev_io		 rio;
+	ev_io		 wio;
+	TAILQ_ENTRY(conn) buffered_entry;	/* srv->buffered */
+};
+void		 conn_setup(struct server *);
+void		 conn_init(struct conn *, struct server *, int,
+		     const struct transport *, const struct conn_owner *);
+int		 conn_open(struct conn *, void *);
+void		 conn_start(struct conn *);
+void		 conn_want(struct conn *, unsigned, int);
+void		 conn_wake(struct conn *);
+ssize_t		 conn_read(struct conn *, char *, size_t);
+ssize_t		 conn_writev(struct conn *, const struct iovec *, int);
+int		 conn_shutdown(struct conn *);
+void		 conn_close(struct conn *);
+void		 conn_run_buffered(struct server *);
+
+/* sock.c */
+extern const struct transport transport_tcp;
+
 /* outq.c */
 struct buf {
 	unsigned	 refs;
@@ -214,7 +321,7 @@ void		 buf_unref(struct buf *);
 void		 outq_init(struct outq *);
 void		 outq_free(struct outq *);
 void		 outq_push(struct outq *, struct buf *);
-ssize_t		 outq_flush(struct outq *, int);
+ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);
 
 /* config.c */
@@ -314,12 +421,12 @@ struct client {
 #define CLIENT_CLOSING	 0x01	/* on srv->closing, leave hooks pending */
 #define CLIENT_DRAINING	 0x02	/* unregistered, flushing before close */
 #define CLIENT_PENDING	 0x04	/* on srv->pending, output to flush */
-#define CLIENT_WRITING	 0x08	/* write watcher started */
+#define CLIENT_WRITING	 0x08	/* waiting for the connection to take more */
 #define CLIENT_THROTTLED 0x10	/* out of tokens, not reading */
 #define CLIENT_DEAD	 0x20	/* output discarded: too slow or failed */
 #define CLIENT_SHUTWR	 0x40	/* shutdown(SHUT_WR) done */
 #define CLIENT_EOF	 0x80	/* the peer has finished sending */
-	int		 fd;
+#define CLIENT_HANDSHAKE 0x100	/* on srv->handshaking, not yet registered */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
@@ -339,18 +446,20 @@ struct client {
 	double		 tokens;		/* input rate bucket */
 	ev_tstamp	 tokens_at;
 
-	ev_io		 rio;
-	ev_io		 wio;
-	ev_timer	 idle;			/* idle, then linger, deadline */
+	struct conn	 conn;			/* the socket and its transport */
+	ev_timer	 idle;			/* handshake, idle, then linger,
+						   deadline */
 	ev_timer	 throttle;
 
 	struct telnet	 telnet;		/* commands taken out of the input */
 	struct linebuf	 in;
 
-	TAILQ_ENTRY(client) closing_entry;	/* srv->closing, srv->draining */
+	TAILQ_ENTRY(client) closing_entry;	/* srv->closing, srv->draining,
+						   srv->handshaking */
 };
-struct client	*client_new(struct server *, int, const struct sockaddr *,
-		     socklen_t);
+struct listener;
+struct client	*client_new(struct server *, struct listener *, int,
+		     const struct sockaddr *);
 void		 client_send(struct client *, struct buf *);
 void		 client_send_text(struct client *, const char *, size_t);
 void		 client_close(struct client *, const char *);
@@ -363,18 +472,37 @@ void		 client_format_addr(const struct sockaddr *, char *, size_t);
 size_t		 client_ipkey(const struct sockaddr *, unsigned char *);
 
 /* listener.c */
+/*
+ * A kind of listener, one row of listener_kinds[]: the config section
+ * whose bind and port keys say where it listens (port unset: it does not)
+ * and, if the section has one, whose handshake_timeout bounds a
+ * handshake; the transport of its connections and that transport's
+ * context (NULL: none); and what an accepted socket becomes (NULL: a chat
+ * client, after the connection limits).  Another door into chatd is
+ * another row.
+ */
+struct listener;
+struct listener_kind {
+	const char	*name;		/* in the log; NULL for plain chat */
+	const char	*section;
+	const struct transport *transport;
+	void		*(*context)(struct server *);
+	void		 (*admit)(struct listener *, int,
+			     const struct sockaddr *);
+};
+extern const struct listener_kind listener_kinds[];
 struct listener {
 	struct server	*srv;
+	const struct listener_kind *kind;
 	int		 fd;
 	ev_io		 io;
 	ev_timer	 pause;
+	double		 handshake_timeout;	/* seconds; 0: none */
 	char		 addr[CHATD_ADDR_MAX];
 };
-int		 listener_open(struct listener *, struct server *, const char *,
-		     int, char *, size_t);
-void		 listener_close(struct listener *);
-int		 listener_socket(const char *, const char *, int, char *,
-		     size_t, char *, size_t, char *, size_t);
+int		 listener_open_all(struct server *, char *, size_t);
+void		 listener_close_all(struct server *);
+void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
@@ -475,8 +603,9 @@ int		 http_conn_detach(struct http_conn *, char **, size_t *);
 
 /* exporter.c */
 struct exporter;
-struct exporter	*exporter_open(struct server *, char *, size_t);
+struct exporter	*exporter_open(struct server *);
 void		 exporter_close(struct exporter *);
+void		 exporter_admit(struct listener *, int, const struct sockaddr *);
 
 /* systemd.c */
 int		 systemd_init(char *, size_t);
@@ -496,7 +625,8 @@ struct server {
 	struct ev_loop	*loop;
 	struct config	 cfg;
 	char		*config_path;	/* NULL: running on built-in defaults */
-	struct listener	 listener;
+	struct listener	 listeners[CHATD_LISTENER_MAX];
+	size_t		 nlisteners;
 	struct registry	 reg;
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
@@ -506,6 +636,10 @@ struct server {
 	struct client_list pending;
 	struct client_list closing;
 	struct client_list draining;	/* unregistered, still open */
+	struct client_list handshaking;	/* accepted, not yet registered */
+	struct conn_list buffered;	/* input held inside a transport */
+	size_t		 nbuffered;
+	ev_idle		 buffered_idle;	/* no sleep while any is buffered */
 	char		*scratch;	/* text_clean() output, one line */
 	size_t		 scratch_len;
 	int		 stopping;

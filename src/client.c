@@ -1,7 +1,11 @@
 /*
- * A client: one connection, from its first byte read to close().
+ * A client: one connection, from accept() to close().  Its bytes come and
+ * go through the connection's transport (transport.c); the client keeps
+ * the lines, the queue, the limits and the timers.
  *
  * Life of a client:
+ *   handshake accepted, counted against the limits, not yet registered:
+ *             the transport's handshake runs under its own timeout
  *   online    registered; lines are read, framed and handed to Lua
  *   closing   client_close() marked it; nothing is freed yet, because a
  *             caller up the stack (a broadcast, a Lua call) may hold it
@@ -17,16 +21,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "chatd.h"
 
-static void	client_read_cb(struct ev_loop *, ev_io *, int);
-static void	client_write_cb(struct ev_loop *, ev_io *, int);
+static void	client_ready(struct conn *);
+static void	client_failed(struct conn *, const char *);
+static void	client_readable(struct conn *);
+static void	client_writable(struct conn *);
 static void	client_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_throttle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_process(struct client *);
 static void	client_drop(struct client *, const char *);
+
+static const struct conn_owner client_owner = {
+	.ready = client_ready,
+	.failed = client_failed,
+	.readable = client_readable,
+	.writable = client_writable,
+};
 
 /* Write "ip:port" or "[ip]:port" for an address; v4-mapped v6 as v4. */
 void
@@ -115,51 +127,95 @@ client_set_sndbuf(struct client *c)
 {
 	int	size = (int)c->srv->cfg.output_limit;
 
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	setsockopt(c->conn.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
-/* Set up a client for an accepted socket and announce it to the plugins. */
+/*
+ * Set up a client for a socket accepted by listener l, and start its
+ * transport's handshake; the client joins when that is done (at once
+ * without one).  Returns NULL if the transport could not be set up.
+ */
 struct client *
-client_new(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+client_new(struct server *srv, struct listener *l, int fd,
+    const struct sockaddr *sa)
 {
 	struct client	*c;
 	ev_tstamp	 now = ev_now(srv->loop);
 
-	(void)salen;
 	c = xcalloc(1, sizeof *c);
 	c->srv = srv;
-	c->fd = fd;
 	client_format_addr(sa, c->addr, sizeof c->addr);
 	c->ipkeylen = client_ipkey(sa, c->ipkey);
+	conn_init(&c->conn, srv, fd, l->kind->transport, &client_owner);
+	if (conn_open(&c->conn, l->kind->context != NULL ?
+	    l->kind->context(srv) : NULL) == -1) {
+		log_warn("client from %s: %s: %s", c->addr,
+		    l->kind->transport->name, strerror(errno));
+		conn_close(&c->conn);
+		listener_release_ip(srv, c->ipkey, c->ipkeylen);
+		free(c);
+		return (NULL);
+	}
 	c->joined = c->last_active = c->tokens_at = now;
 	c->tokens = (double)srv->cfg.burst;
 	client_set_sndbuf(c);
 	telnet_init(&c->telnet);
 	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
 	outq_init(&c->out);
-
-	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
-	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
 	ev_init(&c->idle, client_idle_cb);
 	ev_init(&c->throttle, client_throttle_cb);
-	ev_io_start(srv->loop, &c->rio);
-	client_arm_idle(c);
-
 	srv->nclients++;
 	metric_inc(METRIC_CONNECTIONS);
+
+	if (c->conn.flags & CONN_HANDSHAKE) {
+		c->flags |= CLIENT_HANDSHAKE;
+		TAILQ_INSERT_TAIL(&srv->handshaking, c, closing_entry);
+		if (l->handshake_timeout > 0.) {
+			ev_timer_set(&c->idle, l->handshake_timeout, 0.);
+			ev_timer_start(srv->loop, &c->idle);
+		}
+	}
+	conn_start(&c->conn);
+	return (c);
+}
+
+/* The handshake is done (or there was none): register and announce. */
+static void
+client_ready(struct conn *conn)
+{
+	struct client	*c = container_of(conn, struct client, conn);
+	struct server	*srv = c->srv;
+
+	if (c->flags & CLIENT_HANDSHAKE) {
+		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
+		c->flags &= ~CLIENT_HANDSHAKE;
+		c->joined = c->last_active = c->tokens_at = ev_now(srv->loop);
+	}
+	conn_want(&c->conn, CONN_READ, 1);
+	client_arm_idle(c);
 	registry_add(&srv->reg, c);
 	log_info("client %llu connected from %s",
 	    (unsigned long long)c->id, c->addr);
 	script_join(srv->script, c);
-	return (c);
+}
+
+/* The handshake failed: say why, once, and let the connection go. */
+static void
+client_failed(struct conn *conn, const char *why)
+{
+	struct client	*c = container_of(conn, struct client, conn);
+
+	log_info("%s handshake with %s failed: %s", conn->t->name, c->addr,
+	    why);
+	client_finish(c);
 }
 
 /* Whether a client is registered and not on its way out. */
 int
 client_is_online(const struct client *c)
 {
-	return ((c->flags & (CLIENT_CLOSING | CLIENT_DRAINING)) == 0);
+	return ((c->flags & (CLIENT_CLOSING | CLIENT_DRAINING |
+	    CLIENT_HANDSHAKE)) == 0);
 }
 
 /*
@@ -179,7 +235,7 @@ client_send(struct client *c, struct buf *b)
 	outq_push(&c->out, b);
 	metric_inc(METRIC_LINES_OUT);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
-		if ((n = outq_flush(&c->out, c->fd)) == -1) {
+		if ((n = outq_flush(&c->out, &c->conn)) == -1) {
 			client_drop(c, CHATD_LEAVE_CLOSED);
 			return;
 		}
@@ -217,7 +273,7 @@ client_close(struct client *c, const char *reason)
 		return;
 	c->flags |= CLIENT_CLOSING;
 	c->close_reason = xstrdup(reason);
-	ev_io_stop(c->srv->loop, &c->rio);
+	conn_want(&c->conn, CONN_READ, 0);
 	ev_timer_stop(c->srv->loop, &c->throttle);
 	server_mark_closing(c->srv, c);
 }
@@ -277,7 +333,7 @@ client_reap(struct client *c)
 	/* Keep reading (and discarding): closing a socket with unread input
 	 * makes the kernel send a reset, which can destroy the goodbye. */
 	if (!(c->flags & CLIENT_EOF))
-		ev_io_start(srv->loop, &c->rio);
+		conn_want(&c->conn, CONN_READ, 1);
 	ev_timer_stop(srv->loop, &c->idle);
 	ev_timer_set(&c->idle, CHATD_LINGER, 0.);
 	ev_timer_start(srv->loop, &c->idle);
@@ -295,11 +351,11 @@ client_finish(struct client *c)
 		TAILQ_REMOVE(&srv->pending, c, pending_entry);
 	if (c->flags & CLIENT_DRAINING)
 		TAILQ_REMOVE(&srv->draining, c, closing_entry);
-	ev_io_stop(srv->loop, &c->rio);
-	ev_io_stop(srv->loop, &c->wio);
+	if (c->flags & CLIENT_HANDSHAKE)
+		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
 	ev_timer_stop(srv->loop, &c->idle);
 	ev_timer_stop(srv->loop, &c->throttle);
-	close(c->fd);
+	conn_close(&c->conn);
 	listener_release_ip(srv, c->ipkey, c->ipkeylen);
 	srv->nclients--;
 
@@ -310,18 +366,31 @@ client_finish(struct client *c)
 	free(c);
 }
 
+/* Ask the connection to call back when it takes more output, or not. */
+static void
+client_wait_writable(struct client *c, int on)
+{
+	if (on == !!(c->flags & CLIENT_WRITING))
+		return;
+	conn_want(&c->conn, CONN_WRITE, on);
+	if (on)
+		c->flags |= CLIENT_WRITING;
+	else
+		c->flags &= ~CLIENT_WRITING;
+}
+
 /*
- * Write what the kernel takes.  If bytes are left, wait for the socket to
- * become writable; a draining client whose queue is empty is shut down for
+ * Write what the connection takes.  If bytes are left, wait until it
+ * takes more; a draining client whose queue is empty is shut down for
  * writing, and freed once the peer has finished too.  May free c.
  */
 void
 client_flush(struct client *c)
 {
-	struct ev_loop	*loop = c->srv->loop;
 	ssize_t		 n;
+	int		 r;
 
-	n = outq_flush(&c->out, c->fd);
+	n = outq_flush(&c->out, &c->conn);
 	if (n == -1) {
 		if (c->flags & CLIENT_DRAINING)
 			client_finish(c);
@@ -331,39 +400,36 @@ client_flush(struct client *c)
 	}
 	metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	if (c->out.count > 0) {
-		if (!(c->flags & CLIENT_WRITING)) {
-			ev_io_start(loop, &c->wio);
-			c->flags |= CLIENT_WRITING;
-		}
+		client_wait_writable(c, 1);
 		return;
 	}
-	if (c->flags & CLIENT_WRITING) {
-		ev_io_stop(loop, &c->wio);
-		c->flags &= ~CLIENT_WRITING;
+	if (!(c->flags & CLIENT_DRAINING)) {
+		client_wait_writable(c, 0);
+		return;
 	}
-	if (c->flags & CLIENT_DRAINING) {
-		/* When stopping, all is said once it is written: do not wait
-		 * for peers that keep their end open. */
-		if (c->flags & CLIENT_EOF || c->srv->stopping) {
-			if (!(c->flags & CLIENT_EOF))
-				shutdown(c->fd, SHUT_WR);
+	if (!(c->flags & CLIENT_SHUTWR)) {
+		if ((r = conn_shutdown(&c->conn)) == 0) {
+			client_wait_writable(c, 1);	/* not sent yet */
+			return;
+		}
+		if (r == -1) {
 			client_finish(c);
 			return;
 		}
-		if (!(c->flags & CLIENT_SHUTWR)) {
-			shutdown(c->fd, SHUT_WR);
-			c->flags |= CLIENT_SHUTWR;
-		}
+		c->flags |= CLIENT_SHUTWR;
 	}
+	client_wait_writable(c, 0);
+	/* When stopping, all is said once it is written: do not wait for
+	 * peers that keep their end open. */
+	if (c->flags & CLIENT_EOF || c->srv->stopping)
+		client_finish(c);
 }
 
-/* The socket is writable again. */
+/* The connection takes output again. */
 static void
-client_write_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
+client_writable(struct conn *conn)
 {
-	struct client	*c = container_of(w, struct client, wio);
-
-	client_flush(c);
+	client_flush(container_of(conn, struct client, conn));
 }
 
 /* A draining client sent something: discard it; its EOF ends it. */
@@ -373,20 +439,20 @@ client_drain_read(struct client *c)
 	char	 sink[4096];
 	ssize_t	 n;
 
-	n = read(c->fd, sink, sizeof sink);
-	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+	n = conn_read(&c->conn, sink, sizeof sink);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)))
 		return;
 	c->flags |= CLIENT_EOF;
-	ev_io_stop(c->srv->loop, &c->rio);
+	conn_want(&c->conn, CONN_READ, 0);
 	if (n == -1 || c->out.count == 0)
 		client_finish(c);
 }
 
-/* Input has arrived. */
+/* Input may have arrived. */
 static void
-client_read_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
+client_readable(struct conn *conn)
 {
-	struct client	*c = container_of(w, struct client, rio);
+	struct client	*c = container_of(conn, struct client, conn);
 	char		*space;
 	size_t		 avail;
 	ssize_t		 n;
@@ -400,9 +466,9 @@ client_read_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 		client_process(c);
 		return;
 	}
-	n = read(c->fd, space, avail);
+	n = conn_read(&c->conn, space, avail);
 	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		log_debug("client %llu: read: %s", (unsigned long long)c->id,
 		    strerror(errno));
@@ -440,7 +506,7 @@ client_take_token(struct client *c)
 		c->tokens -= 1.;
 		return (1);
 	}
-	ev_io_stop(c->srv->loop, &c->rio);
+	conn_want(&c->conn, CONN_READ, 0);
 	ev_timer_set(&c->throttle,
 	    (1. - c->tokens) / (double)cfg->lines_per_second, 0.);
 	ev_timer_start(c->srv->loop, &c->throttle);
@@ -450,14 +516,15 @@ client_take_token(struct client *c)
 
 /* The bucket has a token again: go on with buffered lines, then read. */
 static void
-client_throttle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
+client_throttle_cb(__unused struct ev_loop *loop, ev_timer *w,
+    __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, throttle);
 
 	c->flags &= ~CLIENT_THROTTLED;
 	client_process(c);
 	if (client_is_online(c) && !(c->flags & CLIENT_THROTTLED))
-		ev_io_start(loop, &c->rio);
+		conn_want(&c->conn, CONN_READ, 1);
 }
 
 /* Hand one complete line to the plugins, unless it is blank. */
@@ -516,6 +583,12 @@ client_idle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 	if (c->flags & CLIENT_DRAINING) {
 		log_debug("client %llu: linger time over, closing",
 		    (unsigned long long)c->id);
+		client_finish(c);
+		return;
+	}
+	if (c->flags & CLIENT_HANDSHAKE) {
+		log_info("%s handshake with %s failed: not done within %.0f s",
+		    c->conn.t->name, c->addr, ev_now(loop) - c->joined);
 		client_finish(c);
 		return;
 	}

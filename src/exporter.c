@@ -2,32 +2,26 @@
  * The exporter: the [metrics] listener and its one route, GET /metrics,
  * answered in the Prometheus text format through the HTTP door.
  *
- * It has a socket of its own (loopback by default), so that the metrics
- * are never reachable where the chat is unless the operator says so, and
- * a scrape never waits behind chat clients for a connection slot.
+ * Its listener is a row of listener_kinds[] with a socket of its own
+ * (loopback by default), so the metrics are never reachable where the chat
+ * is unless the operator says so, and a scrape never waits behind chat
+ * clients for a connection slot.
  */
 
 #include "config.h"
 
-#include <sys/socket.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "chatd.h"
 
-#define EXPORTER_CONNS	16		/* scrapes at once; more get 503 */
+#define EXPORTER_CONNS	16	/* scrapes at once; more get 503 */
 #define EXPORTER_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 struct exporter {
 	struct server	*srv;
-	int		 fd;
-	ev_io		 io;
-	ev_timer	 pause;		/* after EMFILE */
 	struct http_door door;
-	char		 addr[CHATD_ADDR_MAX];
 };
 
 /* One request: /metrics for GET and HEAD, 405 or 404 for the rest. */
@@ -53,93 +47,53 @@ exporter_handle(struct http_conn *hc, const struct http_request *req,
 	free(text);
 }
 
-/* Accept what is waiting and hand it to the door. */
-static void
-exporter_accept_cb(struct ev_loop *loop, ev_io *w, __unused int revents)
+/* A connection accepted by the metrics listener: the door takes it. */
+void
+exporter_admit(struct listener *l, int fd, const struct sockaddr *sa)
 {
-	struct exporter		*e = container_of(w, struct exporter, io);
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	int			 fd, i;
+	struct exporter	*e = l->srv->exporter;
 
-	for (i = 0; i < EXPORTER_CONNS; i++) {
-		sslen = sizeof ss;
-		fd = accept4(e->fd, (struct sockaddr *)&ss, &sslen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd != -1) {
-			http_door_accept(&e->door, fd,
-			    (struct sockaddr *)&ss);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			/* As the chat listener does: rest, do not spin. */
-			ev_io_stop(loop, &e->io);
-			ev_timer_set(&e->pause, CHATD_EMFILE_PAUSE, 0.);
-			ev_timer_start(loop, &e->pause);
-		}
+	if (e == NULL) {		/* not set up yet: cannot happen */
+		close(fd);
 		return;
 	}
-}
-
-/* The pause after EMFILE is over. */
-static void
-exporter_resume_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
-{
-	struct exporter	*e = container_of(w, struct exporter, pause);
-
-	ev_io_start(loop, &e->io);
+	http_door_accept(&e->door, fd, sa);
 }
 
 /*
- * Start serving the metrics, if [metrics] port is set or systemd passed a
- * "metrics" socket.  Returns the exporter, or NULL: with *err empty when
- * the metrics are off, else with the reason.
+ * Start serving the metrics if a metrics listener is open ([metrics] port
+ * set, or a socket systemd passed as "metrics").  NULL when there is none.
  */
 struct exporter *
-exporter_open(struct server *srv, char *err, size_t errlen)
+exporter_open(struct server *srv)
 {
 	struct exporter	*e;
-	char		 how[96];
-	int		 fd;
+	size_t		 i;
 
-	*err = '\0';
-	e = xcalloc(1, sizeof *e);
-	fd = listener_socket("metrics", srv->cfg.metrics_bind,
-	    (int)srv->cfg.metrics_port, e->addr, sizeof e->addr, how,
-	    sizeof how, err, errlen);
-	if (fd == -1) {
-		free(e);
-		return (NULL);
+	for (i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].kind->admit == exporter_admit)
+			break;
 	}
+	if (i == srv->nlisteners)
+		return (NULL);
+	e = xcalloc(1, sizeof *e);
 	e->srv = srv;
-	e->fd = fd;
 	http_door_init(&e->door, srv->loop, exporter_handle, e, 0,
 	    EXPORTER_CONNS);
-	ev_io_init(&e->io, exporter_accept_cb, fd, EV_READ);
-	ev_init(&e->pause, exporter_resume_cb);
-	ev_io_start(srv->loop, &e->io);
 	metrics_lag_start(srv->loop);
-	log_info("serving metrics at http://%s/metrics%s%s%s", e->addr,
-	    *how != '\0' ? " (" : "", how, *how != '\0' ? ")" : "");
+	log_info("serving metrics at http://%s/metrics",
+	    srv->listeners[i].addr);
 	return (e);
 }
 
-/* Stop serving: the listener and every connection still open. */
+/* Stop serving: every connection still open.  (The listener is closed
+ * with the others.) */
 void
 exporter_close(struct exporter *e)
 {
-	struct ev_loop	*loop;
-
 	if (e == NULL)
 		return;
-	loop = e->srv->loop;
-	metrics_lag_stop(loop);
-	ev_io_stop(loop, &e->io);
-	ev_timer_stop(loop, &e->pause);
-	close(e->fd);
+	metrics_lag_stop(e->srv->loop);
 	http_door_close(&e->door);
 	free(e);
 }

@@ -1,7 +1,8 @@
 /*
- * The listening socket: accept(), the connection limits, max_clients fitted
- * to the descriptor limit, and a pause instead of a busy loop when the
- * process runs out of descriptors all the same.
+ * The listening sockets, one per configured kind of listener: accept(),
+ * the connection limits, max_clients fitted to the descriptor limit, and a
+ * pause instead of a busy loop when the process runs out of descriptors
+ * all the same.
  */
 
 #include "config.h"
@@ -22,6 +23,18 @@
 
 #define MSG_FULL	"! server full\r\n"
 #define MSG_PER_IP	"! too many connections from your address\r\n"
+
+static void	listener_admit(struct listener *, int, const struct sockaddr *);
+
+/*
+ * The kinds of listener, in the order they open (so the first "listening
+ * on" line of the log is the plain one).
+ */
+const struct listener_kind listener_kinds[] = {
+	{ NULL, "server", &transport_tcp, NULL, listener_admit },
+	{ "metrics", "metrics", NULL, NULL, exporter_admit },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
 
 /* Make a descriptor non-blocking and close-on-exec. */
 static int
@@ -65,10 +78,9 @@ listener_release_ip(struct server *srv, const unsigned char *key, size_t len)
 
 /* Take one accepted connection through the limits to a new client. */
 static void
-listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
-    socklen_t sslen)
+listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 {
-	const struct sockaddr	*sa = (const struct sockaddr *)ss;
+	struct server		*srv = l->srv;
 	unsigned char		 key[17];
 	char			 addr[CHATD_ADDR_MAX];
 	size_t			 keylen;
@@ -76,11 +88,6 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 	int			 one = 1;
 
 	client_format_addr(sa, addr, sizeof addr);
-	if (set_nonblock(fd) == -1) {
-		log_warn("accept %s: fcntl: %s", addr, strerror(errno));
-		close(fd);
-		return;
-	}
 	if (srv->nclients >= srv->max_clients) {
 		listener_refuse(fd, MSG_FULL, addr, "full");
 		return;
@@ -94,7 +101,7 @@ listener_admit(struct server *srv, int fd, struct sockaddr_storage *ss,
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
 	/* Lines are small and already batched per loop turn: send them now. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	client_new(srv, fd, sa, sslen);
+	client_new(srv, l, fd, sa);
 }
 
 /* Accept what is waiting, a bounded batch at a time. */
@@ -138,7 +145,12 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, __unused int revents)
 				return;
 			}
 		}
-		listener_admit(l->srv, fd, &ss, sslen);
+		if (set_nonblock(fd) == -1) {
+			log_warn("accept: fcntl: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		l->kind->admit(l, fd, (struct sockaddr *)&ss);
 	}
 }
 
@@ -235,16 +247,17 @@ listener_fit_clients(struct server *srv)
 }
 
 /*
- * A listening socket for the listener called name: the one systemd passed
- * under that name, else one bound to addr:port.  Its address goes to
- * bound ("ip:port"), how it was had to how ("" or "descriptor 3 (chat)
- * from systemd").  A port of -1 (off) takes systemd's socket only.
- * Returns the fd (non-blocking, close-on-exec), or -1 with the reason in
- * err (empty when the port is off and systemd passed nothing).
+ * A listening socket for a kind: the one systemd passed under the kind's
+ * name ("chat" for the plain one), else one bound to addr:port (none when
+ * port is -1).  Its address goes to bound ("ip:port"), how it was had to
+ * how ("" or "descriptor 3 (chat) from systemd").  Returns the fd
+ * (non-blocking, close-on-exec), or -1 with the reason in err (empty when
+ * the kind is not configured and systemd passed nothing for it).
  */
-int
-listener_socket(const char *name, const char *addr, int port, char *bound,
-    size_t boundlen, char *how, size_t howlen, char *err, size_t errlen)
+static int
+listener_socket(const struct listener_kind *kind, const char *addr,
+    int port, char *bound, size_t boundlen, char *how, size_t howlen,
+    char *err, size_t errlen)
 {
 	struct addrinfo		 hints, *res;
 	struct sockaddr_storage	 ss;
@@ -253,7 +266,10 @@ listener_socket(const char *name, const char *addr, int port, char *bound,
 	int			 fd, one = 1, rc;
 
 	*how = '\0';
-	if ((fd = systemd_listen_take(name, how, howlen)) != -1) {
+	*err = '\0';
+	fd = systemd_listen_take(kind->name != NULL ? kind->name : "chat", how,
+	    howlen);
+	if (fd != -1) {
 		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
 			snprintf(err, errlen, "%s: getsockname: %s", how,
 			    strerror(errno));
@@ -263,10 +279,8 @@ listener_socket(const char *name, const char *addr, int port, char *bound,
 		client_format_addr((struct sockaddr *)&ss, bound, boundlen);
 		return (fd);
 	}
-	if (port < 0) {
-		*err = '\0';		/* off, and systemd passed none */
-		return (-1);
-	}
+	if (port < 0)
+		return (-1);		/* not configured */
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -287,8 +301,9 @@ listener_socket(const char *name, const char *addr, int port, char *bound,
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, SOMAXCONN) == -1 || set_nonblock(fd) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		snprintf(err, errlen, "listen on %s port %d: %s", addr, port,
-		    strerror(errno));
+		snprintf(err, errlen, "listen on %s port %d%s%s: %s", addr,
+		    port, kind->name != NULL ? " for " : "",
+		    kind->name != NULL ? kind->name : "", strerror(errno));
 		freeaddrinfo(res);
 		close(fd);
 		return (-1);
@@ -299,39 +314,99 @@ listener_socket(const char *name, const char *addr, int port, char *bound,
 }
 
 /*
- * Listen on addr:port (or systemd's "chat" socket) and start accepting.
- * Returns 0, or -1 with the reason in err.
+ * Listen for kind (on addr:port, or on systemd's socket for it) and start
+ * accepting.  Returns 1, 0 if the kind is not configured, or -1 with the
+ * reason in err.
  */
-int
-listener_open(struct listener *l, struct server *srv, const char *addr,
-    int port, char *err, size_t errlen)
+static int
+listener_open(struct listener *l, struct server *srv,
+    const struct listener_kind *kind, const char *addr, int port, char *err,
+    size_t errlen)
 {
 	char	how[96];
 
 	memset(l, 0, sizeof *l);
 	l->srv = srv;
-	l->fd = listener_socket("chat", addr, port, l->addr, sizeof l->addr,
+	l->kind = kind;
+	l->fd = listener_socket(kind, addr, port, l->addr, sizeof l->addr,
 	    how, sizeof how, err, errlen);
 	if (l->fd == -1)
-		return (-1);
+		return (*err != '\0' ? -1 : 0);
 	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	ev_init(&l->pause, listener_resume_cb);
 	ev_io_start(srv->loop, &l->io);
-	if (*how != '\0')
-		log_info("listening on %s (%s)", l->addr, how);
-	else
-		log_info("listening on %s", l->addr);
+	log_info("listening on %s%s%s%s%s%s", l->addr,
+	    kind->name != NULL || *how != '\0' ? " (" : "",
+	    kind->name != NULL ? kind->name : "",
+	    kind->name != NULL && *how != '\0' ? ", " : "", how,
+	    kind->name != NULL || *how != '\0' ? ")" : "");
+	return (1);
+}
+
+/* Take the settings of a listener's section that apply live. */
+static void
+listener_configure(struct listener *l)
+{
+	const struct config_key	*k;
+
+	k = config_find(l->kind->section, "handshake_timeout");
+	l->handshake_timeout = k != NULL ?
+	    (double)config_int(&l->srv->cfg, k) : 0.;
+}
+
+/*
+ * Open a listener for each kind whose section sets a port, or for which
+ * systemd passed a socket.  Returns 0, or -1 with the reason in err (what
+ * was opened is closed by listener_close_all).
+ */
+int
+listener_open_all(struct server *srv, char *err, size_t errlen)
+{
+	const struct listener_kind	*kind;
+	const struct config_key		*kbind, *kport;
+	struct listener			*l;
+	int				 rc;
+
+	for (kind = listener_kinds; kind->section != NULL; kind++) {
+		kbind = config_find(kind->section, "bind");
+		kport = config_find(kind->section, "port");
+		if (srv->nlisteners == CHATD_LISTENER_MAX)
+			fatal("more than %d listeners", CHATD_LISTENER_MAX);
+		l = &srv->listeners[srv->nlisteners];
+		rc = listener_open(l, srv, kind, config_str(&srv->cfg, kbind),
+		    (int)config_int(&srv->cfg, kport), err, errlen);
+		if (rc == -1)
+			return (-1);
+		if (rc == 0)
+			continue;	/* not configured */
+		srv->nlisteners++;
+		listener_configure(l);
+	}
 	return (0);
 }
 
-/* Stop accepting and close the socket. */
+/* A reloaded configuration: the handshake timeouts. */
 void
-listener_close(struct listener *l)
+listener_apply_config(struct server *srv)
 {
-	if (l->fd == -1)
-		return;
-	ev_io_stop(l->srv->loop, &l->io);
-	ev_timer_stop(l->srv->loop, &l->pause);
-	close(l->fd);
-	l->fd = -1;
+	size_t	i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		listener_configure(&srv->listeners[i]);
+}
+
+/* Stop accepting and close the sockets. */
+void
+listener_close_all(struct server *srv)
+{
+	struct listener	*l;
+	size_t		 i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		l = &srv->listeners[i];
+		ev_io_stop(srv->loop, &l->io);
+		ev_timer_stop(srv->loop, &l->pause);
+		close(l->fd);
+	}
+	srv->nlisteners = 0;
 }

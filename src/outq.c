@@ -3,8 +3,9 @@
  *
  * A broadcast is formatted once into one buffer; every recipient's queue
  * holds a reference, never a copy, and only the oldest buffer of a queue
- * can be partly sent.  Queues are flushed with writev(), many buffers per
- * system call.
+ * can be partly sent.  A queue is handed to its connection's transport in
+ * runs of many buffers (one writev() each over TCP, coalesced into
+ * records over TLS).
  */
 
 #include "config.h"
@@ -13,7 +14,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "chatd.h"
 
@@ -196,12 +196,12 @@ outq_consume(struct outq *q, size_t n)
 }
 
 /*
- * Write as much of the queue as the socket takes, up to CHATD_IOV_MAX
- * buffers per writev().  Returns the bytes written (0 when the socket is
- * full) or -1 with errno set on an error that ends the connection.
+ * Write as much of the queue as the connection takes, up to CHATD_IOV_MAX
+ * buffers per call of its transport.  Returns the bytes written (0 when
+ * the connection is full) or -1 with errno set on an error that ends it.
  */
 ssize_t
-outq_flush(struct outq *q, int fd)
+outq_flush(struct outq *q, struct conn *conn)
 {
 	struct iovec		 iov[CHATD_IOV_MAX];
 	struct outq_chunk	*k;
@@ -227,10 +227,8 @@ outq_flush(struct outq *q, int fd)
 		iov[0].iov_base = (char *)iov[0].iov_base + q->off;
 		iov[0].iov_len -= q->off;
 		want -= q->off;
-		w = writev(fd, iov, (int)n);
+		w = conn_writev(conn, iov, (int)n);
 		if (w == -1) {
-			if (errno == EINTR)
-				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			return (-1);

@@ -1,10 +1,11 @@
 /*
  * The server: the event loop and what happens once per turn of it.
  *
- * Before the loop sleeps (ev_prepare), marked clients are reaped and every
- * client with queued output is flushed, in one pass: a broadcast to ten
- * thousand users costs one writev() each per turn, and no client is freed
- * while anything up the stack may still hold it.
+ * Before the loop sleeps (ev_prepare), input held inside transports is
+ * read, marked clients are reaped and every client with queued output is
+ * flushed, in one pass: a broadcast to ten thousand users costs one
+ * writev() each per turn, and no client is freed while anything up the
+ * stack may still hold it.
  */
 
 #include "config.h"
@@ -60,6 +61,8 @@ server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
 	struct server	*srv = ev_userdata(loop);
 	struct client	*c;
 
+	if (srv->nbuffered > 0)
+		conn_run_buffered(srv);
 	while (!TAILQ_EMPTY(&srv->closing) || !TAILQ_EMPTY(&srv->pending)) {
 		while ((c = TAILQ_FIRST(&srv->closing)) != NULL) {
 			TAILQ_REMOVE(&srv->closing, c, closing_entry);
@@ -149,7 +152,9 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	systemd_stopping();
 	log_info("shutting down: %zu clients", srv->reg.count);
-	listener_close(&srv->listener);
+	listener_close_all(srv);
+	while ((c = TAILQ_FIRST(&srv->handshaking)) != NULL)
+		client_finish(c);	/* never joined: nothing to say */
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_close(c, CHATD_LEAVE_SHUTDOWN);
 	ev_timer_set(&srv->stop_timer, CHATD_LINGER + 1., 0.);
@@ -207,6 +212,7 @@ server_reload(struct server *srv)
 	log_set_level(srv->cfg.log_level);
 	log_set_syslog(srv->cfg.log_syslog);
 	listener_fit_clients(srv);
+	listener_apply_config(srv);
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_apply_config(c);
 	metric_inc(METRIC_RELOADS);
@@ -238,8 +244,9 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
 	TAILQ_INIT(&srv->draining);
+	TAILQ_INIT(&srv->handshaking);
+	conn_setup(srv);
 	srv->started = ev_time();
-	srv->listener.fd = -1;
 	log_set_level(srv->cfg.log_level);
 }
 
@@ -267,16 +274,11 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		log_error("%s", err);
 		return (-1);
 	}
-	if (listener_open(&srv->listener, srv, srv->cfg.bind,
-	    (int)srv->cfg.port, err, sizeof err) != 0) {
+	if (listener_open_all(srv, err, sizeof err) != 0) {
 		log_error("%s", err);
 		return (-1);
 	}
-	if ((srv->exporter = exporter_open(srv, err, sizeof err)) == NULL &&
-	    *err != '\0') {
-		log_error("[metrics] %s", err);
-		return (-1);
-	}
+	srv->exporter = exporter_open(srv);
 	if (systemd_listen_check(err, sizeof err) != 0) {
 		log_error("%s", err);
 		return (-1);
@@ -335,14 +337,17 @@ server_free(struct server *srv)
 	}
 	while ((c = TAILQ_FIRST(&srv->draining)) != NULL)
 		client_finish(c);
+	while ((c = TAILQ_FIRST(&srv->handshaking)) != NULL)
+		client_finish(c);
 	ev_prepare_stop(srv->loop, &srv->prepare);
+	ev_idle_stop(srv->loop, &srv->buffered_idle);
 	ev_signal_stop(srv->loop, &srv->sigint);
 	ev_signal_stop(srv->loop, &srv->sigterm);
 	ev_signal_stop(srv->loop, &srv->sighup);
 	ev_timer_stop(srv->loop, &srv->stop_timer);
 	ev_timer_stop(srv->loop, &srv->housekeeping);
 	systemd_stop(srv);
-	listener_close(&srv->listener);
+	listener_close_all(srv);
 	exporter_close(srv->exporter);
 	if (srv->script != NULL)
 		script_close(srv->script);

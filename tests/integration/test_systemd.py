@@ -279,9 +279,10 @@ class SocketActivationTest(unittest.TestCase):
         c.join(timeout=10)
         self.wait_log(log, r"listening on 127\.0\.0\.1:%d \(descriptor 3 "
                       r"\(chat\) from systemd\)" % chat)
+        self.wait_log(log, r"listening on 127\.0\.0\.1:%d \(metrics, "
+                      r"descriptor 4 \(metrics\) from systemd\)" % metrics)
         self.wait_log(log, r"serving metrics at http://127\.0\.0\.1:%d/"
-                      r"metrics \(descriptor 4 \(metrics\) from systemd\)"
-                      % metrics)
+                      r"metrics\n" % metrics)
         with socket.create_connection(("127.0.0.1", metrics)) as s:
             s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
             data = b""

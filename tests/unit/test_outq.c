@@ -5,7 +5,8 @@
  * Buffers are queued to one end of a socket pair whose send buffer is
  * small, so writev() takes only part of the queue, often stopping inside
  * a buffer; the other end is read between flushes and must receive
- * exactly the bytes queued, in order.
+ * exactly the bytes queued, in order.  The queue goes through the plain
+ * TCP transport, as a client's does.
  */
 
 #include "config.h"
@@ -20,6 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static struct server	srv;	/* only its loop is used */
+
+/* A connection over the plain transport on fd. */
+static void
+open_conn(struct conn *conn, int fd)
+{
+	if (srv.loop == NULL)
+		srv.loop = ev_default_loop(0);
+	conn_init(conn, &srv, fd, &transport_tcp, NULL);
+}
 
 /* Read what is waiting on fd into out at *got. */
 static void
@@ -36,6 +48,7 @@ static void
 test_stream(size_t count)
 {
 	struct outq	 q;
+	struct conn	 conn;
 	struct buf	*b;
 	char		*want, *got, text[300];
 	size_t		 wantlen = 0, gotlen = 0, i, len, queued = 0, flushes = 0;
@@ -47,6 +60,7 @@ test_stream(size_t count)
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	open_conn(&conn, sv[0]);
 	want = malloc(count * 300);
 	got = malloc(count * 300);
 	outq_init(&q);
@@ -63,7 +77,7 @@ test_stream(size_t count)
 		if (q.count != queued)
 			broken = 1;
 		if (i % 97 == 96) {	/* flush now and then, mid-stream */
-			if ((w = outq_flush(&q, sv[0])) < 0)
+			if ((w = outq_flush(&q, &conn)) < 0)
 				broken = 1;
 			flushes++;
 			drain(sv[1], got, count * 300, &gotlen);
@@ -72,7 +86,7 @@ test_stream(size_t count)
 	}
 	ok(!broken, "%zu buffers: counts right while queueing", count);
 	while (q.count > 0 && flushes < 100000) {
-		if (outq_flush(&q, sv[0]) < 0)
+		if (outq_flush(&q, &conn) < 0)
 			break;
 		flushes++;
 		drain(sv[1], got, count * 300, &gotlen);
@@ -127,18 +141,20 @@ static void
 test_error(void)
 {
 	struct outq	 q;
+	struct conn	 conn;
 	struct buf	*b;
 	int		 sv[2];
 
 	if (!ok(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair"))
 		return;
 	close(sv[1]);
+	open_conn(&conn, sv[0]);
 	outq_init(&q);
 	b = buf_line("x", 1);
 	outq_push(&q, b);
 	buf_unref(b);
 	signal(SIGPIPE, SIG_IGN);
-	is_int(outq_flush(&q, sv[0]), -1, "a dead socket: -1");
+	is_int(outq_flush(&q, &conn), -1, "a dead socket: -1");
 	is_int(errno, EPIPE, "errno EPIPE");
 	is_int(q.count, 1, "nothing consumed");
 	outq_free(&q);
