@@ -320,7 +320,8 @@ client_reap(struct client *c)
 
 	script_leave(srv->script, c, c->close_reason);
 	registry_remove(&srv->reg, c);
-	metric_label_inc(METRIC_DISCONNECTS, client_leave_label(c->close_reason));
+	metric_label_inc(METRIC_DISCONNECTS,
+	    client_leave_label(c->close_reason));
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
 	log_info("client %llu (%s) left: %s", (unsigned long long)c->id,

@@ -70,7 +70,7 @@ enum http_state {
 	HTTP_READING,			/* the request */
 	HTTP_HANDLING,			/* the handler has it */
 	HTTP_WRITING,			/* the response */
-	HTTP_LINGERING			/* written; waiting for the peer's EOF */
+	HTTP_LINGERING			/* written; until the peer's EOF */
 };
 
 struct http_conn {
@@ -240,8 +240,8 @@ http_store_part(struct http_request *r, const struct http_parser_url *u,
 {
 	size_t	at = r->used;
 
-	memcpy(r->store + r->used, r->store + r->target + u->field_data[part].off,
-	    u->field_data[part].len);
+	memcpy(r->store + r->used, r->store + r->target +
+	    u->field_data[part].off, u->field_data[part].len);
 	r->used += u->field_data[part].len;
 	r->store[r->used++] = '\0';
 	return (at);
@@ -575,7 +575,7 @@ http_respond(struct http_conn *c, int status, const char *type,
 	c->outoff = 0;
 	log_debug("http %s: %s %s: %d", c->addr, *method != '\0' ? method :
 	    "-", c->req != NULL ? http_request_target(c->req) : "-", status);
-	snprintf(code, sizeof code, "%d", status);	/* a code listed above */
+	snprintf(code, sizeof code, "%d", status); /* one listed above */
 	metric_label_inc(METRIC_HTTP_REQUESTS, code);
 	c->state = HTTP_WRITING;
 	ev_io_stop(c->door->loop, &c->rio);

@@ -204,8 +204,9 @@ listener_fit_clients(struct server *srv)
 {
 	struct rlimit		 rl;
 	rlim_t			 need, old;
-	unsigned long long	 want = (unsigned long long)srv->cfg.max_clients;
+	unsigned long long	 want;
 
+	want = (unsigned long long)srv->cfg.max_clients;
 	srv->max_clients = (size_t)want;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("getrlimit(RLIMIT_NOFILE): %s; not checking "
