@@ -157,6 +157,27 @@ script_report(lua_State *L, int status)
 }
 
 /*
+ * Count an error against the plugin file that defined the function at
+ * index fn (the hook or command that was called).
+ */
+static void
+script_count_error(lua_State *L, int fn)
+{
+	lua_Debug	 ar;
+	const char	*base;
+
+	lua_pushvalue(L, fn);
+	if (!lua_isfunction(L, -1) || !lua_getinfo(L, ">S", &ar)) {
+		lua_pop(L, lua_isfunction(L, -1) ? 0 : 1);
+		metric_label_inc(METRIC_PLUGIN_ERRORS, "unknown");
+		return;
+	}
+	base = strrchr(ar.short_src, '/');
+	metric_label_inc(METRIC_PLUGIN_ERRORS, base != NULL ? base + 1 :
+	    ar.short_src);
+}
+
+/*
  * Call the function below the nargs arguments on top of the stack, with
  * the message handler.  Returns 1 with nres results pushed, or 0 after
  * logging the error, with nothing pushed.
@@ -166,16 +187,21 @@ script_pcall(lua_State *L, int nargs, int nres)
 {
 	int	fn = lua_gettop(L) - nargs, status;
 
-	luaL_checkstack(L, 2, NULL);
-	lua_pushcfunction(L, script_msgh);
+	luaL_checkstack(L, 3, NULL);
+	lua_pushvalue(L, fn);		/* kept, to name its plugin */
 	lua_insert(L, fn);
-	status = lua_pcall(L, nargs, nres, fn);
-	lua_remove(L, fn);
+	lua_pushcfunction(L, script_msgh);
+	lua_insert(L, fn + 1);
+	status = lua_pcall(L, nargs, nres, fn + 1);
+	lua_remove(L, fn + 1);
 	if (status != LUA_OK) {
 		script_report(L, status);
 		lua_pop(L, 1);
+		script_count_error(L, fn);
+		lua_remove(L, fn);
 		return (0);
 	}
+	lua_remove(L, fn);
 	return (1);
 }
 

@@ -216,6 +216,24 @@ class MetricsTest(unittest.TestCase):
             for c in clients:
                 c.close()
 
+    def test_plugin_errors(self):
+        bad = ('chat.command("_boom", "", function(user) error("boom") end)\n'
+               'chat.on("chat", function(user, text)\n'
+               '  if text == "fail" then error("chat failed") end\n'
+               'end)\n')
+        with MetricsServer(plugins={"50-bad.lua": bad}) as srv:
+            c = srv.client()
+            c.ask("_boom", "! internal error")
+            c.sendline("fail")
+            c.expect("[%s]: fail" % c.name)
+            c.ask("_boom", "! internal error")
+            m = parse(srv.scrape())
+            self.assertEqual(m[("chatd_plugin_errors_total",
+                                '{plugin="50-bad.lua"}')], 3)
+            self.assertNotIn(("chatd_plugin_errors_total",
+                              '{plugin="10-room.lua"}'), m)
+            c.close()
+
     def test_http_errors(self):
         with MetricsServer() as srv:
             st, h, body = srv.request(b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
