@@ -610,7 +610,7 @@ void		 exporter_admit(struct listener *, int, const struct sockaddr *);
 /* systemd.c */
 int		 systemd_init(char *, size_t);
 int		 systemd_listen_take(const char *, char *, size_t);
-int		 systemd_listen_check(char *, size_t);
+int		 systemd_listen_check(const char *, char *, size_t);
 int		 systemd_notify(const char *, ...)
 		     __attribute__((format(printf, 1, 2)));
 void		 systemd_start(struct server *);

@@ -366,6 +366,7 @@ listener_open_all(struct server *srv, char *err, size_t errlen)
 	const struct listener_kind	*kind;
 	const struct config_key		*kbind, *kport;
 	struct listener			*l;
+	char				 names[128];
 	int				 rc;
 
 	for (kind = listener_kinds; kind->section != NULL; kind++) {
@@ -383,7 +384,15 @@ listener_open_all(struct server *srv, char *err, size_t errlen)
 		srv->nlisteners++;
 		listener_configure(l);
 	}
-	return (0);
+	/* A socket from systemd that no kind took has a name we do not
+	 * know: say which we do. */
+	names[0] = '\0';
+	for (kind = listener_kinds; kind->section != NULL; kind++) {
+		snprintf(names + strlen(names), sizeof names - strlen(names),
+		    "%s%s", names[0] != '\0' ? ", " : "", kind->name != NULL ?
+		    kind->name : "chat");
+	}
+	return (systemd_listen_check(names, err, errlen));
 }
 
 /* A reloaded configuration: the handshake timeouts. */

@@ -279,10 +279,6 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		return (-1);
 	}
 	srv->exporter = exporter_open(srv);
-	if (systemd_listen_check(err, sizeof err) != 0) {
-		log_error("%s", err);
-		return (-1);
-	}
 	listener_fit_clients(srv);
 	ev_prepare_init(&srv->prepare, server_prepare_cb);
 	ev_prepare_start(srv->loop, &srv->prepare);

@@ -231,10 +231,11 @@ systemd_listen_take(const char *name, char *what, size_t whatlen)
 
 /*
  * After every listener has taken its socket: one no listener took is a
- * mistake in the socket units (a name chatd does not know), reported so.
+ * mistake in the socket units (a name chatd does not know), reported with
+ * the names it knows.
  */
 int
-systemd_listen_check(char *err, size_t errlen)
+systemd_listen_check(const char *names, char *err, size_t errlen)
 {
 	int	i;
 
@@ -242,9 +243,8 @@ systemd_listen_check(char *err, size_t errlen)
 		if (systemd_fds[i].fd == -1)
 			continue;
 		snprintf(err, errlen, "systemd passed socket %d named '%s', "
-		    "which no listener takes (FileDescriptorName= must be "
-		    "chat or metrics)", systemd_fds[i].fd,
-		    systemd_fds[i].name);
+		    "which no listener takes (FileDescriptorName= must be one "
+		    "of %s)", systemd_fds[i].fd, systemd_fds[i].name, names);
 		return (-1);
 	}
 	return (0);

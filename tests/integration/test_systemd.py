@@ -321,7 +321,8 @@ class SocketActivationTest(unittest.TestCase):
             pass
         self.assertEqual(proc.wait(10), 1)
         self.wait_log(log, r"systemd passed socket 4 named 'websocket', "
-                      r"which no listener takes")
+                      r"which no listener takes \(FileDescriptorName= must "
+                      r"be one of chat, metrics\)")
 
 
 if __name__ == "__main__":
