@@ -82,8 +82,13 @@ class ManPages(unittest.TestCase):
             r'\s*(NULL|"[^"]*"),\s*OFF\(\w+\),\s*([01]),', source("config.c"))
         self.assertGreater(len(table), 10)
         for section, key, ctype, lo, hi, default, live in table:
+            # The key's entry in its own section: [server] and [metrics]
+            # both have a bind and a port.
+            sub = re.search(r'\n\.Ss "\[%s\]"\n(.*?)(?=\n\.Ss |\n\.Sh )'
+                            % re.escape(section), text, re.S)
+            self.assertIsNotNone(sub, "[%s] has no subsection" % section)
             m = re.search(r"\n\.It Cm %s Pq \w+\n(.*?)(?=\n\.It Cm |\n\.El)"
-                          % re.escape(key), text, re.S)
+                          % re.escape(key), "\n" + sub.group(1), re.S)
             self.assertIsNotNone(m, "[%s] %s has no entry" % (section, key))
             entry = m.group(1)
             what = "[%s] %s" % (section, key)
@@ -92,7 +97,7 @@ class ManPages(unittest.TestCase):
             else:
                 self.assertRegex(entry, r"Default:\s+(\.Ql )?%s\b"
                                  % re.escape(default.strip('"')), what)
-            if ctype == "CONF_INT":
+            if ctype in ("CONF_INT", "CONF_PORT"):
                 self.assertIn("Range: %d to %d." % (int(lo.rstrip("LL")),
                                                     int(hi.rstrip("LL"))),
                               entry, what)

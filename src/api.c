@@ -284,7 +284,7 @@ chat_broadcast(lua_State *L)
 	b = buf_line(text, len);
 	registry_broadcast(&srv->reg, b, except);
 	buf_unref(b);
-	srv->stats.broadcasts++;
+	metric_inc(METRIC_BROADCASTS);
 	return (0);
 }
 
@@ -377,13 +377,13 @@ chat_stats(lua_State *L)
 	lua_setfield(L, -2, "uptime");
 	lua_pushinteger(L, (lua_Integer)srv->reg.count);
 	lua_setfield(L, -2, "users");
-	lua_pushinteger(L, (lua_Integer)srv->stats.connections);
+	lua_pushinteger(L, (lua_Integer)metric_get(METRIC_CONNECTIONS));
 	lua_setfield(L, -2, "connections");
-	lua_pushinteger(L, (lua_Integer)srv->stats.lines);
+	lua_pushinteger(L, (lua_Integer)metric_get(METRIC_LINES_IN));
 	lua_setfield(L, -2, "lines");
-	lua_pushinteger(L, (lua_Integer)srv->stats.broadcasts);
+	lua_pushinteger(L, (lua_Integer)metric_get(METRIC_BROADCASTS));
 	lua_setfield(L, -2, "broadcasts");
-	lua_pushinteger(L, (lua_Integer)srv->stats.bytes_out);
+	lua_pushinteger(L, (lua_Integer)metric_get(METRIC_BYTES_OUT));
 	lua_setfield(L, -2, "bytes_out");
 	return (1);
 }
@@ -451,6 +451,13 @@ api_push_config(lua_State *L, const struct config *cfg)
 			break;
 		case CONF_BOOL:
 			lua_pushboolean(L, (int)config_int(cfg, k));
+			break;
+		case CONF_PORT:		/* false when off */
+			if (config_int(cfg, k) == -1)
+				lua_pushboolean(L, 0);
+			else
+				lua_pushinteger(L,
+				    (lua_Integer)config_int(cfg, k));
 			break;
 		case CONF_LEVEL:
 			lua_pushstring(L, log_level_name((int)config_int(cfg,

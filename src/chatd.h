@@ -22,6 +22,12 @@
  *   registry.c  users by id and by name, broadcast
  *   outq.c      shared output buffers, handed to the transport in runs
  *   server.c    the loop: flush, reap, signals, reload, shutdown
+ *
+ * Beside that path:
+ *   metrics.c   the counters every file bumps, in Prometheus's format
+ *   http.c      the HTTP door: one request read, one response written
+ *   exporter.c  the /metrics listener
+ *   systemd.c   readiness, watchdog and sockets from systemd
  */
 
 #ifndef CHATD_H
@@ -328,12 +334,15 @@ enum config_type {
 	CONF_ADDR,	/* a numeric IPv4 or IPv6 address */
 	CONF_PATH,
 	CONF_BOOL,
-	CONF_LEVEL
+	CONF_LEVEL,
+	CONF_PORT	/* a port, or "off" (stored as -1) */
 };
+#define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
 struct config_extra {
 	char		*section;	/* "plugin.NAME" */
 	char		*key;
 	char		*value;
+	int		 line;
 	struct config_extra *next;
 };
 struct config {
@@ -352,8 +361,11 @@ struct config {
 	int		 unsafe;
 	int		 log_level;
 	int		 log_syslog;
+	char		*metrics_bind;
+	long long	 metrics_port;	/* -1: off */
 
 	char		*file;		/* the file read, NULL for defaults */
+	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
 	struct config_extra *extra;	/* [plugin.*] keys, in file order */
 };
 struct config_key {
@@ -378,6 +390,7 @@ int		 config_changed(const struct config *, const struct config *,
 		     const struct config_key *);
 void		 config_copy(struct config *, const struct config *,
 		     const struct config_key *);
+void		 config_print(const struct config *, FILE *);
 
 /* registry.c */
 struct client;
@@ -497,13 +510,120 @@ void		 listener_fit_clients(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 
-/* server.c */
-struct server_stats {
-	uint64_t	 connections;
-	uint64_t	 lines;
-	uint64_t	 broadcasts;
-	uint64_t	 bytes_out;
+/* metrics.c */
+/*
+ * Every counter chatd keeps, by name.  A counter without a label is a
+ * slot of metric_values[], bumped with metric_add(); one with a label
+ * (a reason, a hook, a plugin) has a series per label value, found or
+ * made by metric_series().  Gauges are read from the server when the
+ * metrics are rendered.  Adding a figure is a line here and a line in
+ * metrics.c's table.
+ */
+enum metric {
+	METRIC_CONNECTIONS,		/* accepted and admitted */
+	METRIC_LINES_IN,		/* complete lines read */
+	METRIC_LINES_OUT,		/* lines queued to clients */
+	METRIC_BYTES_OUT,		/* bytes written to clients */
+	METRIC_BROADCASTS,
+	METRIC_RELOADS,
+	METRIC_RELOAD_FAILURES,
+	METRIC_REFUSED,			/* {reason} */
+	METRIC_DISCONNECTS,		/* {reason} */
+	METRIC_LUA_CALLS,		/* {call} */
+	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
+	METRIC_PLUGIN_ERRORS,		/* {plugin} */
+	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_COUNT
 };
+struct metric_series {
+	struct metric_series *next;
+	uint64_t	 value;
+	char		 label[];
+};
+extern uint64_t	 metric_values[METRIC_COUNT];
+#define metric_add(m, n)	(metric_values[(m)] += (n))
+#define metric_inc(m)		(metric_values[(m)]++)
+struct metric_series *metric_series(enum metric, const char *);
+void		 metric_label_inc(enum metric, const char *);
+uint64_t	 metric_label_get(enum metric, const char *);
+uint64_t	 metric_get(enum metric);
+void		 metrics_observe_lag(double);
+void		 metrics_lag_start(struct ev_loop *);
+void		 metrics_lag_stop(struct ev_loop *);
+char		*metrics_render(struct server *, size_t *);
+void		 metrics_free(void);
+uint64_t	 metrics_nsec(void);
+
+/* http.c */
+#define HTTP_HEAD_MAX		8192	/* request line and fields: 431 */
+#define HTTP_URL_MAX		2048	/* request target: 414 */
+#define HTTP_FIELDS_MAX		64	/* header fields: 431 */
+#define HTTP_TIMEOUT		10.0	/* seconds to send a request */
+#define HTTP_LINGER		2.0	/* seconds to wait for the peer's EOF */
+#define HTTP_MORE		0	/* http_request_feed: go on */
+#define HTTP_DONE		1	/* a whole request is parsed */
+struct http_request;
+struct http_conn;
+typedef void	 http_handler(struct http_conn *, const struct http_request *,
+		     void *);
+LIST_HEAD(http_conn_list, http_conn);
+struct http_door {
+	struct ev_loop	*loop;
+	http_handler	*handler;
+	void		*arg;
+	size_t		 body_max;	/* bytes of body accepted: 413 */
+	size_t		 max_conns;	/* more are answered 503 */
+	size_t		 nconns;
+	struct http_conn_list conns;
+};
+struct http_request *http_request_new(size_t);
+void		 http_request_free(struct http_request *);
+int		 http_request_feed(struct http_request *, const char *, size_t,
+		     size_t *);
+const char	*http_request_method(const struct http_request *);
+const char	*http_request_target(const struct http_request *);
+const char	*http_request_path(const struct http_request *);
+const char	*http_request_query(const struct http_request *);
+const char	*http_request_header(const struct http_request *,
+		     const char *);
+size_t		 http_request_nfields(const struct http_request *);
+void		 http_request_field(const struct http_request *, size_t,
+		     const char **, const char **);
+int		 http_request_version(const struct http_request *);
+int		 http_request_upgrade(const struct http_request *);
+const char	*http_request_body(const struct http_request *, size_t *);
+const char	*http_status_text(int);
+void		 http_door_init(struct http_door *, struct ev_loop *,
+		     http_handler *, void *, size_t, size_t);
+void		 http_door_close(struct http_door *);
+void		 http_door_accept(struct http_door *, int,
+		     const struct sockaddr *);
+void		 http_respond(struct http_conn *, int, const char *,
+		     const char *, const char *, size_t);
+void		 http_respond_error(struct http_conn *, int, const char *);
+const char	*http_conn_addr(const struct http_conn *);
+int		 http_conn_detach(struct http_conn *, char **, size_t *);
+
+/* exporter.c */
+struct exporter;
+struct exporter	*exporter_open(struct server *);
+void		 exporter_close(struct exporter *);
+void		 exporter_admit(struct listener *, int, const struct sockaddr *);
+
+/* systemd.c */
+int		 systemd_init(char *, size_t);
+int		 systemd_listen_take(const char *, char *, size_t);
+int		 systemd_listen_check(const char *, char *, size_t);
+int		 systemd_notify(const char *, ...)
+		     __attribute__((format(printf, 1, 2)));
+void		 systemd_start(struct server *);
+void		 systemd_stop(struct server *);
+void		 systemd_reloading(void);
+void		 systemd_ready(struct server *);
+void		 systemd_stopping(void);
+void		 systemd_free(void);
+
+/* server.c */
 struct server {
 	struct ev_loop	*loop;
 	struct config	 cfg;
@@ -527,7 +647,7 @@ struct server {
 	size_t		 scratch_len;
 	int		 stopping;
 	ev_tstamp	 started;
-	struct server_stats stats;
+	struct exporter	*exporter;	/* [metrics], NULL when off */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;
@@ -554,6 +674,7 @@ struct script	*script_open(struct server *, const struct config *, char *,
 		     size_t);
 void		 script_close(struct script *);
 void		 script_collect(struct script *);
+size_t		 script_memory(const struct script *);
 
 /* plugin.c */
 void		 plugin_join(struct script *, struct client *);

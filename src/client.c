@@ -165,7 +165,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	ev_init(&c->idle, client_idle_cb);
 	ev_init(&c->throttle, client_throttle_cb);
 	srv->nclients++;
-	srv->stats.connections++;
+	metric_inc(METRIC_CONNECTIONS);
 
 	if (c->conn.flags & CONN_HANDSHAKE) {
 		c->flags |= CLIENT_HANDSHAKE;
@@ -233,12 +233,13 @@ client_send(struct client *c, struct buf *b)
 	if (c->flags & CLIENT_DEAD)
 		return;
 	outq_push(&c->out, b);
+	metric_inc(METRIC_LINES_OUT);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		if ((n = outq_flush(&c->out, &c->conn)) == -1) {
 			client_drop(c, CHATD_LEAVE_CLOSED);
 			return;
 		}
-		c->srv->stats.bytes_out += (uint64_t)n;
+		metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	}
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		log_info("client %llu (%s): %zu bytes queued, over "
@@ -290,6 +291,25 @@ client_drop(struct client *c, const char *reason)
 }
 
 /*
+ * The label a leave reason is counted under: chatd's own reasons as they
+ * are, a plugin's (which may hold anything, a name too) as "plugin".
+ */
+static const char *
+client_leave_label(const char *reason)
+{
+	static const char *const core[] = { CHATD_LEAVE_QUIT,
+	    CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT, CHATD_LEAVE_SLOW,
+	    CHATD_LEAVE_SHUTDOWN };
+	size_t	i;
+
+	for (i = 0; i < sizeof core / sizeof core[0]; i++) {
+		if (strcmp(reason, core[i]) == 0)
+			return (core[i]);
+	}
+	return ("plugin");
+}
+
+/*
  * Run the leave hooks of a marked client, unregister it and start draining
  * its output.  Called only from the server's reap step.
  */
@@ -300,6 +320,8 @@ client_reap(struct client *c)
 
 	plugin_leave(srv->script, c, c->close_reason);
 	registry_remove(&srv->reg, c);
+	metric_label_inc(METRIC_DISCONNECTS,
+	    client_leave_label(c->close_reason));
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
 	log_info("client %llu (%s) left: %s", (unsigned long long)c->id,
@@ -377,7 +399,7 @@ client_flush(struct client *c)
 			client_drop(c, CHATD_LEAVE_CLOSED);
 		return;
 	}
-	c->srv->stats.bytes_out += (uint64_t)n;
+	metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	if (c->out.count > 0) {
 		client_wait_writable(c, 1);
 		return;
@@ -540,7 +562,7 @@ client_process(struct client *c)
 			break;
 		}
 		c->last_active = ev_now(c->srv->loop);
-		c->srv->stats.lines++;
+		metric_inc(METRIC_LINES_IN);
 		if (ev == LB_TOOLONG) {
 			snprintf(msg, sizeof msg, "! line too long (max %lld "
 			    "bytes)", c->srv->cfg.max_line);

@@ -495,6 +495,7 @@ command_line(struct script *S, struct client *c, const char *raw,
 		client_send_text(c, msg, strlen(msg));
 		return (1);
 	}
+	snprintf(S->call, sizeof S->call, "command:%s", call.cmd->names[0]);
 	script_run(S, command_tramp, &call, c);
 	return (1);
 }

@@ -56,9 +56,15 @@ const struct config_key config_keys[] = {
 	  "error | warn | info | debug" },
 	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
 	  "true logs to syslog (facility daemon) instead of stderr" },
+	{ "metrics", "bind", CONF_ADDR, 0, 0, "127.0.0.1", OFF(metrics_bind),
+	  0, "address of the GET /metrics listener" },
+	{ "metrics", "port", CONF_PORT, 0, 65535, "off", OFF(metrics_port), 0,
+	  "port of the GET /metrics listener; off = none; 0 = any free port" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
+_Static_assert(CONFIG_NKEYS <= CONFIG_KEYS_MAX,
+    "struct config's line[] is too short for config_keys[]");
 
 /*
  * The state of one parse.  inih calls the handler for a line before it
@@ -131,6 +137,7 @@ config_free(struct config *cfg)
 
 	free(cfg->bind);
 	free(cfg->lua_path);
+	free(cfg->metrics_bind);
 	free(cfg->file);
 	for (x = cfg->extra; x != NULL; x = next) {
 		next = x->next;
@@ -173,6 +180,20 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 	struct in6_addr	 addr;
 
 	switch (k->type) {
+	case CONF_PORT:
+		if (strcmp(value, "off") == 0) {
+			v = -1;
+			memcpy(field, &v, sizeof v);
+			return (0);
+		}
+		if (config_parse_int(value, k->min, k->max, &v) != 0) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected off or a port from %lld to %lld",
+			    value, k->name, k->min, k->max);
+			return (-1);
+		}
+		memcpy(field, &v, sizeof v);
+		return (0);
 	case CONF_INT:
 		if (config_parse_int(value, k->min, k->max, &v) != 0) {
 			snprintf(err, errlen, "invalid value '%s' for %s: "
@@ -236,7 +257,7 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 /* Keep a [plugin.NAME] key for the plugins, in file order; 0 if a dup. */
 static int
 config_add_extra(struct config *cfg, const char *section, const char *name,
-    const char *value)
+    const char *value, int line)
 {
 	struct config_extra	*x, **xp;
 
@@ -249,6 +270,7 @@ config_add_extra(struct config *cfg, const char *section, const char *name,
 	x->section = xstrdup(section);
 	x->key = xstrdup(name);
 	x->value = xstrdup(value);
+	x->line = line;
 	*xp = x;
 	return (1);
 }
@@ -314,7 +336,7 @@ config_handler(void *user, const char *section, const char *name,
 	char			 err[sizeof p->msg];
 
 	if (strncmp(section, "plugin.", 7) == 0 && section[7] != '\0') {
-		if (!config_add_extra(p->cfg, section, name, value))
+		if (!config_add_extra(p->cfg, section, name, value, p->line))
 			return (config_error(p, "duplicate key '%s' in [%s]",
 			    name, section));
 		return (1);
@@ -332,6 +354,7 @@ config_handler(void *user, const char *section, const char *name,
 	p->seen[k - config_keys] = 1;
 	if (config_set(p->cfg, k, value, p->dir, err, sizeof err) != 0)
 		return (config_error(p, "%s", err));
+	p->cfg->line[k - config_keys] = p->line;
 	return (1);
 }
 
@@ -393,7 +416,7 @@ config_int(const struct config *cfg, const struct config_key *k)
 	long long	 v;
 	int		 i;
 
-	if (k->type == CONF_INT) {
+	if (k->type == CONF_INT || k->type == CONF_PORT) {
 		memcpy(&v, field, sizeof v);
 		return (v);
 	}
@@ -409,32 +432,6 @@ config_str(const struct config *cfg, const struct config_key *k)
 
 	memcpy(&s, (const char *)cfg + k->offset, sizeof s);
 	return (s);
-}
-
-/* Set key k of dst to its value in src. */
-void
-config_copy(struct config *dst, const struct config *src,
-    const struct config_key *k)
-{
-	char		*field = (char *)dst + k->offset;
-	const char	*from = (const char *)src + k->offset;
-	char		**sp = (char **)(void *)field;
-	const char	*v;
-
-	switch (k->type) {
-	case CONF_INT:
-		memcpy(field, from, sizeof(long long));
-		break;
-	case CONF_BOOL:
-	case CONF_LEVEL:
-		memcpy(field, from, sizeof(int));
-		break;
-	default:
-		v = config_str(src, k);
-		free(*sp);
-		*sp = v != NULL ? xstrdup(v) : NULL;
-		break;
-	}
 }
 
 /* Whether key k differs between a and b. */
@@ -453,4 +450,116 @@ config_changed(const struct config *a, const struct config *b,
 		return (strcmp(sa, sb) != 0);
 	}
 	return (config_int(a, k) != config_int(b, k));
+}
+
+/* Give dst the value src has for key k, and where it came from. */
+void
+config_copy(struct config *dst, const struct config *src,
+    const struct config_key *k)
+{
+	char		*field = (char *)dst + k->offset;
+	const char	*s;
+	char		*copy;
+	long long	 v;
+	int		 i;
+
+	switch (k->type) {
+	case CONF_STRING:
+	case CONF_PATH:
+	case CONF_ADDR:
+		s = config_str(src, k);
+		copy = s != NULL ? xstrdup(s) : NULL;
+		free(*(char **)(void *)field);
+		memcpy(field, &copy, sizeof copy);
+		break;
+	case CONF_INT:
+	case CONF_PORT:
+		v = config_int(src, k);
+		memcpy(field, &v, sizeof v);
+		break;
+	case CONF_BOOL:
+	case CONF_LEVEL:
+		i = (int)config_int(src, k);
+		memcpy(field, &i, sizeof i);
+		break;
+	}
+	dst->line[k - config_keys] = src->line[k - config_keys];
+}
+
+/* Print one "key = value ; origin" line, aligned as conf/chatd.ini. */
+static void
+config_print_line(FILE *f, const char *key, const char *value,
+    const char *file, int line)
+{
+	char	kv[256];
+
+	snprintf(kv, sizeof kv, "%s = %s", key, value);
+	if (line == 0)
+		fprintf(f, "%-23s ; default\n", kv);
+	else
+		fprintf(f, "%-23s ; %s:%d\n", kv, file, line);
+}
+
+/*
+ * The effective configuration (chatd -t): every key of the table with
+ * its value and where it came from (default, or file:line), then the
+ * [plugin.*] keys.  The output is itself a configuration file.
+ */
+void
+config_print(const struct config *cfg, FILE *f)
+{
+	const struct config_key		*k;
+	const struct config_extra	*x;
+	const char			*section = NULL, *s = NULL;
+	char				 value[64];
+	long long			 v;
+
+	for (k = config_keys; k->section != NULL; k++) {
+		if (section == NULL || strcmp(section, k->section) != 0) {
+			fprintf(f, "%s[%s]\n", section != NULL ? "\n" : "",
+			    k->section);
+			section = k->section;
+		}
+		v = config_int(cfg, k);
+		switch (k->type) {
+		case CONF_STRING:
+		case CONF_PATH:
+		case CONF_ADDR:
+			s = config_str(cfg, k);
+			break;
+		case CONF_BOOL:
+			s = v ? "true" : "false";
+			break;
+		case CONF_LEVEL:
+			s = log_level_name((int)v);
+			break;
+		case CONF_PORT:
+			if (v == -1) {
+				s = "off";
+				break;
+			}
+			/* FALLTHROUGH */
+		case CONF_INT:
+			snprintf(value, sizeof value, "%lld", v);
+			s = value;
+			break;
+		}
+		if (s == NULL) {
+			/* Unset, as only [lua] path can be. */
+			fprintf(f, "; %s is unset: the plugins in %s if that "
+			    "directory exists, else the built-in ones\n",
+			    k->name, CHATD_PLUGINDIR);
+			continue;
+		}
+		config_print_line(f, k->name, s, cfg->file,
+		    cfg->line[k - config_keys]);
+	}
+	section = NULL;
+	for (x = cfg->extra; x != NULL; x = x->next) {
+		if (section == NULL || strcmp(section, x->section) != 0) {
+			fprintf(f, "\n[%s]\n", x->section);
+			section = x->section;
+		}
+		config_print_line(f, x->key, x->value, cfg->file, x->line);
+	}
 }

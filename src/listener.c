@@ -32,6 +32,7 @@ static void	listener_admit(struct listener *, int, const struct sockaddr *);
  */
 const struct listener_kind listener_kinds[] = {
 	{ NULL, "server", &transport_tcp, NULL, listener_admit },
+	{ "metrics", "metrics", NULL, NULL, exporter_admit },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -50,10 +51,11 @@ set_nonblock(int fd)
 
 /* Tell a connection why it is refused, and close it. */
 static void
-listener_refuse(int fd, const char *msg, const char *addr)
+listener_refuse(int fd, const char *msg, const char *addr, const char *why)
 {
 	ssize_t	n;
 
+	metric_label_inc(METRIC_REFUSED, why);
 	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
 	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
 	(void)n;
@@ -87,13 +89,13 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 
 	client_format_addr(sa, addr, sizeof addr);
 	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(fd, MSG_FULL, addr);
+		listener_refuse(fd, MSG_FULL, addr, "full");
 		return;
 	}
 	keylen = client_ipkey(sa, key);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(fd, MSG_PER_IP, addr);
+		listener_refuse(fd, MSG_PER_IP, addr, "per_ip");
 		return;
 	}
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
@@ -202,8 +204,9 @@ listener_fit_clients(struct server *srv)
 {
 	struct rlimit		 rl;
 	rlim_t			 need, old;
-	unsigned long long	 want = (unsigned long long)srv->cfg.max_clients;
+	unsigned long long	 want;
 
+	want = (unsigned long long)srv->cfg.max_clients;
 	srv->max_clients = (size_t)want;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("getrlimit(RLIMIT_NOFILE): %s; not checking "
@@ -245,13 +248,17 @@ listener_fit_clients(struct server *srv)
 }
 
 /*
- * Listen on addr:port for kind and start accepting.  Returns 0, or -1 with
- * the reason in err.
+ * A listening socket for a kind: the one systemd passed under the kind's
+ * name ("chat" for the plain one), else one bound to addr:port (none when
+ * port is -1).  Its address goes to bound ("ip:port"), how it was had to
+ * how ("" or "descriptor 3 (chat) from systemd").  Returns the fd
+ * (non-blocking, close-on-exec), or -1 with the reason in err (empty when
+ * the kind is not configured and systemd passed nothing for it).
  */
 static int
-listener_open(struct listener *l, struct server *srv,
-    const struct listener_kind *kind, const char *addr, int port, char *err,
-    size_t errlen)
+listener_socket(const struct listener_kind *kind, const char *addr,
+    int port, char *bound, size_t boundlen, char *how, size_t howlen,
+    char *err, size_t errlen)
 {
 	struct addrinfo		 hints, *res;
 	struct sockaddr_storage	 ss;
@@ -259,10 +266,22 @@ listener_open(struct listener *l, struct server *srv,
 	char			 portstr[16];
 	int			 fd, one = 1, rc;
 
-	memset(l, 0, sizeof *l);
-	l->srv = srv;
-	l->kind = kind;
-	l->fd = -1;
+	*how = '\0';
+	*err = '\0';
+	fd = systemd_listen_take(kind->name != NULL ? kind->name : "chat", how,
+	    howlen);
+	if (fd != -1) {
+		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+			snprintf(err, errlen, "%s: getsockname: %s", how,
+			    strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		client_format_addr((struct sockaddr *)&ss, bound, boundlen);
+		return (fd);
+	}
+	if (port < 0)
+		return (-1);		/* not configured */
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -291,17 +310,38 @@ listener_open(struct listener *l, struct server *srv,
 		return (-1);
 	}
 	freeaddrinfo(res);
+	client_format_addr((struct sockaddr *)&ss, bound, boundlen);
+	return (fd);
+}
 
-	l->fd = fd;
-	client_format_addr((struct sockaddr *)&ss, l->addr, sizeof l->addr);
-	ev_io_init(&l->io, listener_accept_cb, fd, EV_READ);
+/*
+ * Listen for kind (on addr:port, or on systemd's socket for it) and start
+ * accepting.  Returns 1, 0 if the kind is not configured, or -1 with the
+ * reason in err.
+ */
+static int
+listener_open(struct listener *l, struct server *srv,
+    const struct listener_kind *kind, const char *addr, int port, char *err,
+    size_t errlen)
+{
+	char	how[96];
+
+	memset(l, 0, sizeof *l);
+	l->srv = srv;
+	l->kind = kind;
+	l->fd = listener_socket(kind, addr, port, l->addr, sizeof l->addr,
+	    how, sizeof how, err, errlen);
+	if (l->fd == -1)
+		return (*err != '\0' ? -1 : 0);
+	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	ev_init(&l->pause, listener_resume_cb);
 	ev_io_start(srv->loop, &l->io);
-	if (kind->name != NULL)
-		log_info("listening on %s (%s)", l->addr, kind->name);
-	else
-		log_info("listening on %s", l->addr);
-	return (0);
+	log_info("listening on %s%s%s%s%s%s", l->addr,
+	    kind->name != NULL || *how != '\0' ? " (" : "",
+	    kind->name != NULL ? kind->name : "",
+	    kind->name != NULL && *how != '\0' ? ", " : "", how,
+	    kind->name != NULL || *how != '\0' ? ")" : "");
+	return (1);
 }
 
 /* Take the settings of a listener's section that apply live. */
@@ -316,9 +356,9 @@ listener_configure(struct listener *l)
 }
 
 /*
- * Open a listener for each kind whose section sets a port.  Returns 0, or
- * -1 with the reason in err (what was opened is closed by
- * listener_close_all).
+ * Open a listener for each kind whose section sets a port, or for which
+ * systemd passed a socket.  Returns 0, or -1 with the reason in err (what
+ * was opened is closed by listener_close_all).
  */
 int
 listener_open_all(struct server *srv, char *err, size_t errlen)
@@ -326,23 +366,33 @@ listener_open_all(struct server *srv, char *err, size_t errlen)
 	const struct listener_kind	*kind;
 	const struct config_key		*kbind, *kport;
 	struct listener			*l;
-	long long			 port;
+	char				 names[128];
+	int				 rc;
 
 	for (kind = listener_kinds; kind->section != NULL; kind++) {
 		kbind = config_find(kind->section, "bind");
 		kport = config_find(kind->section, "port");
-		if ((port = config_int(&srv->cfg, kport)) < 0)
-			continue;	/* not configured */
 		if (srv->nlisteners == CHATD_LISTENER_MAX)
 			fatal("more than %d listeners", CHATD_LISTENER_MAX);
 		l = &srv->listeners[srv->nlisteners];
-		if (listener_open(l, srv, kind, config_str(&srv->cfg, kbind),
-		    (int)port, err, errlen) != 0)
+		rc = listener_open(l, srv, kind, config_str(&srv->cfg, kbind),
+		    (int)config_int(&srv->cfg, kport), err, errlen);
+		if (rc == -1)
 			return (-1);
+		if (rc == 0)
+			continue;	/* not configured */
 		srv->nlisteners++;
 		listener_configure(l);
 	}
-	return (0);
+	/* A socket from systemd that no kind took has a name we do not
+	 * know: say which we do. */
+	names[0] = '\0';
+	for (kind = listener_kinds; kind->section != NULL; kind++) {
+		snprintf(names + strlen(names), sizeof names - strlen(names),
+		    "%s%s", names[0] != '\0' ? ", " : "", kind->name != NULL ?
+		    kind->name : "chat");
+	}
+	return (systemd_listen_check(names, err, errlen));
 }
 
 /* A reloaded configuration: the handshake timeouts. */

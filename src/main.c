@@ -27,6 +27,37 @@ usage(FILE *f)
 	    CHATD_CONFFILE);
 }
 
+/*
+ * chatd -t: the effective configuration (every key, its value and where
+ * it came from), then "ok" once every plugin has loaded; or nothing on
+ * stdout and the error on stderr.  Returns the exit status.
+ */
+static int
+check_config(struct config *cfg, char *err, size_t errlen)
+{
+	char	*report = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&report, &len)) == NULL)
+		fatal("open_memstream: out of memory");
+	config_print(cfg, f);
+	if (fclose(f) != 0)
+		fatal("open_memstream: out of memory");
+	/* Plugin errors are the report here, not log noise. */
+	if (cfg->log_level > LL_WARN)
+		cfg->log_level = LL_WARN;
+	if (server_check(cfg, err, errlen) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(report);
+		return (1);
+	}
+	fwrite(report, 1, len, stdout);
+	printf("ok\n");
+	free(report);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -82,17 +113,8 @@ main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 
-	if (check) {
-		/* Plugin errors are the report here, not log noise. */
-		if (cfg.log_level > LL_WARN)
-			cfg.log_level = LL_WARN;
-		if (server_check(&cfg, err, sizeof err) != 0) {
-			fprintf(stderr, "%s\n", err);
-			return (1);
-		}
-		printf("ok\n");
-		return (0);
-	}
+	if (check)
+		return (check_config(&cfg, err, sizeof err));
 
 	/* A peer that goes away must cost a write error, not the process. */
 	signal(SIGPIPE, SIG_IGN);
@@ -100,6 +122,12 @@ main(int argc, char **argv)
 	 * chatd listens, an error is shown on stderr as well. */
 	log_set_tee_errors(1);
 	log_set_syslog(cfg.log_syslog);
+	if (systemd_init(err, sizeof err) != 0) {
+		log_error("%s", err);
+		config_free(&cfg);
+		systemd_free();
+		return (1);
+	}
 	if (path == NULL)
 		log_info("no configuration file (%s); running on built-in "
 		    "defaults", CHATD_CONFFILE);
@@ -107,11 +135,15 @@ main(int argc, char **argv)
 		log_info("configuration read from %s", path);
 	if (server_init(&srv, &cfg, path) != 0) {
 		server_free(&srv);
+		systemd_free();
+		metrics_free();
 		return (1);
 	}
 	log_set_tee_errors(0);
 	server_run(&srv);
 	server_free(&srv);
+	systemd_free();
+	metrics_free();
 	log_info("stopped");
 	return (0);
 }

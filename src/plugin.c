@@ -64,6 +64,15 @@ plugin_path(const struct plugin *p)
 	return (p->path);
 }
 
+/* The file name of a plugin, without its directory: a metrics label. */
+static const char *
+plugin_basename(const struct plugin *p)
+{
+	const char	*slash = strrchr(p->path, '/');
+
+	return (slash != NULL ? slash + 1 : p->path);
+}
+
 /* Make sure the caller is loading plugins. */
 void
 plugin_check_loading(lua_State *L, const char *what)
@@ -107,6 +116,9 @@ plugin_call(lua_State *L, const struct plugin_fn *fn, int nargs, int nres)
 	S->cur = fn->plugin;
 	ok = script_pcall(L, nargs, nres);
 	S->cur = saved;
+	if (!ok)
+		metric_label_inc(METRIC_PLUGIN_ERRORS,
+		    plugin_basename(fn->plugin));
 	return (ok);
 }
 
@@ -367,6 +379,7 @@ plugin_join(struct script *S, struct client *c)
 
 	memset(&call, 0, sizeof call);
 	call.c = c;
+	snprintf(S->call, sizeof S->call, "join");
 	script_run(S, plugin_join_tramp, &call, c);
 }
 
@@ -393,6 +406,7 @@ plugin_leave(struct script *S, struct client *c, const char *reason)
 	memset(&call, 0, sizeof call);
 	call.c = c;
 	call.reason = reason;
+	snprintf(S->call, sizeof S->call, "leave");
 	script_run(S, plugin_leave_tramp, &call, c);
 }
 
@@ -427,5 +441,6 @@ plugin_line(struct script *S, struct client *c, const char *raw,
 	call.c = c;
 	call.text = text;
 	call.textlen = textlen;
+	snprintf(S->call, sizeof S->call, "line");
 	script_run(S, plugin_chat_tramp, &call, c);
 }

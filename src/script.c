@@ -176,6 +176,7 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	static const char	 msg[] = "! internal error";
 	lua_State		*L = S->L;
 	int			 top = lua_gettop(L), status;
+	uint64_t		 t0 = metrics_nsec();
 
 	S->failed = 0;
 	S->lasterr[0] = '\0';
@@ -194,6 +195,12 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 		    "= %lld); the plugin caught the error", S->max_instructions);
 	}
 	lua_settop(L, top);
+	if (S->call[0] != '\0') {
+		metric_label_inc(METRIC_LUA_CALLS, S->call);
+		metric_series(METRIC_LUA_NSEC, S->call)->value +=
+		    metrics_nsec() - t0;
+		S->call[0] = '\0';
+	}
 	if (S->failed && trigger != NULL &&
 	    !(trigger->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
 		client_send_text(trigger, msg, sizeof msg - 1);
@@ -435,3 +442,10 @@ script_collect(struct script *S)
 	script_run(S, script_collect_tramp, NULL, NULL);
 }
 
+
+/* Bytes the Lua state holds now. */
+size_t
+script_memory(const struct script *S)
+{
+	return (S->mem_used);
+}

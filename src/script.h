@@ -42,6 +42,7 @@ struct script {
 	struct plugin	*cur;		/* whose code is running, or NULL */
 	int		 failed;	/* a plugin call failed in this call */
 	char		 lasterr[512];	/* first line of its first error */
+	char		 call[48];	/* what this call is, for metrics */
 
 	struct plugins	*plugins;	/* plugin.c */
 	struct commands	*commands;	/* command.c */

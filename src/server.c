@@ -93,8 +93,9 @@ server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
     __unused int revents)
 {
 	struct server	*srv = ev_userdata(loop);
-	uint64_t	 now = srv->stats.lines + srv->stats.connections +
-			    srv->stats.broadcasts;
+	uint64_t	 now = metric_get(METRIC_LINES_IN) +
+			    metric_get(METRIC_CONNECTIONS) +
+			    metric_get(METRIC_BROADCASTS);
 	int		 quiet = now == srv->hk_seen;
 
 	srv->hk_seen = now;
@@ -149,6 +150,7 @@ server_stop(struct server *srv)
 		return;
 	}
 	srv->stopping = 1;
+	systemd_stopping();
 	log_info("shutting down: %zu clients", srv->reg.count);
 	listener_close_all(srv);
 	while ((c = TAILQ_FIRST(&srv->handshaking)) != NULL)
@@ -186,32 +188,22 @@ server_reload(struct server *srv)
 
 	if (srv->stopping)
 		return;
+	systemd_reloading();
 	log_info("reloading %s", srv->config_path != NULL ?
 	    srv->config_path : "(built-in defaults)");
-	if (server_read_config(&cfg, srv->config_path, err, sizeof err) != 0) {
-		log_error("reload failed: %s; keeping the running "
-		    "configuration and plugins", err);
-		config_free(&cfg);
-		return;
-	}
+	if (server_read_config(&cfg, srv->config_path, err, sizeof err) != 0)
+		goto fail;
+	/* What the table does not mark live keeps its running value, so
+	 * plugins see the truth in chat.config. */
 	for (k = config_keys; k->section != NULL; k++) {
-		if (!k->live && config_changed(&srv->cfg, &cfg, k))
-			log_warn("reload: [%s] %s changed; it takes effect "
-			    "when chatd is restarted", k->section, k->name);
+		if (k->live || !config_changed(&srv->cfg, &cfg, k))
+			continue;
+		log_warn("reload: [%s] %s changed; it takes effect when chatd "
+		    "is restarted", k->section, k->name);
+		config_copy(&cfg, &srv->cfg, k);
 	}
-	/* What cannot change live keeps its running value, so plugins see
-	 * the truth in chat.config. */
-	for (k = config_keys; k->section != NULL; k++) {
-		if (!k->live)
-			config_copy(&cfg, &srv->cfg, k);
-	}
-
-	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL) {
-		log_error("reload failed: %s; keeping the running "
-		    "configuration and plugins", err);
-		config_free(&cfg);
-		return;
-	}
+	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL)
+		goto fail;
 	script_close(srv->script);
 	srv->script = script;
 	config_free(&srv->cfg);
@@ -223,7 +215,17 @@ server_reload(struct server *srv)
 	listener_apply_config(srv);
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_apply_config(c);
+	metric_inc(METRIC_RELOADS);
 	log_info("reload done");
+	systemd_ready(srv);
+	return;
+
+fail:
+	log_error("reload failed: %s; keeping the running configuration and "
+	    "plugins", err);
+	config_free(&cfg);
+	metric_inc(METRIC_RELOAD_FAILURES);
+	systemd_ready(srv);
 }
 
 /* Set up what every server needs: the loop and empty tables. */
@@ -276,6 +278,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		log_error("%s", err);
 		return (-1);
 	}
+	srv->exporter = exporter_open(srv);
 	listener_fit_clients(srv);
 	ev_prepare_init(&srv->prepare, server_prepare_cb);
 	ev_prepare_start(srv->loop, &srv->prepare);
@@ -284,6 +287,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	    CHATD_HOUSEKEEPING, CHATD_HOUSEKEEPING);
 	ev_timer_start(srv->loop, &srv->housekeeping);
 	srv->hk_at = ev_now(srv->loop);
+	systemd_start(srv);
 	return (0);
 }
 
@@ -338,7 +342,9 @@ server_free(struct server *srv)
 	ev_signal_stop(srv->loop, &srv->sighup);
 	ev_timer_stop(srv->loop, &srv->stop_timer);
 	ev_timer_stop(srv->loop, &srv->housekeeping);
+	systemd_stop(srv);
 	listener_close_all(srv);
+	exporter_close(srv->exporter);
 	if (srv->script != NULL)
 		script_close(srv->script);
 	registry_free(&srv->reg);

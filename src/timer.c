@@ -69,6 +69,7 @@ timer_cb(__unused struct ev_loop *loop, ev_timer *w, __unused int revents)
 {
 	struct ltimer	*t = container_of(w, struct ltimer, w);
 
+	snprintf(t->S->call, sizeof t->S->call, "timer");
 	script_run(t->S, timer_fire_tramp, t, NULL);
 }
 

@@ -18,7 +18,7 @@ class MeTest(unittest.TestCase):
 
     def test_config_check(self):
         rc, out, err = ct.check_config(["me"])
-        self.assertEqual((rc, out), (0, "ok\n"), err)
+        self.assertEqual((rc, out.splitlines()[-1:]), (0, ["ok"]), err)
 
     def test_action_to_everyone(self):
         self.alice.sendline("me|waves")

@@ -32,9 +32,9 @@ class MotdTest(unittest.TestCase):
 
     def test_config_check(self):
         rc, out, err = ct.check_config(["motd"], MOTD)
-        self.assertEqual((rc, out), (0, "ok\n"), err)
+        self.assertEqual((rc, out.splitlines()[-1:]), (0, ["ok"]), err)
         rc, out, err = ct.check_config(["motd"])
-        self.assertEqual((rc, out), (0, "ok\n"), err)
+        self.assertEqual((rc, out.splitlines()[-1:]), (0, ["ok"]), err)
 
     def test_sent_on_join(self):
         srv = self.start(MOTD)

@@ -20,7 +20,7 @@ class MsgTest(unittest.TestCase):
 
     def test_config_check(self):
         rc, out, err = ct.check_config(["msg"])
-        self.assertEqual((rc, out), (0, "ok\n"), err)
+        self.assertEqual((rc, out.splitlines()[-1:]), (0, ["ok"]), err)
 
     def test_private_message(self):
         self.alice.sendline("msg|bob|hello there")

@@ -101,6 +101,11 @@ check_values(const struct config *cfg)
 			if (v < LL_ERROR || v > LL_DEBUG)
 				abort();
 			break;
+		case CONF_PORT:
+			v = config_int(cfg, k);
+			if (v != -1 && (v < k->min || v > k->max))
+				abort();
+			break;
 		case CONF_ADDR:
 			s = config_str(cfg, k);
 			if (s == NULL || (inet_pton(AF_INET, s, addr) != 1 &&

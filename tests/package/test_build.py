@@ -174,6 +174,43 @@ class Build(unittest.TestCase):
                                universal_newlines=True)
             self.assertEqual((r.returncode, r.stdout), (0, ""))
 
+    def test_unit_notify_and_watchdog(self):
+        unit = self.unit()
+        for key in ("Type=notify", "NotifyAccess=main"):
+            self.assertIn("\n%s\n" % key, unit)
+        self.assertRegex(unit, r"\nWatchdogSec=\d+s\n")
+        # The notifications go over AF_UNIX.
+        families = re.search(r"\nRestrictAddressFamilies=(.*)\n",
+                             unit).group(1).split()
+        self.assertIn("AF_UNIX", families)
+
+    def test_socket_units_verify(self):
+        analyze = ct.need("systemd-analyze", "systemd")
+        names = {"chatd.socket": "chat", "chatd-metrics.socket": "metrics"}
+        with tempfile.TemporaryDirectory(prefix="chatd-unit-") as d:
+            os.makedirs(os.path.join(d, "man", "man8"))
+            shutil.copy(os.path.join(BUILDDIR, "doc", "chatd.8"),
+                        os.path.join(d, "man", "man8"))
+            with open(os.path.join(d, "chatd.service"), "w") as f:
+                f.write(self.unit().replace("/usr/sbin/chatd", CHATD)
+                        .replace("/etc/chatd/chatd.ini", os.path.join(
+                            SRCDIR, "conf", "chatd.ini")))
+            for name, fdname in names.items():
+                text = read("contrib", name)
+                # The name the listener takes (listener.c, exporter.c).
+                self.assertIn("\nFileDescriptorName=%s\n" % fdname, text)
+                self.assertIn("\nService=chatd.service\n", text)
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(text)
+            env = dict(os.environ, MANPATH=os.path.join(d, "man"),
+                       SYSTEMD_LOG_LEVEL="notice")
+            r = subprocess.run([analyze, "verify"] + [os.path.join(d, n)
+                                                       for n in names],
+                               env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+            self.assertEqual((r.returncode, r.stdout), (0, ""))
+
 
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result

@@ -205,6 +205,15 @@ test_defaults(void)
 			}
 			break;
 		}
+		case CONF_PORT:
+			if (k->def == NULL || config_int(&cfg, k) !=
+			    (strcmp(k->def, "off") == 0 ? -1 :
+			    strtoll(k->def, NULL, 10))) {
+				bad++;
+				diag("%s.%s: port default", k->section,
+				    k->name);
+			}
+			break;
 		case CONF_LEVEL:
 			if (k->def == NULL || config_int(&cfg, k) !=
 			    log_level_parse(k->def)) {
