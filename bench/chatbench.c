@@ -62,6 +62,7 @@
 #define SOURCES_PER	5000	/* clients per source address, by default */
 #define QUIET_S		0.5	/* idle mode: no input for this long = settled */
 #define TIMER_TAG	UINT32_MAX	/* epoll data of the timerfd */
+#define MAX_PORTS	16	/* nodes of a cluster, and their pids */
 
 /* Histogram of nanoseconds: exact below 1024, then 512 steps per octave. */
 #define H_SUB		512
@@ -92,19 +93,24 @@ struct conn {
 static struct {
 	enum proto	 proto;
 	const char	*host;
-	int		 port;
+	int		 port;		/* the first of ports */
+	int		 ports[MAX_PORTS];	/* a cluster's nodes */
+	int		 nports;
 	int		 nclients, nsenders, nslow;
 	uint64_t	 lines;
 	double		 duration;
 	double		 rate;		/* lines/s over all senders; 0 = no limit */
 	int		 bytes, window, ramp, sources;
 	double		 deadline;
-	int		 pid;
+	int		 pid;	/* the first of pids */
+	int		 pids[MAX_PORTS];
+	int		 npids;
+	int		 watch;	/* another process to report on */
 	int		 idle;
 	int		 verbose;
 } opt = {
-	P_CHATD, "127.0.0.1", 0, 100, -1, 0, 0, 0., 0., 64, 16, 100, 0, 120.,
-	0, 0, 0
+	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0., 0., 64, 16, 100,
+	0, 120., 0, { 0 }, 0, 0, 0, 0
 };
 
 static struct conn	*conns;
@@ -728,18 +734,30 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 		die("epoll_ctl: %s", strerror(errno));
 }
 
-/* utime + stime of the server in seconds, or -1. */
+/*
+ * The address client i connects to: with a cluster's ports, the senders
+ * to the first node, the others to each node in turn.
+ */
+static const struct sockaddr_in *
+client_addr(const struct sockaddr_in *sin, int i)
+{
+	if (i < opt.nsenders)
+		return (&sin[0]);
+	return (&sin[i % opt.nports]);
+}
+
+/* utime + stime of process pid in seconds, or -1. */
 static double
-server_cpu(void)
+proc_cpu(int pid)
 {
 	char		 path[64], buf[1024], *p;
 	FILE		*f;
 	unsigned long	 ut, stt;
 	size_t		 n;
 
-	if (opt.pid <= 0)
+	if (pid <= 0)
 		return (-1.);
-	snprintf(path, sizeof path, "/proc/%d/stat", opt.pid);
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return (-1.);
 	n = fread(buf, 1, sizeof buf - 1, f);
@@ -754,6 +772,23 @@ server_cpu(void)
 	return ((double)(ut + stt) / (double)sysconf(_SC_CLK_TCK));
 }
 
+/* utime + stime of the server (of all of a cluster's) in seconds, or -1. */
+static double
+server_cpu(void)
+{
+	double	sum = 0., v;
+	int	i;
+
+	if (opt.npids == 0)
+		return (-1.);
+	for (i = 0; i < opt.npids; i++) {
+		if ((v = proc_cpu(opt.pids[i])) < 0.)
+			return (-1.);
+		sum += v;
+	}
+	return (sum);
+}
+
 /*
  * The server's read and write system calls so far (syscr and syscw of
  * /proc/PID/io: read, readv, write, writev and the like), or -1.
@@ -764,19 +799,25 @@ server_syscalls(long long *r, long long *w)
 	char	 path[64], line[128];
 	FILE	*f;
 
+	int	 i;
+
 	*r = *w = -1;
-	if (opt.pid <= 0)
-		return;
-	snprintf(path, sizeof path, "/proc/%d/io", opt.pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "syscr:", 6) == 0)
-			*r = strtoll(line + 6, NULL, 10);
-		else if (strncmp(line, "syscw:", 6) == 0)
-			*w = strtoll(line + 6, NULL, 10);
+	for (i = 0; i < opt.npids; i++) {
+		snprintf(path, sizeof path, "/proc/%d/io", opt.pids[i]);
+		if ((f = fopen(path, "r")) == NULL) {
+			*r = *w = -1;
+			return;
+		}
+		while (fgets(line, sizeof line, f) != NULL) {
+			if (strncmp(line, "syscr:", 6) == 0)
+				*r = (*r < 0 ? 0 : *r) +
+				    strtoll(line + 6, NULL, 10);
+			else if (strncmp(line, "syscw:", 6) == 0)
+				*w = (*w < 0 ? 0 : *w) +
+				    strtoll(line + 6, NULL, 10);
+		}
+		fclose(f);
 	}
-	fclose(f);
 }
 
 /* This process's user + system CPU time in seconds. */
@@ -791,7 +832,8 @@ self_cpu(void)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 }
 
-/* A "VmRSS:"-style field of the server's status in kB, or -1. */
+/* A "VmRSS:"-style field of the server's status in kB (summed over a
+ * cluster's), or -1. */
 static long
 server_status_kb(const char *key)
 {
@@ -799,19 +841,21 @@ server_status_kb(const char *key)
 	FILE	*f;
 	long	 v = -1;
 	size_t	 klen = strlen(key);
+	int	 i;
 
-	if (opt.pid <= 0)
-		return (-1);
-	snprintf(path, sizeof path, "/proc/%d/status", opt.pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, key, klen) == 0) {
-			v = strtol(line + klen, NULL, 10);
-			break;
+	for (i = 0; i < opt.npids; i++) {
+		snprintf(path, sizeof path, "/proc/%d/status", opt.pids[i]);
+		if ((f = fopen(path, "r")) == NULL)
+			return (-1);
+		while (fgets(line, sizeof line, f) != NULL) {
+			if (strncmp(line, key, klen) == 0) {
+				v = (v < 0 ? 0 : v) +
+				    strtol(line + klen, NULL, 10);
+				break;
+			}
 		}
+		fclose(f);
 	}
-	fclose(f);
 	return (v);
 }
 
@@ -829,6 +873,7 @@ static const struct option longopts[] = {
 	{ "slow",	required_argument, NULL, 'k' },
 	{ "idle",	no_argument,	   NULL, 'i' },
 	{ "pid",	required_argument, NULL, 'P' },
+	{ "watch",	required_argument, NULL, 'W' },
 	{ "sources",	required_argument, NULL, 'S' },
 	{ "ramp",	required_argument, NULL, 'R' },
 	{ "deadline",	required_argument, NULL, 'd' },
@@ -847,7 +892,9 @@ usage(int status)
 "  -x, --proto P       chatd (default) or redis: HELLO 3, SUBSCRIBE and\n"
 "                      PUBLISH to a redis-server\n"
 "  -H, --host ADDR     the server's IPv4 address (default 127.0.0.1)\n"
-"  -p, --port PORT     the server's port (required)\n"
+"  -p, --port PORT     the server's port (required); PORT,PORT,... for\n"
+"                      the nodes of a cluster: the senders connect to the\n"
+"                      first, the other clients to each in turn\n"
 "  -n, --clients N     clients that read everything (default 100)\n"
 "  -s, --senders S     of which this many send (default: min(10, N);\n"
 "                      with --idle, 1)\n"
@@ -865,7 +912,10 @@ usage(int status)
 "                      RSS per connection (needs --pid), then broadcast\n"
 "                      one line that every client must receive\n"
 "  -P, --pid PID       the server's process: its CPU time (/proc/PID/stat)\n"
-"                      and RSS (/proc/PID/status) are reported\n"
+"                      and RSS (/proc/PID/status) are reported;\n"
+"                      PID,PID,... for a cluster's nodes, summed\n"
+"  -W, --watch PID     another process (a cluster's redis-server): its CPU\n"
+"                      time while the lines are sent, apart\n"
 "  -S, --sources K     bind clients to 127.0.0.1 .. 127.0.0.K round-robin\n"
 "                      (default: one per %d clients, on a loopback host)\n"
 "  -R, --ramp C        connections waiting for their welcome at once\n"
@@ -896,13 +946,37 @@ num(const char *name, const char *s, double lo, double hi)
 	return (v);
 }
 
+/* A comma-separated list of whole numbers in [lo, hi]: their count. */
+static int
+num_list(const char *name, const char *s, double lo, double hi, int *out)
+{
+	char	 item[32];
+	size_t	 len;
+	int	 n = 0;
+
+	for (;;) {
+		len = strcspn(s, ",");
+		if (n == MAX_PORTS || len == 0 || len >= sizeof item) {
+			fprintf(stderr, "chatbench: --%s: a list of at most %d "
+			    "numbers, not %s\n", name, MAX_PORTS, s);
+			usage(2);
+		}
+		memcpy(item, s, len);
+		item[len] = '\0';
+		out[n++] = (int)num(name, item, lo, hi);
+		if (s[len] == '\0')
+			return (n);
+		s += len + 1;
+	}
+}
+
 static void
 parse_args(int argc, char **argv)
 {
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:iP:S:R:d:vh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:iP:W:S:R:d:vh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -917,7 +991,9 @@ parse_args(int argc, char **argv)
 			break;
 		case 'H': opt.host = optarg; break;
 		case 'p':
-			opt.port = (int)num(longopts[i].name, optarg, 1, 65535);
+			opt.nports = num_list(longopts[i].name, optarg, 1, 65535,
+			    opt.ports);
+			opt.port = opt.ports[0];
 			break;
 		case 'n':
 			opt.nclients = (int)num(longopts[i].name, optarg, 1,
@@ -948,7 +1024,13 @@ parse_args(int argc, char **argv)
 			break;
 		case 'i': opt.idle = 1; break;
 		case 'P':
-			opt.pid = (int)num(longopts[i].name, optarg, 1, 1 << 30);
+			opt.npids = num_list(longopts[i].name, optarg, 1,
+			    1 << 30, opt.pids);
+			opt.pid = opt.pids[0];
+			break;
+		case 'W':
+			opt.watch = (int)num(longopts[i].name, optarg, 1,
+			    1 << 30);
 			break;
 		case 'S':
 			opt.sources = (int)num(longopts[i].name, optarg, 1, 254);
@@ -1038,13 +1120,14 @@ int
 main(int argc, char **argv)
 {
 	struct epoll_event	 evs[MAX_EVENTS], tev;
-	struct sockaddr_in	 sin;
+	struct sockaddr_in	 sin[MAX_PORTS];
 	struct linger		 lg = { 1, 0 };
 	struct conn		*c;
 	uint64_t		 t_start, t_joined = 0, t_chat = 0, t_end = 0;
 	uint64_t		 expect_joins, expected, lost, sent;
 	double			 t, deadline, t_stop = 0., cpu0 = -1.;
 	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
+	double			 wcpu0 = -1., wcpu1 = -1.;
 	double			 me1 = 0., el, srv_pct, me_pct, next_due;
 	uint64_t		 expirations;
 	long			 rss0, rss_idle = -1, rss_kb, hwm_kb;
@@ -1081,10 +1164,12 @@ main(int argc, char **argv)
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
 	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)opt.port);
-	if (inet_pton(AF_INET, opt.host, &sin.sin_addr) != 1)
-		die("%s: not an IPv4 address", opt.host);
+	for (i = 0; i < opt.nports; i++) {
+		sin[i].sin_family = AF_INET;
+		sin[i].sin_port = htons((uint16_t)opt.ports[i]);
+		if (inet_pton(AF_INET, opt.host, &sin[i].sin_addr) != 1)
+			die("%s: not an IPv4 address", opt.host);
+	}
 
 	rss0 = server_status_kb("VmRSS:");
 	jcpu0 = server_cpu();
@@ -1106,7 +1191,8 @@ main(int argc, char **argv)
 			/* keep at most opt.ramp connections unwelcomed */
 			ramping = next - (int)st.welcomes - st.dead;
 			while (next < opt.nclients && ramping < opt.ramp) {
-				conn_open(&conns[next++], &sin);
+				conn_open(&conns[next], client_addr(sin, next));
+				next++;
 				ramping++;
 			}
 			if (all_joined(nreaders, expect_joins)) {
@@ -1118,7 +1204,7 @@ main(int argc, char **argv)
 					    (double)(t_joined - t_start) / 1e9);
 				phase = 1;
 				for (i = opt.nclients; i < total; i++)
-					conn_open(&conns[i], &sin);
+					conn_open(&conns[i], client_addr(sin, i));
 				if (opt.proto == P_CHATD)
 					expect_joins += (uint64_t)nreaders *
 					    (uint64_t)opt.nslow;
@@ -1141,6 +1227,7 @@ main(int argc, char **argv)
 			phase = 2;
 			server_syscalls(&sr0, &sw0);
 			cpu0 = server_cpu();
+			wcpu0 = proc_cpu(opt.watch);
 			me0 = self_cpu();
 			t_chat = now_ns();
 			t = (double)t_chat / 1e9;
@@ -1203,6 +1290,7 @@ wait:
 		t_end = now_ns();
 	if (phase >= 2) {
 		cpu1 = server_cpu();
+		wcpu1 = proc_cpu(opt.watch);
 		me1 = self_cpu();
 		server_syscalls(&sr1, &sw1);
 	}
@@ -1254,6 +1342,7 @@ wait:
 	    " errors=%" PRIu64 " bad=%" PRIu64 " other=%" PRIu64
 	    " srv_cpu_s=%.2f bench_cpu_s=%.2f srv_cpu_pct=%.0f"
 	    " bench_cpu_pct=%.0f srv_reads=%lld srv_writes=%lld"
+	    " watch_cpu_s=%.2f watch_cpu_pct=%.0f"
 	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
@@ -1270,7 +1359,10 @@ wait:
 	    -1., st.slow_drop_lines, st.errors, st.bad, st.other,
 	    cpu0 >= 0. && cpu1 >= 0. ? cpu1 - cpu0 : -1., me1 - me0,
 	    srv_pct, me_pct, sr0 >= 0 && sr1 >= 0 ? sr1 - sr0 : -1,
-	    sw0 >= 0 && sw1 >= 0 ? sw1 - sw0 : -1, rss0, rss_idle,
+	    sw0 >= 0 && sw1 >= 0 ? sw1 - sw0 : -1,
+	    wcpu0 >= 0. && wcpu1 >= 0. ? wcpu1 - wcpu0 : -1.,
+	    wcpu0 >= 0. && wcpu1 >= 0. && el > 0. ? 100. * (wcpu1 - wcpu0) /
+	    el : -1., rss0, rss_idle,
 	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
 	    nreaders : -1., rss_kb, hwm_kb, !timed_out);
 	fflush(stdout);

@@ -3,7 +3,7 @@
 # Benchmark chatd with chatbench(1), side by side with Redis pub/sub and
 # optionally with a second chatd build.  See doc/performance.md.
 #
-# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big]...
+# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|cluster|reuseport|presence]...
 #                                           (default: standard)
 #        bench/run.sh report RAWFILE        (the tables of an earlier run)
 #
@@ -16,11 +16,19 @@
 #   syscalls       chatd only: its system calls per delivered line in the
 #                  fanout and chatty runs (needs perf and its syscall
 #                  tracepoints)
+#   cluster        fanout on one chatd (A) against the same on a room of
+#                  NODES nodes and a redis-server (C): the readers spread
+#                  over them, the 10 senders on the first (needs REDIS)
+#   reuseport      fanout on one chatd (A) against NODES nodes of a room
+#                  sharing its port with [server] reuse_port (U)
+#   presence       PRESENCE_USERS idle users on one node of a room: what
+#                  they cost in Redis (keys, bytes, commands per second)
 #
 #   CHATD=path       the chatd to measure (default: chatd at the top)
 #   CHATBENCH=path   the generator (default: chatbench at the top, else
 #                    bench/chatbench.c is compiled with $CC)
 #   PLUGINS=dir      [lua] path for CHATD (default: plugins/ of this tree)
+#   NODES=2          nodes of the room in the cluster and reuseport runs
 #   BASELINE=path    a second chatd (B), run interleaved with CHATD (A)
 #   BASELINE_PLUGINS=dir   [lua] path for BASELINE (default: PLUGINS)
 #   REDIS=path|0     redis-server to compare with (R); default: the one in
@@ -47,6 +55,8 @@ REDIS=${REDIS-$(command -v redis-server || true)}
 REPS=${REPS:-3}
 DURATION=${DURATION:-5}
 IDLE_CLIENTS=${IDLE_CLIENTS:-2000}
+PRESENCE_USERS=${PRESENCE_USERS:-10000}
+NODES=${NODES:-2}
 BIG_CLIENTS=${BIG_CLIENTS:-19000}
 RAW=${RAW:-/tmp/chatbench-raw.$$.txt}
 CC=${CC:-cc}
@@ -56,12 +66,16 @@ modes=("$@")
 
 work=$(mktemp -d /tmp/chatbench.XXXXXX)
 spid=
+xpids=		# a cluster run's processes: its nodes, then its redis-server
 
 cleanup() {
-	if [ -n "$spid" ] && kill -0 "$spid" 2>/dev/null; then
-		kill -KILL "$spid" 2>/dev/null || true
-		wait "$spid" 2>/dev/null || true
-	fi
+	local p
+	for p in $spid $xpids; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -135,6 +149,83 @@ stop_server() {
 	spid=
 }
 
+# start_node NAME REDISPORT PORT REUSE: a node of a room on $CHATD,
+# listening on PORT (0: any) with reuse_port REUSE; appends its PID to
+# xpids, sets nport and npid
+start_node() {
+	cat >"$work/$1.ini" <<-EOF
+	[server]
+	bind = 127.0.0.1
+	port = $3
+	reuse_port = $4
+	max_clients = 1000000
+	idle_timeout = 0
+	[limits]
+	lines_per_second = 0
+	[lua]
+	path = $PLUGINS
+	[log]
+	level = info
+	[cluster]
+	redis = 127.0.0.1:$2
+	room = bench
+	node = $1
+	EOF
+	: >"$work/$1.log"
+	"$CHATD" -c "$work/$1.ini" 2>"$work/$1.log" &
+	npid=$!
+	xpids="$npid $xpids"
+	nport=
+	for _ in $(seq 200); do
+		if grep -q 'cluster: in room' "$work/$1.log"; then
+			nport=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+			    "$work/$1.log" | head -1)
+			return 0
+		fi
+		kill -0 "$npid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$work/$1.log" >&2
+	die "node $1 did not join its room"
+}
+
+# start_cluster N REUSE: a redis-server and N nodes; with REUSE true they
+# share one port.  Sets cports and cpids (comma lists) and rpid.
+start_cluster() {
+	local i shared=0
+	start_redis
+	rpid=$spid
+	rport=$port
+	xpids=$rpid
+	spid=
+	cports=
+	cpids=
+	for i in $(seq "$1"); do
+		start_node "n$i" "$rport" "$shared" "$2"
+		[ "$2" = true ] && shared=$nport
+		cports=${cports:+$cports,}$nport
+		cpids=${cpids:+$cpids,}$npid
+	done
+	[ "$2" = true ] && cports=$shared
+	return 0
+}
+
+# stop_cluster: the nodes in order, then Redis
+stop_cluster() {
+	local p
+	for p in $xpids; do
+		[ "$p" = "$rpid" ] && continue
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $xpids; do
+		[ "$p" = "$rpid" ] && continue
+		wait "$p" 2>/dev/null || true
+	done
+	spid=$rpid
+	stop_server
+	xpids=
+}
+
 # run_one LABEL TEST CHATBENCH-ARGS...: one fresh server, one run
 run_one() {
 	local label=$1 test=$2 out rc=0 proto=chatd
@@ -143,10 +234,19 @@ run_one() {
 	A) start_chatd "$CHATD" "$PLUGINS" ;;
 	B) start_chatd "$BASELINE" "$BASELINE_PLUGINS" ;;
 	R) start_redis; proto=redis ;;
+	C) start_cluster "$NODES" false ;;
+	U) start_cluster "$NODES" true ;;
 	esac
-	out=$(timeout 1500 "$CHATBENCH" -x "$proto" -p "$port" -P "$spid" \
-	    "$@" | tail -1) || rc=$?
-	stop_server
+	case $label in
+	C|U)
+		out=$(timeout 1500 "$CHATBENCH" -p "$cports" -P "$cpids" \
+		    -W "$rpid" "$@" | tail -1) || rc=$?
+		stop_cluster ;;
+	*)
+		out=$(timeout 1500 "$CHATBENCH" -x "$proto" -p "$port" \
+		    -P "$spid" "$@" | tail -1) || rc=$?
+		stop_server ;;
+	esac
 	[ -n "$out" ] || out="complete=0"
 	echo "label=$label test=$test rc=$rc $out" >>"$RAW"
 	printf '  %s %-7s rc=%d %s\n' "$label" "$test" "$rc" \
@@ -155,11 +255,12 @@ run_one() {
 }
 
 # cell TEST ARGS...: REPS runs of each server, the order rotating from one
-# repetition to the next so that a drift in machine load hits all alike
+# repetition to the next so that a drift in machine load hits all alike;
+# LABELS (default: A, B with BASELINE, R with REDIS) picks the servers
 cell() {
 	local test=$1 rep i n
 	shift
-	local labels=(A ${BASELINE:+B} ${REDIS:+R})
+	local labels=(${LABELS:-A ${BASELINE:+B} ${REDIS:+R}})
 	n=${#labels[@]}
 	for rep in $(seq "$REPS"); do
 		for i in $(seq 0 $((n - 1))); do
@@ -172,6 +273,65 @@ fanout() { cell fanout -n 1000 -s 10 -b 64 -t "$DURATION"; }
 chatty() { cell chatty -n 100 -s 100 -r 2000 -b 64 -t "$DURATION"; }
 slow() { cell slow -n 1000 -s 10 -b 64 -t "$DURATION" -k 1; }
 idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
+cluster() {
+	[ -n "$REDIS" ] || die "cluster needs redis-server (REDIS)"
+	LABELS="A C" cell cluster -n 1000 -s 10 -b 64 -t "$DURATION"
+}
+reuseport() {
+	[ -n "$REDIS" ] || die "reuseport needs redis-server (REDIS)"
+	LABELS="A U" cell reuseport -n 1000 -s 10 -b 64 -t "$DURATION"
+}
+
+# redis_info SECTION FIELD: a field of INFO from the cluster's redis
+redis_info() {
+	redis-cli -p "$rport" info "$1" | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+# presence: PRESENCE_USERS idle users on one node of a room, and what
+# Redis holds and does for them: keys, bytes, commands per second
+presence() {
+	local mem0 mem1 cmds0 cmds1 t0 t1 keys users names cb
+	command -v redis-cli >/dev/null || die "presence needs redis-cli"
+	[ -n "$REDIS" ] || die "presence needs redis-server (REDIS)"
+	start_cluster 1 false
+	mem0=$(redis_info memory used_memory)
+	"$CHATBENCH" -p "$cports" -P "$cpids" -n "$PRESENCE_USERS" --idle \
+	    -t 12 -d 900 >"$work/cb.out" 2>"$work/cb.err" &
+	cb=$!
+	# while the users sit: the memory they take, then 10 s of commands
+	until [ "$(redis-cli -p "$rport" hlen 'chatd:{bench}:names' |
+	    tr -d '\r')" -ge "$PRESENCE_USERS" ]; do
+		kill -0 "$cb" 2>/dev/null || die "chatbench ended early"
+		sleep 0.2
+	done
+	mem1=$(redis_info memory used_memory)
+	keys=$(redis-cli -p "$rport" dbsize | tr -d '\r')
+	users=$(redis-cli -p "$rport" memory usage 'chatd:{bench}:users:n1' |
+	    tr -d '\r')
+	names=$(redis-cli -p "$rport" memory usage 'chatd:{bench}:names' |
+	    tr -d '\r')
+	cmds0=$(redis_info stats total_commands_processed)
+	t0=$(date +%s.%N)
+	sleep 10
+	cmds1=$(redis_info stats total_commands_processed)
+	t1=$(date +%s.%N)
+	wait "$cb" || true
+	stop_cluster
+	echo
+	echo "### presence: $PRESENCE_USERS idle users on one node"
+	echo
+	echo "| keys | used_memory growth | users:NODE hash | names hash | bytes per user | commands/s while idle |"
+	echo "|---:|---:|---:|---:|---:|---:|"
+	awk -v k="$keys" -v m0="$mem0" -v m1="$mem1" -v u="$users" \
+	    -v n="$names" -v c0="$cmds0" -v c1="$cmds1" -v t0="$t0" \
+	    -v t1="$t1" -v N="$PRESENCE_USERS" 'BEGIN {
+		printf "| %d | %.1f MiB | %.1f MiB | %.1f MiB | %.0f | %.1f |\n",
+		    k, (m1 - m0) / 1048576, u / 1048576, n / 1048576,
+		    (m1 - m0) / N, (c1 - c0) / (t1 - t0)
+	    }'
+	echo
+	echo "join, from chatbench: $(grep -o 'joined in [0-9.]* s' "$work/cb.out" || true)"
+}
 big() { cell big -n "$BIG_CLIENTS" --idle -t 3 -d 1800; }
 
 # syscalls: system calls of chatd per delivered line, counted by perf's
@@ -224,7 +384,7 @@ syscalls() {
 }
 
 report() {
-	awk '
+	awk -v nodes="$NODES" '
 function med(key, n, i, j, v, a) {
 	n = cnt[key]
 	if (n == 0)
@@ -263,19 +423,21 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
 	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
 	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
+	f["redis_us_per_line"] = f["watch_cpu_s"] >= 0 && f["sent"] > 0 ? f["watch_cpu_s"] * 1e6 / f["sent"] : -1
 	for (k in f)
 		val[lab, t, k, ++cnt[lab, t, k]] = f[k]
 }
 END {
 	name["A"] = "chatd"; name["B"] = "chatd (baseline)"; name["R"] = "redis"
-	split("A B R", L, " ")
+	name["C"] = nodes " nodes, cross-node"; name["U"] = nodes " nodes, one port"
+	split("A B R C U", L, " ")
 	for (ti = 1; ti <= ntests; ti++) {
 		t = tests[ti]
 		printf "\n### %s: %s (medians)\n\n", t, what[t]
 		if (t == "idle" || t == "big") {
 			print "| server | join s | server CPU s joining | RSS per connection, bytes | broadcast to all, ms | failed runs |"
 			print "|---|---:|---:|---:|---:|---:|"
-			for (li = 1; li <= 3; li++) {
+			for (li = 1; li <= 5; li++) {
 				lab = L[li]
 				if (!((lab SUBSEP t) in has)) continue
 				printf "| %s | %.2f | %.2f | %.0f | %.1f | %d/%d |\n", name[lab],
@@ -285,21 +447,43 @@ END {
 			}
 			continue
 		}
-		print "| server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU % | chatbench CPU % | server ns/delivery | lines per write | peak RSS MB | lost | reordered | failed runs |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-		for (li = 1; li <= 3; li++) {
+		print "| server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU % | chatbench CPU % | server ns/delivery | lines per write | peak RSS MB | Redis CPU % | Redis µs per line | lost | reordered | failed runs |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for (li = 1; li <= 5; li++) {
 			lab = L[li]
 			if (!((lab SUBSEP t) in has)) continue
 			d = m(lab, t, "deliveries_per_s")
-			printf "| %s | %.3fM | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d | %d/%d |\n",
+			w = m(lab, t, "watch_cpu_pct")
+			printf "| %s | %.3fM | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %.1f | %s | %s | %d | %d | %d/%d |\n",
 			    name[lab], d / 1e6, m(lab, t, "p50_us") / 1e3,
 			    m(lab, t, "p90_us") / 1e3, m(lab, t, "p99_us") / 1e3,
 			    m(lab, t, "max_us") / 1e3, m(lab, t, "srv_cpu_pct"),
 			    m(lab, t, "bench_cpu_pct"),
 			    (d > 0 ? m(lab, t, "srv_cpu_pct") * 1e7 / d : -1),
 			    m(lab, t, "lines_per_write"),
-			    m(lab, t, "srv_hwm_kb") / 1024, lost[lab, t],
-			    reord[lab, t], failed[lab, t], runs[lab, t]
+			    m(lab, t, "srv_hwm_kb") / 1024,
+			    (w >= 0 ? sprintf("%.0f", w) : "-"),
+			    (w >= 0 ? sprintf("%.1f", m(lab, t, "redis_us_per_line")) : "-"),
+			    lost[lab, t], reord[lab, t], failed[lab, t], runs[lab, t]
+		}
+	}
+	for (ci = 1; ci <= 2; ci++) {
+		lab = ci == 1 ? "C" : "U"
+		any = 0
+		for (ti = 1; ti <= ntests; ti++)
+			if ((("A" SUBSEP tests[ti]) in has) && ((lab SUBSEP tests[ti]) in has)) any = 1
+		if (!any) continue
+		printf "\n### %s / one chatd (ratio of medians)\n\n", name[lab]
+		print "| test | deliveries/s | p50 | p99 | servers CPU |"
+		print "|---|---:|---:|---:|---:|"
+		for (ti = 1; ti <= ntests; ti++) {
+			t = tests[ti]
+			if (!((("A" SUBSEP t) in has) && ((lab SUBSEP t) in has))) continue
+			printf "| %s | %s | %s | %s | %s |\n", t,
+			    ratio(m(lab, t, "deliveries_per_s"), m("A", t, "deliveries_per_s")),
+			    ratio(m(lab, t, "p50_us"), m("A", t, "p50_us")),
+			    ratio(m(lab, t, "p99_us"), m("A", t, "p99_us")),
+			    ratio(m(lab, t, "srv_cpu_pct"), m("A", t, "srv_cpu_pct"))
 		}
 	}
 	for (pi = 1; pi <= 2; pi++) {
@@ -348,9 +532,10 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 for m in "${modes[@]}"; do
 	case $m in
 	standard) fanout; chatty; slow; idle ;;
-	fanout|chatty|slow|idle|big) "$m" ;;
+	fanout|chatty|slow|idle|big|cluster|reuseport) "$m" ;;
 	syscalls) syscalls; exit 0 ;;
-	*) die "unknown test $m (standard fanout chatty slow idle big syscalls)" ;;
+	presence) presence; exit 0 ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big syscalls cluster reuseport presence)" ;;
 	esac
 done
 

@@ -120,7 +120,8 @@ class ManPages(unittest.TestCase):
                              re.S | re.M)
             self.assertIsNotNone(body, "conf/chatd.ini lacks [%s]" % section)
             if default == "NULL":
-                self.assertRegex(body.group(1), r"(?m)^%s = " % key)
+                # unset by default: shown set, or as a commented example
+                self.assertRegex(body.group(1), r"(?m)^(; )?%s = " % key)
             else:
                 self.assertRegex(body.group(1), r"(?m)^%s = %s +;" % (
                     key, re.escape(default.strip('"'))),
@@ -144,9 +145,10 @@ class ManPages(unittest.TestCase):
         text = page("chatd-lua.7")
         api = source("api.c")
         bridge = "".join(source(f) for f in ("api.c", "plugin.c",
-                                             "command.c", "timer.c"))
+                                             "command.c", "timer.c",
+                                             "api_cluster.c"))
         funcs = re.findall(r'\{\s*"(\w+)",\s*\w*chat_\w+\s*\}', bridge)
-        for f in ("broadcast", "command", "on", "timer"):
+        for f in ("broadcast", "command", "on", "timer", "publish"):
             self.assertIn(f, funcs)
         for f in funcs:
             self.assertTrue(re.search(r"\bFn chat\.%s\b" % f, text),
@@ -160,7 +162,7 @@ class ManPages(unittest.TestCase):
             self.assertTrue(re.search(r"\n\.It Ic %s Pq " % ev, text),
                             "event %s is not documented" % ev)
         for field in ("id", "name", "addr", "joined", "idle", "online",
-                      "data"):
+                      "data", "node", "remote"):
             self.assertTrue(re.search(r"\n\.It Va %s\n" % field, text),
                             "user.%s is not documented" % field)
         body = re.search(r"\nchat_stats\(lua_State \*L\)\n\{(.*?)\n\}\n",

@@ -25,7 +25,13 @@ local farewell = {
 	end,
 	shutdown = function(user)
 		user:send("* server shutting down")
-		return nil	-- everyone is told the same
+		-- This server's users are all leaving too, and a broadcast
+		-- skips those on their way out: only the users of the other
+		-- servers of a cluster hear this.
+		return " left (server shutting down)"
+	end,
+	lost = function()	-- the user's server stopped answering
+		return " left (server lost)"
 	end,
 }
 
@@ -44,6 +50,22 @@ chat.on("chat", function(user, text)
 	chat.broadcast("[" .. user.name .. "]: " .. text)
 end)
 
-chat.on("rename", function(user, old, new)
+chat.on("rename", function(user, old, new, why)
 	chat.broadcast("* " .. old .. " is now " .. new, user)
+	if why == "taken" then	-- in a cluster: another server's user has it
+		user:send("* the name " .. old .. " is taken on another " ..
+		    "server; you are now " .. new)
+	end
+end)
+
+-- In a cluster: this server lost its link to the others, or has it back.
+-- Only this server's users are told: the others did not notice.
+chat.on("link", function(up)
+	if up then
+		chat.local_broadcast("* connected to the other servers: " ..
+		    #chat.names() .. " online")
+	else
+		chat.local_broadcast("* lost the link to the other servers; " ..
+		    "you see only the users of this server")
+	end
 end)

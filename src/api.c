@@ -92,7 +92,16 @@ api_gone(lua_State *L)
 	return (2);
 }
 
-/* user:send(text): queue one line to the user. */
+/* Return nil, "remote user" for what only the user's own server can do. */
+static int
+api_remote(lua_State *L)
+{
+	lua_pushnil(L);
+	lua_pushliteral(L, "remote user");
+	return (2);
+}
+
+/* user:send(text): queue one line to the user (wherever they are). */
 static int
 user_send(lua_State *L)
 {
@@ -120,6 +129,8 @@ user_close(lua_State *L)
 	reason = luaL_optlstring(L, 2, CHATD_LEAVE_CLOSED, &len);
 	if (c == NULL)
 		return (api_gone(L));
+	if (c->flags & CLIENT_REMOTE)
+		return (api_remote(L));
 	if (len > REASON_MAX)
 		len = REASON_MAX;
 	memcpy(buf, reason, len);
@@ -131,21 +142,38 @@ user_close(lua_State *L)
 
 /*
  * user:rename(name): true, or nil and why not.  The "rename" hooks run
- * only when the name really changes.
+ * only when the name really changes.  In a cluster, a name that may be
+ * another server's user's is Redis's to give: called from a command, the
+ * command waits (yields) until Redis has answered, and then the hooks run
+ * and this returns; anywhere else the name is taken here at once and
+ * claimed behind, and given back (with the rename hooks' reason "taken")
+ * should another server's user have it.
  */
 static int
 user_rename(lua_State *L)
 {
+	struct server	*srv = api_server(L);
 	struct client	*c = api_user(L, 1);
 	const char	*name, *why;
 	size_t		 len;
+	int		 rc;
 
 	name = luaL_checklstring(L, 2, &len);
 	if (c == NULL || !client_is_online(c))
 		return (api_gone(L));
+	if (c->flags & CLIENT_REMOTE)
+		return (api_remote(L));
 	lua_pushstring(L, c->name);		/* the old name, index 3 */
-	if ((why = registry_rename(&api_server(L)->reg, c, name,
-	    len)) != NULL) {
+	if (wait_possible(L))
+		rc = registry_claim(&srv->reg, c, name, len, &why,
+		    wait_claimed);
+	else {
+		why = registry_rename(&srv->reg, c, name, len);
+		rc = why != NULL ? -1 : 0;
+	}
+	if (rc == 1)		/* wait_claimed() goes on */
+		return (wait_yield(L));
+	if (rc == -1) {
 		lua_pushnil(L);
 		lua_pushstring(L, why);
 		return (2);
@@ -175,13 +203,19 @@ enum user_field {
 	UF_ADDR,
 	UF_JOINED,
 	UF_IDLE,
-	UF_DATA
+	UF_DATA,
+	UF_NODE,
+	UF_REMOTE
 };
 static const char *const user_fields[] = {
-	"id", "online", "name", "addr", "joined", "idle", "data", NULL
+	"id", "online", "name", "addr", "joined", "idle", "data", "node",
+	"remote", NULL
 };
 
-/* user.field: id, name, addr, joined, idle, online, data or a method. */
+/*
+ * user.field: id, name, addr, joined, idle, online, data, node, remote or
+ * a method.
+ */
 static int
 user_index(lua_State *L)
 {
@@ -228,8 +262,18 @@ user_index(lua_State *L)
 	case UF_JOINED:
 		lua_pushnumber(L, c->joined);
 		break;
-	case UF_IDLE:
-		lua_pushnumber(L, ev_now(c->srv->loop) - c->last_active);
+	case UF_IDLE:		/* another server's user's: not known here */
+		if (c->flags & CLIENT_REMOTE)
+			lua_pushnil(L);
+		else
+			lua_pushnumber(L, ev_now(c->srv->loop) -
+			    c->last_active);
+		break;
+	case UF_NODE:
+		lua_pushstring(L, cluster_node_of(c->srv, c));
+		break;
+	case UF_REMOTE:
+		lua_pushboolean(L, (c->flags & CLIENT_REMOTE) != 0);
 		break;
 	case UF_DATA:
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
@@ -283,6 +327,29 @@ chat_broadcast(lua_State *L)
 		except = api_user(L, 2);
 	b = buf_line(text, len);
 	registry_broadcast(&srv->reg, b, except);
+	buf_unref(b);
+	metric_inc(METRIC_BROADCASTS);
+	return (0);
+}
+
+/*
+ * chat.local_broadcast(text [, except]): one line to every online user
+ * of this server only (in a cluster, the others are not told).
+ */
+static int
+chat_local_broadcast(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+	struct client	*except = NULL;
+	struct buf	*b;
+	const char	*text;
+	size_t		 len;
+
+	text = luaL_checklstring(L, 1, &len);
+	if (!lua_isnoneornil(L, 2))
+		except = api_user(L, 2);
+	b = buf_line(text, len);
+	registry_deliver(&srv->reg, b, except);
 	buf_unref(b);
 	metric_inc(METRIC_BROADCASTS);
 	return (0);
@@ -523,6 +590,7 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 	};
 	static const luaL_Reg chat_funcs[] = {
 		{ "broadcast", chat_broadcast },
+		{ "local_broadcast", chat_local_broadcast },
 		{ "users", chat_users },
 		{ "names", chat_names },
 		{ "find", chat_find },

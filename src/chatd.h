@@ -16,10 +16,17 @@
  *   name.c      names that cannot pass for others; NFKC case folding
  *   plugin.c    plugin files and hooks: every event handed to Lua
  *   command.c   the command table: names, arguments, usage
+ *   wait.c      commands that wait for a cluster's answer
  *   script.c    the Lua state: sandbox, limits, protected calls
  *   api.c       user handles and the room as plugins see it
  *   timer.c     plugin timers
  *   registry.c  users by id and by name, broadcast
+ *   room.c      the room backend: what else hears of a broadcast or a join
+ *   cluster.c   the room shared with other servers through Redis: its
+ *               link's events, joining, heartbeats (cluster_room.c: this
+ *               server's users; cluster_peer.c: the other servers)
+ *   clmsg.c     the messages on the cluster's channel, built and parsed
+ *   redis.c     the link to Redis: hiredis async on the loop, strictly
  *   outq.c      shared output buffers, handed to the transport in runs
  *   server.c    the loop: flush, reap, signals, reload, shutdown
  *
@@ -66,6 +73,7 @@
 #define CHATD_HOUSEKEEPING	1.0	/* seconds between memory checks */
 #define CHATD_CLEAN_MAX		10.0	/* seconds a busy server goes uncleaned */
 #define CHATD_LISTENER_MAX	8	/* listeners: rows of listener_kinds */
+#define CHATD_WORD_MAX		64	/* bytes in a room or node name */
 
 /* The struct holding member m, from a pointer to that member. */
 #define container_of(p, type, m) \
@@ -76,9 +84,12 @@
 #define CHATD_LEAVE_TIMEOUT	"timeout"
 #define CHATD_LEAVE_SLOW	"slow"
 #define CHATD_LEAVE_SHUTDOWN	"shutdown"
+#define CHATD_LEAVE_LOST	"lost"		/* their server was lost */
 
 struct server;
 struct script;
+struct cluster;
+struct peer;
 
 /* log.c */
 enum log_level {
@@ -335,7 +346,9 @@ enum config_type {
 	CONF_PATH,
 	CONF_BOOL,
 	CONF_LEVEL,
-	CONF_PORT	/* a port, or "off" (stored as -1) */
+	CONF_PORT,	/* a port, or "off" (stored as -1) */
+	CONF_REDIS,	/* IP:PORT, [IPv6]:PORT or unix:/path */
+	CONF_WORD	/* letters, digits, '.', '_', '-': a room or node */
 };
 #define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
 struct config_extra {
@@ -350,6 +363,7 @@ struct config {
 	long long	 port;
 	long long	 max_clients;
 	long long	 idle_timeout;
+	int		 reuse_port;
 	long long	 max_line;
 	long long	 output_limit;
 	long long	 lines_per_second;
@@ -363,6 +377,11 @@ struct config {
 	int		 log_syslog;
 	char		*metrics_bind;
 	long long	 metrics_port;	/* -1: off */
+	char		*cluster_redis;	/* NULL: this server alone */
+	char		*cluster_room;
+	char		*cluster_node;	/* NULL: host name and process id */
+	long long	 heartbeat;
+	long long	 node_timeout;
 
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
@@ -394,24 +413,189 @@ void		 config_print(const struct config *, FILE *);
 
 /* registry.c */
 struct client;
+typedef void	 room_claim_cb(struct server *, uint64_t, const char *,
+		     const char *);	/* room.c: a name claim answered */
 TAILQ_HEAD(client_list, client);
 struct registry {
 	struct client_list all;		/* registered, in join order */
 	struct idmap	 by_id;
 	struct map	 by_name;
-	size_t		 count;
+	size_t		 count;		/* users, remote ones included */
+	size_t		 nremote;
 	uint64_t	 next_id;
+	struct server	*srv;		/* whose room backend hears of it */
 };
-void		 registry_init(struct registry *);
+void		 registry_init(struct registry *, struct server *);
 void		 registry_free(struct registry *);
 void		 registry_add(struct registry *, struct client *);
+void		 registry_add_remote(struct registry *, struct client *,
+		     const char *, size_t);
 void		 registry_remove(struct registry *, struct client *);
 struct client	*registry_find_id(struct registry *, uint64_t);
 struct client	*registry_find_name(struct registry *, const char *, size_t);
+struct client	*registry_find_key(struct registry *, const char *, size_t);
 const char	*registry_rename(struct registry *, struct client *,
+		     const char *, size_t);
+int		 registry_claim(struct registry *, struct client *,
+		     const char *, size_t, const char **, room_claim_cb *);
+void		 registry_set_name(struct registry *, struct client *,
 		     const char *, size_t);
 void		 registry_broadcast(struct registry *, struct buf *,
 		     struct client *);
+void		 registry_deliver(struct registry *, struct buf *,
+		     struct client *);
+
+/* room.c */
+/*
+ * Where a room's events go beyond this process.  The registry tells its
+ * backend of every local user who joins, leaves or is renamed, and of
+ * every broadcast; a line for a user without a socket goes to the backend
+ * too.  A server alone uses room_local, which has nothing to do; a server
+ * with a [cluster] section uses cluster.c's, which tells the others.
+ */
+struct room_ops {
+	const char	*name;
+	void		(*joined)(struct server *, struct client *);
+	void		(*left)(struct server *, struct client *);
+	void		(*renamed)(struct server *, struct client *,
+			    const char *, const char *, size_t);
+	void		(*broadcast)(struct server *, struct buf *,
+			    struct client *);
+	void		(*send)(struct server *, struct client *, struct buf *);
+	const char	*(*can_rename)(struct server *, struct client *);
+	int		(*claim)(struct server *, struct client *, const char *,
+			    size_t, const char *, size_t, room_claim_cb *,
+			    const char **);
+	void		(*publish)(struct server *, const char *, size_t,
+			    const char *, size_t);
+};
+extern const struct room_ops room_local;
+int		 room_open(struct server *, char *, size_t);
+void		 room_reload(struct server *);
+void		 room_stop(struct server *);
+int		 room_stopped(struct server *);
+void		 room_close(struct server *);
+void		 room_joined(struct server *, struct client *);
+void		 room_left(struct server *, struct client *);
+void		 room_renamed(struct server *, struct client *, const char *,
+		     const char *, size_t);
+void		 room_broadcast(struct server *, struct buf *, struct client *);
+void		 room_send(struct server *, struct client *, struct buf *);
+const char	*room_can_rename(struct server *, struct client *);
+int		 room_claim(struct server *, struct client *, const char *,
+		     size_t, const char *, size_t, room_claim_cb *,
+		     const char **);
+int		 room_publish(struct server *, const char *, size_t,
+		     const char *, size_t);
+
+/* clmsg.c */
+#define CLMSG_TEXT_MAX	(4 << 20)	/* bytes of a line in a message */
+#define CLMSG_MAX	(CLMSG_TEXT_MAX + 1024)
+#define CM_HEARTBEAT	'H'	/* the sender is alive; nodes it reaped */
+#define CM_JOIN		'J'	/* a user joined, or is announced again */
+#define CM_LEAVE	'L'	/* a user left */
+#define CM_RENAME	'N'	/* a user has a new name */
+#define CM_RESET	'R'	/* the sender's users changed: read them */
+#define CM_BYE		'B'	/* the sender left the room */
+#define CM_LINE		'M'	/* a line for everyone, perhaps but one */
+#define CM_PRIVATE	'P'	/* a line for one user */
+#define CM_TOPIC	'T'	/* a plugin's message */
+#define CM_FILLER	'Z'	/* a sequence number carrying nothing */
+struct clmsg {
+	char		 kind;
+	const char	*node;		/* the sender */
+	size_t		 nodelen;
+	uint64_t	 inc;
+	uint64_t	 seq;
+	uint64_t	 uid;		/* J L N: the user */
+	uint64_t	 joined;	/* J: when, in ms since the epoch */
+	const char	*addr;		/* J */
+	size_t		 addrlen;
+	const char	*tnode;		/* M P: the user excepted, or to; */
+	size_t		 tnodelen;	/* NULL for none */
+	uint64_t	 tuid;
+	const char	*topic;		/* T */
+	size_t		 topiclen;
+	const char	*list;		/* H: " node/inc ..." */
+	size_t		 listlen;
+	const char	*text;		/* J N: name; M P: line; T: data */
+	size_t		 textlen;
+};
+struct clrec {			/* a user as Redis keeps it */
+	uint64_t	 joined;
+	const char	*addr;
+	size_t		 addrlen;
+	const char	*name;
+	size_t		 namelen;
+};
+struct clbuf {
+	char		*data;
+	size_t		 len;
+	size_t		 cap;
+};
+const char	*clmsg_parse(const char *, size_t, struct clmsg *);
+int		 clmsg_next_lost(struct clmsg *, const char **, size_t *,
+		     uint64_t *);
+int		 clmsg_is_word(const char *, size_t);
+int		 clmsg_addr_ok(const char *, size_t);
+int		 clmsg_name_ok(const char *, size_t);
+const char	*clmsg_parse_record(const char *, size_t, struct clrec *);
+int		 clmsg_parse_number(const char *, size_t, uint64_t *);
+int		 clmsg_parse_inc(const char *, size_t, uint64_t *);
+void		 clmsg_start(struct clbuf *, char, const char *, uint64_t,
+		     uint64_t);
+void		 clmsg_add_word(struct clbuf *, const char *, size_t);
+void		 clmsg_add_number(struct clbuf *, uint64_t);
+void		 clmsg_add_lost(struct clbuf *, const char *, uint64_t);
+void		 clmsg_add_text(struct clbuf *, const char *, size_t);
+void		 clbuf_append(struct clbuf *, const char *, size_t);
+void		 clbuf_free(struct clbuf *);
+
+/* redis.c */
+struct redis;
+struct redisReply;
+typedef void	 redis_reply_cb(struct redis *, const struct redisReply *,
+		     void *);
+struct redis_events {
+	void		(*up)(void *);		/* subscribed, scripts loaded */
+	void		(*down)(void *, const char *);	/* will retry */
+	void		(*message)(void *, const char *, size_t);
+};
+int		 redis_parse_addr(const char *, char *, int *, char *, size_t);
+struct redis	*redis_open(struct ev_loop *, const char *, const char *,
+		     const char *const *, size_t, double,
+		     const struct redis_events *, void *, char *, size_t);
+void		 redis_close(struct redis *);
+void		 redis_fail(struct redis *, const char *);
+void		 redis_set_timeout(struct redis *, double);
+int		 redis_is_up(const struct redis *);
+int		 redis_command(struct redis *, redis_reply_cb *, void *, int,
+		     const char **, const size_t *);
+int		 redis_script(struct redis *, size_t, redis_reply_cb *, void *,
+		     int, int, const char **, size_t *);
+
+/* cluster.c, redis_scripts.c */
+enum cluster_script {		/* in the order of cluster_scripts[] */
+	CS_HELLO,
+	CS_HEARTBEAT,
+	CS_JOIN,
+	CS_LEAVE,
+	CS_RENAME,
+	CS_RESYNC,
+	CS_SNAPSHOT,
+	CS_BYE
+};
+extern const char *const cluster_scripts[];
+extern const size_t cluster_nscripts;
+int		 cluster_open(struct server *, char *, size_t);
+void		 cluster_reload(struct cluster *);
+void		 cluster_stop(struct cluster *);
+int		 cluster_stopped(struct cluster *);
+void		 cluster_free(struct cluster *);
+int		 cluster_is_up(const struct cluster *);
+const char	*cluster_node(const struct cluster *);
+const char	*cluster_node_of(const struct server *, const struct client *);
+size_t		 cluster_servers(const struct cluster *);
 
 /* client.c */
 /*
@@ -430,10 +614,14 @@ struct client {
 #define CLIENT_SHUTWR	 0x40	/* shutdown(SHUT_WR) done */
 #define CLIENT_EOF	 0x80	/* the peer has finished sending */
 #define CLIENT_HANDSHAKE 0x100	/* on srv->handshaking, not yet registered */
+#define CLIENT_REMOTE	 0x200	/* a user of another server: no connection */
+#define CLIENT_WAITING	 0x400	/* input waits for a name claim */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
 	uint64_t	 id;
+	struct peer	*peer;			/* CLIENT_REMOTE: its server */
+	uint64_t	 rid;			/* CLIENT_REMOTE: its id there */
 
 	char		*name;
 	char		*namekey;		/* name_fold(name), in name's
@@ -466,6 +654,8 @@ struct client	*client_new(struct server *, struct listener *, int,
 void		 client_send(struct client *, struct buf *);
 void		 client_send_text(struct client *, const char *, size_t);
 void		 client_close(struct client *, const char *);
+void		 client_wait(struct client *);
+void		 client_unwait(struct client *);
 void		 client_reap(struct client *);
 void		 client_flush(struct client *);
 void		 client_finish(struct client *);
@@ -631,6 +821,8 @@ struct server {
 	struct listener	 listeners[CHATD_LISTENER_MAX];
 	size_t		 nlisteners;
 	struct registry	 reg;
+	const struct room_ops *room;	/* room_local, or the cluster's */
+	struct cluster	*cluster;	/* NULL: this server alone */
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
 	size_t		 nclients;	/* every open client socket */
@@ -681,6 +873,18 @@ void		 plugin_join(struct script *, struct client *);
 void		 plugin_leave(struct script *, struct client *, const char *);
 void		 plugin_line(struct script *, struct client *, const char *,
 		     size_t, const char *, size_t);
+void		 plugin_forget(struct script *, struct client *);
+void		 plugin_link(struct script *, int);
+void		 plugin_renamed(struct script *, struct client *, const char *,
+		     const char *);
+
+/* wait.c */
+void		 wait_claimed(struct server *, uint64_t, const char *,
+		     const char *);
+
+/* api_cluster.c */
+void		 api_topic(struct script *, const char *, size_t,
+		     const char *, size_t, const char *);
 
 /* builtin_plugins.c (generated from plugins/ at build time) */
 struct builtin_plugin {

@@ -230,8 +230,11 @@ client_send(struct client *c, struct buf *b)
 {
 	ssize_t	n;
 
-	if (c->flags & CLIENT_DEAD)
+	if (c->flags & (CLIENT_DEAD | CLIENT_REMOTE)) {
+		if (c->flags & CLIENT_REMOTE)	/* a user of another server */
+			room_send(c->srv, c, b);
 		return;
+	}
 	outq_push(&c->out, b);
 	metric_inc(METRIC_LINES_OUT);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
@@ -269,7 +272,7 @@ client_send_text(struct client *c, const char *text, size_t len)
 void
 client_close(struct client *c, const char *reason)
 {
-	if (c->flags & (CLIENT_CLOSING | CLIENT_DRAINING))
+	if (c->flags & (CLIENT_CLOSING | CLIENT_DRAINING | CLIENT_REMOTE))
 		return;
 	c->flags |= CLIENT_CLOSING;
 	c->close_reason = xstrdup(reason);
@@ -524,7 +527,32 @@ client_throttle_cb(__unused struct ev_loop *loop, ev_timer *w,
 
 	c->flags &= ~CLIENT_THROTTLED;
 	client_process(c);
-	if (client_is_online(c) && !(c->flags & CLIENT_THROTTLED))
+	if (client_is_online(c) &&
+	    !(c->flags & (CLIENT_THROTTLED | CLIENT_WAITING)))
+		conn_want(&c->conn, CONN_READ, 1);
+}
+
+/*
+ * Hold a client's input while a plugin's command waits (for a name that
+ * another server may hold): its later lines keep their place behind it.
+ */
+void
+client_wait(struct client *c)
+{
+	c->flags |= CLIENT_WAITING;
+	conn_want(&c->conn, CONN_READ, 0);
+}
+
+/* The wait is over: go on with the lines buffered, then read again. */
+void
+client_unwait(struct client *c)
+{
+	if (!(c->flags & CLIENT_WAITING))
+		return;
+	c->flags &= ~CLIENT_WAITING;
+	client_process(c);
+	if (client_is_online(c) &&
+	    !(c->flags & (CLIENT_THROTTLED | CLIENT_WAITING)))
 		conn_want(&c->conn, CONN_READ, 1);
 }
 
@@ -551,7 +579,8 @@ client_process(struct client *c)
 	int		 ev;
 	char		 msg[64];
 
-	while (client_is_online(c) && !(c->flags & CLIENT_THROTTLED)) {
+	while (client_is_online(c) &&
+	    !(c->flags & (CLIENT_THROTTLED | CLIENT_WAITING))) {
 		if (c->in.len == c->in.start)
 			break;		/* nothing buffered */
 		if (!client_take_token(c))
@@ -609,7 +638,7 @@ client_apply_config(struct client *c)
 {
 	struct config	*cfg = &c->srv->cfg;
 
-	if (!client_is_online(c))
+	if (!client_is_online(c) || (c->flags & CLIENT_REMOTE))
 		return;
 	linebuf_set_max(&c->in, (size_t)cfg->max_line);
 	client_set_sndbuf(c);

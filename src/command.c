@@ -17,6 +17,7 @@
 #include "script.h"
 
 #define CMD_ARGS_MAX	16	/* arguments a command may take */
+
 #define CMD_NAMES_MAX	16	/* a name and its aliases */
 
 struct command {
@@ -369,20 +370,28 @@ command_chat_commands(lua_State *L)
 	return (1);
 }
 
-/* Protected: a command's function, with its arguments. */
+/*
+ * Protected: a command's function, with its arguments, as a coroutine
+ * (wait.c: so that user:rename() may wait for a cluster's Redis).
+ */
 static int
 command_tramp(lua_State *L)
 {
 	struct command_call	*call = lua_touserdata(L, 1);
+	lua_State		*co;
 	int			 i;
 
-	luaL_checkstack(L, call->cmd->max + 2, NULL);
-	api_push_user(L, call->c);
+	co = lua_newthread(L);
+	luaL_checkstack(co, call->cmd->max + 4, NULL);
+	lua_rawgeti(co, LUA_REGISTRYINDEX, call->cmd->fn.ref);
+	api_push_user(co, call->c);
 	for (i = 0; i < call->nargs; i++)
-		lua_pushlstring(L, call->arg[i], call->arglen[i]);
-	plugin_call(L, &call->cmd->fn, 1 + call->nargs, 0);
+		lua_pushlstring(co, call->arg[i], call->arglen[i]);
+	wait_resume(L, co, 1 + call->nargs, call->c->id,
+	    call->cmd->fn.plugin);
 	return (0);
 }
+
 
 /* Whether s holds nothing but blanks. */
 static int
@@ -444,6 +453,7 @@ command_open(lua_State *L, int idx)
 
 	S->commands = xcalloc(1, sizeof *S->commands);
 	map_init(&S->commands->names);
+
 	lua_pushvalue(L, idx);
 	luaL_setfuncs(L, funcs, 0);
 	lua_pop(L, 1);

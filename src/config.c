@@ -32,6 +32,8 @@ const struct config_key config_keys[] = {
 	{ "server", "idle_timeout", CONF_INT, 0, 31536000, "60",
 	  OFF(idle_timeout), 1,
 	  "seconds without a line before a client is dropped; 0 = never" },
+	{ "server", "reuse_port", CONF_BOOL, 0, 1, "false", OFF(reuse_port), 0,
+	  "true lets several chatd processes listen on one port (SO_REUSEPORT)" },
 	{ "buffers", "max_line", CONF_INT, 1, 1048576, "1024", OFF(max_line), 1,
 	  "longest accepted input line in bytes, newline excluded" },
 	{ "buffers", "output_limit", CONF_INT, 1024, 1073741824, "262144",
@@ -60,6 +62,17 @@ const struct config_key config_keys[] = {
 	  0, "address of the GET /metrics listener" },
 	{ "metrics", "port", CONF_PORT, 0, 65535, "off", OFF(metrics_port), 0,
 	  "port of the GET /metrics listener; off = none; 0 = any free port" },
+	{ "cluster", "redis", CONF_REDIS, 0, 0, NULL, OFF(cluster_redis), 0,
+	  "the Redis of a room shared by several servers: IP:PORT, "
+	  "[IPv6]:PORT or unix:/path; unset = this server alone" },
+	{ "cluster", "room", CONF_WORD, 0, 0, "chatd", OFF(cluster_room), 0,
+	  "the room's name in Redis, so that several rooms can share one" },
+	{ "cluster", "node", CONF_WORD, 0, 0, NULL, OFF(cluster_node), 0,
+	  "this server's name in the room; unset = host name and process id" },
+	{ "cluster", "heartbeat", CONF_INT, 1, 60, "1", OFF(heartbeat), 1,
+	  "seconds between this server's heartbeats" },
+	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
+	  1, "seconds without a heartbeat before a server's users are lost" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
@@ -79,7 +92,7 @@ struct config_parse {
 	int		 line;		/* the line inih is working on */
 	int		 err_line;	/* of the first error we found */
 	char		 msg[256];	/* that error */
-	unsigned char	 seen[CONFIG_NKEYS];
+	int		 key_line[CONFIG_NKEYS];	/* 0: not set */
 };
 
 static int	config_set(struct config *, const struct config_key *,
@@ -138,6 +151,9 @@ config_free(struct config *cfg)
 	free(cfg->bind);
 	free(cfg->lua_path);
 	free(cfg->metrics_bind);
+	free(cfg->cluster_redis);
+	free(cfg->cluster_room);
+	free(cfg->cluster_node);
 	free(cfg->file);
 	for (x = cfg->extra; x != NULL; x = next) {
 		next = x->next;
@@ -226,6 +242,20 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 		}
 		memcpy(field, &level, sizeof level);
 		return (0);
+	case CONF_REDIS:
+		if (redis_parse_addr(value, NULL, NULL, err, errlen) != 0)
+			return (-1);
+		break;
+	case CONF_WORD:
+		/* A room or node name goes into Redis keys and into every
+		 * message of the cluster: no blank, nothing to quote. */
+		if (!clmsg_is_word(value, strlen(value))) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected 1 to %d letters, digits, '.', '_' or '-'",
+			    value, k->name, CHATD_WORD_MAX);
+			return (-1);
+		}
+		break;
 	case CONF_ADDR:
 		if (inet_pton(AF_INET, value, &addr) != 1 &&
 		    inet_pton(AF_INET6, value, &addr) != 1) {
@@ -235,6 +265,14 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 			return (-1);
 		}
 		/* FALLTHROUGH */
+	case CONF_STRING:
+	case CONF_PATH:
+		break;
+	}
+	switch (k->type) {
+	case CONF_ADDR:
+	case CONF_REDIS:
+	case CONF_WORD:
 	case CONF_STRING:
 	case CONF_PATH:
 		if (*value == '\0') {
@@ -249,6 +287,8 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 		} else
 			*sp = xstrdup(value);
 		return (0);
+	default:
+		break;
 	}
 	snprintf(err, errlen, "bad key type");
 	return (-1);
@@ -348,14 +388,41 @@ config_handler(void *user, const char *section, const char *name,
 		return (config_error(p, "unknown key '%s' in [%s]", name,
 		    section));
 	}
-	if (p->seen[k - config_keys])
+	if (p->key_line[k - config_keys] != 0)
 		return (config_error(p, "duplicate key '%s' in [%s]", name,
 		    section));
-	p->seen[k - config_keys] = 1;
+	p->key_line[k - config_keys] = p->line;
 	if (config_set(p->cfg, k, value, p->dir, err, sizeof err) != 0)
 		return (config_error(p, "%s", err));
 	p->cfg->line[k - config_keys] = p->line;
 	return (1);
+}
+
+/* The line a key was set on, or 0. */
+static int
+config_key_line(const struct config_parse *p, const char *section,
+    const char *name)
+{
+	return (p->key_line[config_find(section, name) - config_keys]);
+}
+
+/*
+ * Checks between keys, once the file is read: each error is reported at
+ * the line of the key that was set last of the two.
+ */
+static void
+config_check_keys(struct config_parse *p)
+{
+	struct config	*cfg = p->cfg;
+	int		 a, b;
+
+	if (cfg->node_timeout <= cfg->heartbeat) {
+		a = config_key_line(p, "cluster", "heartbeat");
+		b = config_key_line(p, "cluster", "node_timeout");
+		p->line = a > b ? a : b;
+		config_error(p, "[cluster] node_timeout (%lld) must be longer "
+		    "than heartbeat (%lld)", cfg->node_timeout, cfg->heartbeat);
+	}
 }
 
 /*
@@ -399,6 +466,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		    "or key = value)", path, line);
 		return (-1);
 	}
+	if (p.err_line == 0)
+		config_check_keys(&p);
 	if (p.err_line != 0) {
 		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.msg);
 		return (-1);
@@ -441,8 +510,8 @@ config_changed(const struct config *a, const struct config *b,
 {
 	const char	*sa, *sb;
 
-	if (k->type == CONF_STRING || k->type == CONF_PATH ||
-	    k->type == CONF_ADDR) {
+	if (k->type != CONF_INT && k->type != CONF_BOOL &&
+	    k->type != CONF_LEVEL) {
 		sa = config_str(a, k);
 		sb = config_str(b, k);
 		if (sa == NULL || sb == NULL)
@@ -467,6 +536,8 @@ config_copy(struct config *dst, const struct config *src,
 	case CONF_STRING:
 	case CONF_PATH:
 	case CONF_ADDR:
+	case CONF_REDIS:
+	case CONF_WORD:
 		s = config_str(src, k);
 		copy = s != NULL ? xstrdup(s) : NULL;
 		free(*(char **)(void *)field);
@@ -525,6 +596,8 @@ config_print(const struct config *cfg, FILE *f)
 		case CONF_STRING:
 		case CONF_PATH:
 		case CONF_ADDR:
+		case CONF_REDIS:
+		case CONF_WORD:
 			s = config_str(cfg, k);
 			break;
 		case CONF_BOOL:
@@ -544,11 +617,16 @@ config_print(const struct config *cfg, FILE *f)
 			s = value;
 			break;
 		}
-		if (s == NULL) {
-			/* Unset, as only [lua] path can be. */
+		if (s == NULL && k->offset == OFF(lua_path)) {
 			fprintf(f, "; %s is unset: the plugins in %s if that "
 			    "directory exists, else the built-in ones\n",
 			    k->name, CHATD_PLUGINDIR);
+			continue;
+		}
+		if (s == NULL) {
+			/* A key without a default: its help says what
+			 * leaving it unset means. */
+			fprintf(f, "; %s is unset: %s\n", k->name, k->help);
 			continue;
 		}
 		config_print_line(f, k->name, s, cfg->file,

@@ -250,14 +250,14 @@ listener_fit_clients(struct server *srv)
 /*
  * A listening socket for a kind: the one systemd passed under the kind's
  * name ("chat" for the plain one), else one bound to addr:port (none when
- * port is -1).  Its address goes to bound ("ip:port"), how it was had to
+ * port is -1), with SO_REUSEPORT if reuse_port.  Its address goes to bound ("ip:port"), how it was had to
  * how ("" or "descriptor 3 (chat) from systemd").  Returns the fd
  * (non-blocking, close-on-exec), or -1 with the reason in err (empty when
  * the kind is not configured and systemd passed nothing for it).
  */
 static int
 listener_socket(const struct listener_kind *kind, const char *addr,
-    int port, char *bound, size_t boundlen, char *how, size_t howlen,
+    int port, int reuse_port, char *bound, size_t boundlen, char *how, size_t howlen,
     char *err, size_t errlen)
 {
 	struct addrinfo		 hints, *res;
@@ -299,6 +299,15 @@ listener_socket(const struct listener_kind *kind, const char *addr,
 		return (-1);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* Several processes on one port: the kernel spreads connections. */
+	if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT,
+	    &one, sizeof one) == -1) {
+		snprintf(err, errlen, "reuse_port: setsockopt(SO_REUSEPORT): "
+		    "%s", strerror(errno));
+		freeaddrinfo(res);
+		close(fd);
+		return (-1);
+	}
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, SOMAXCONN) == -1 || set_nonblock(fd) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
@@ -329,7 +338,10 @@ listener_open(struct listener *l, struct server *srv,
 	memset(l, 0, sizeof *l);
 	l->srv = srv;
 	l->kind = kind;
-	l->fd = listener_socket(kind, addr, port, l->addr, sizeof l->addr,
+	/* Only chat is spread over processes: a scrape of /metrics must
+	 * reach the process it names. */
+	l->fd = listener_socket(kind, addr, port, kind->transport != NULL &&
+	    srv->cfg.reuse_port, l->addr, sizeof l->addr,
 	    how, sizeof how, err, errlen);
 	if (l->fd == -1)
 		return (*err != '\0' ? -1 : 0);

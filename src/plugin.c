@@ -42,9 +42,10 @@ struct plugins {
 /* What an event hands to its protected function. */
 struct plugin_event_call {
 	struct client	*c;
-	const char	*reason;	/* leave */
-	const char	*text;		/* line */
+	const char	*reason;	/* leave; rename: why, or NULL */
+	const char	*text;		/* line; rename: the old name */
 	size_t		 textlen;
+	int		 up;		/* link */
 };
 
 /* What loading one file hands to its protected function. */
@@ -54,7 +55,7 @@ struct plugin_load_call {
 };
 
 static const char *const plugin_events[EV_COUNT] = {
-	"join", "leave", "line", "chat", "rename"
+	"join", "leave", "line", "chat", "rename", "link"
 };
 
 /* The file a plugin was loaded from. */
@@ -172,7 +173,8 @@ plugin_chat_on(lua_State *L)
 	}
 	if (i == EV_COUNT)
 		return (luaL_argerror(L, 1, lua_pushfstring(L,
-		    "unknown event '%s' (join, leave, line, chat, rename)",
+		    "unknown event '%s' (join, leave, line, chat, rename, "
+		    "link)",
 		    ev)));
 	h = &P->hooks[i];
 	if (h->n == h->cap) {
@@ -443,4 +445,87 @@ plugin_line(struct script *S, struct client *c, const char *raw,
 	call.textlen = textlen;
 	snprintf(S->call, sizeof S->call, "line");
 	script_run(S, plugin_chat_tramp, &call, c);
+}
+
+/* Protected: forget a user's handle and data, without a hook. */
+static int
+plugin_forget_tramp(lua_State *L)
+{
+	struct plugin_event_call *call = lua_touserdata(L, 1);
+
+	api_forget_user(L, call->c);
+	return (0);
+}
+
+/*
+ * A user of another server has gone from this server's view (its own
+ * server runs the hooks): drop what the plugins kept for it.
+ */
+void
+plugin_forget(struct script *S, struct client *c)
+{
+	struct plugin_event_call call;
+
+	memset(&call, 0, sizeof call);
+	call.c = c;
+	script_run(S, plugin_forget_tramp, &call, NULL);
+}
+
+/* Protected: the link hooks. */
+static int
+plugin_link_tramp(lua_State *L)
+{
+	struct plugin_event_call *call = lua_touserdata(L, 1);
+
+	lua_pushboolean(L, call->up);
+	plugin_fire(L, EV_LINK, 1, 0);
+	return (0);
+}
+
+/*
+ * In a cluster: the link to the other servers went down (up 0) or came
+ * up (1).
+ */
+void
+plugin_link(struct script *S, int up)
+{
+	struct plugin_event_call call;
+
+	memset(&call, 0, sizeof call);
+	call.up = up;
+	script_run(S, plugin_link_tramp, &call, NULL);
+}
+
+/* Protected: the rename hooks, for a name chatd changed or Redis gave. */
+static int
+plugin_renamed_tramp(lua_State *L)
+{
+	struct plugin_event_call *call = lua_touserdata(L, 1);
+
+	api_push_user(L, call->c);
+	lua_pushstring(L, call->text);
+	lua_pushstring(L, call->c->name);
+	if (call->reason != NULL)
+		lua_pushstring(L, call->reason);
+	plugin_fire(L, EV_RENAME, call->reason != NULL ? 4 : 3, 0);
+	return (0);
+}
+
+/*
+ * A local user's name changed from old outside user:rename(): why is
+ * NULL for a rename a command asked for and Redis granted, or, in a
+ * cluster, "taken" when a name the user had went to a user of another
+ * server.
+ */
+void
+plugin_renamed(struct script *S, struct client *c, const char *old,
+    const char *why)
+{
+	struct plugin_event_call call;
+
+	memset(&call, 0, sizeof call);
+	call.c = c;
+	call.text = old;
+	call.reason = why;
+	script_run(S, plugin_renamed_tramp, &call, c);
 }

@@ -79,8 +79,13 @@ script_count_hook(lua_State *L, __unused lua_Debug *ar)
 		if (S->used < S->max_instructions)
 			return;
 		S->exhausted = 1;
-		if (L != S->L)	/* a coroutine: its resumer must stop too */
+		/* A coroutine: its resumers must stop too, the command's
+		 * coroutine and the main thread. */
+		if (L != S->L)
 			lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, 1);
+		if (S->command != NULL && L != S->command)
+			lua_sethook(S->command, script_count_hook,
+			    LUA_MASKCOUNT, 1);
 	}
 	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
 	luaL_where(L, 0);	/* in a hook, level 0 is the function running */
@@ -99,26 +104,33 @@ script_budget_reset(struct script *S)
 	lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, S->hook_step);
 }
 
-/* The message handler: the error as text, with a traceback. */
-static int
-script_msgh(lua_State *L)
+/* An error value at idx as text (perhaps pushing it). */
+const char *
+script_error_text(lua_State *L, int idx)
 {
-	const char	*msg = lua_tostring(L, 1);
+	const char	*msg = lua_tostring(L, idx);
 
 	if (msg == NULL) {
-		if (luaL_callmeta(L, 1, "__tostring") &&
+		if (luaL_callmeta(L, idx, "__tostring") &&
 		    lua_type(L, -1) == LUA_TSTRING)
 			msg = lua_tostring(L, -1);
 		else
 			msg = lua_pushfstring(L, "(error object is a %s value)",
-			    luaL_typename(L, 1));
+			    luaL_typename(L, idx));
 	}
-	luaL_traceback(L, L, msg, 1);
+	return (msg);
+}
+
+/* The message handler: the error as text, with a traceback. */
+static int
+script_msgh(lua_State *L)
+{
+	luaL_traceback(L, L, script_error_text(L, 1), 1);
 	return (1);
 }
 
 /* Log a failed call; its message is on top of the stack. */
-static void
+void
 script_report(lua_State *L, int status)
 {
 	struct script	*S = script_get(L);
@@ -362,7 +374,9 @@ script_setup_tramp(lua_State *L)
 	api_open(L, -1, call->cfg);
 	plugin_open(L, -1);
 	command_open(L, -1);
+	wait_open(L);
 	timer_open(L, -1);
+	api_cluster_open(L, -1);
 	lua_setglobal(L, "chat");
 	return (0);
 }
@@ -420,6 +434,7 @@ script_close(struct script *S)
 	lua_close(S->L);
 	timer_free_all(S);
 	command_free_all(S);
+	api_cluster_free_all(S);
 	plugin_free_all(S);
 	free(S);
 }

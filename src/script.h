@@ -5,8 +5,10 @@
  *   script.c  the Lua state: allocator, budgets, protected calls, sandbox
  *   plugin.c  plugin files, the hook table, every event C hands them
  *   command.c the command table: entries, arguments, usage
+ *   wait.c    commands that wait (a rename a cluster's Redis decides)
  *   timer.c   chat.timer and chat.every
  *   api.c     user handles, the room functions and chat.config
+ *   api_cluster.c  chat.cluster, the plugins' publish and subscribe
  *
  * Each file makes, fills and reads its own tables; none reads another's
  * registry keys.  They meet through the functions below.
@@ -24,6 +26,7 @@
 struct plugin;
 struct plugins;
 struct commands;
+struct topics;
 struct ltimer;
 LIST_HEAD(ltimer_list, ltimer);
 
@@ -41,12 +44,15 @@ struct script {
 	int		 loading;	/* plugin files are being loaded */
 	struct plugin	*cur;		/* whose code is running, or NULL */
 	int		 failed;	/* a plugin call failed in this call */
+	lua_State	*command;	/* the command coroutine running */
+	int		 yielded;	/* a command began to wait */
 	char		 lasterr[512];	/* first line of its first error */
 	char		 call[48];	/* what this call is, for metrics */
 
 	struct plugins	*plugins;	/* plugin.c */
 	struct commands	*commands;	/* command.c */
 	struct ltimer_list timers;	/* timer.c */
+	struct topics	*topics;	/* api_cluster.c */
 };
 
 /* The events plugins hook with chat.on. */
@@ -56,6 +62,7 @@ enum plugin_event {
 	EV_LINE,
 	EV_CHAT,
 	EV_RENAME,
+	EV_LINK,
 	EV_COUNT
 };
 
@@ -70,6 +77,8 @@ struct script	*script_get(lua_State *);
 int		 script_pcall(lua_State *, int, int);
 int		 script_run(struct script *, lua_CFunction, void *,
 		     struct client *);
+const char	*script_error_text(lua_State *, int);
+void		 script_report(lua_State *, int);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);
@@ -89,6 +98,13 @@ void		 command_free_all(struct script *);
 int		 command_line(struct script *, struct client *, const char *,
 		     size_t);
 
+/* wait.c */
+void		 wait_open(lua_State *);
+void		 wait_resume(lua_State *, lua_State *, int, uint64_t,
+		     struct plugin *);
+int		 wait_possible(lua_State *);
+int		 wait_yield(lua_State *);
+
 /* timer.c */
 void		 timer_open(lua_State *, int);
 void		 timer_free_all(struct script *);
@@ -97,5 +113,9 @@ void		 timer_free_all(struct script *);
 void		 api_open(lua_State *, int, const struct config *);
 void		 api_push_user(lua_State *, struct client *);
 void		 api_forget_user(lua_State *, struct client *);
+
+/* api_cluster.c */
+void		 api_cluster_open(lua_State *, int);
+void		 api_cluster_free_all(struct script *);
 
 #endif /* CHATD_SCRIPT_H */

@@ -74,7 +74,7 @@ server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
 			client_flush(c);
 		}
 	}
-	if (srv->stopping && srv->nclients == 0)
+	if (srv->stopping && srv->nclients == 0 && room_stopped(srv))
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -157,6 +157,7 @@ server_stop(struct server *srv)
 		client_finish(c);	/* never joined: nothing to say */
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_close(c, CHATD_LEAVE_SHUTDOWN);
+	room_stop(srv);
 	ev_timer_set(&srv->stop_timer, CHATD_LINGER + 1., 0.);
 	ev_timer_start(srv->loop, &srv->stop_timer);
 }
@@ -216,6 +217,7 @@ server_reload(struct server *srv)
 	TAILQ_FOREACH(c, &srv->reg.all, entry)
 		client_apply_config(c);
 	metric_inc(METRIC_RELOADS);
+	room_reload(srv);
 	log_info("reload done");
 	systemd_ready(srv);
 	return;
@@ -239,7 +241,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	if ((srv->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatal("cannot initialise libev");
 	ev_set_userdata(srv->loop, srv);
-	registry_init(&srv->reg);
+	registry_init(&srv->reg, srv);
 	map_init(&srv->per_ip);
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
@@ -247,6 +249,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	TAILQ_INIT(&srv->handshaking);
 	conn_setup(srv);
 	srv->started = ev_time();
+	srv->room = &room_local;
 	log_set_level(srv->cfg.log_level);
 }
 
@@ -280,6 +283,10 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	}
 	srv->exporter = exporter_open(srv);
 	listener_fit_clients(srv);
+	if (room_open(srv, err, sizeof err) != 0) {
+		log_error("%s", err);
+		return (-1);
+	}
 	ev_prepare_init(&srv->prepare, server_prepare_cb);
 	ev_prepare_start(srv->loop, &srv->prepare);
 	ev_init(&srv->stop_timer, server_stop_timer_cb);
@@ -327,6 +334,7 @@ server_free(struct server *srv)
 		TAILQ_REMOVE(&srv->closing, c, closing_entry);
 		client_reap(c);
 	}
+	room_close(srv);	/* the users of other servers go with it */
 	while ((c = TAILQ_FIRST(&srv->reg.all)) != NULL) {
 		registry_remove(&srv->reg, c);
 		client_finish(c);

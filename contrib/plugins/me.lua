@@ -7,7 +7,7 @@
 -- blanks; for a missing or blank one chatd answers "! usage: me|<action>".
 --
 -- Actions are commands, so "line" hooks (such as wordfilter) do not see
--- them.
+-- them.  In a cluster the action reaches the users of every server.
 --
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  No config keys.

@@ -19,7 +19,8 @@
 -- as a second time), and a line of chatd.ini holds at most 198 bytes.
 -- Without a [plugin.motd] section, or with no text in it, the plugin logs
 -- a warning when it loads and sends nothing on join.  A changed message
--- applies on SIGHUP.
+-- applies on SIGHUP.  In a cluster each server greets the users who join
+-- it with its own [plugin.motd]: give every server the same section.
 --
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.

@@ -17,6 +17,10 @@
 -- Private messages are commands, so "line" hooks (such as wordfilter)
 -- do not see them.
 --
+-- In a cluster the name is looked up among the users of every server,
+-- and the line goes to the recipient's own server: msg|bob|hi reaches
+-- bob wherever he is connected.
+--
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  No config keys.
 

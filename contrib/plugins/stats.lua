@@ -15,6 +15,9 @@
 -- count starts again at 0 when a SIGHUP reloads the plugins.  Uptime and
 -- connections come from chat.stats() and survive reloads.
 --
+-- In a cluster "users" counts the users of every server, as "who" does;
+-- uptime, messages and connections are the answering server's own.
+--
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  No config keys.
 

@@ -29,6 +29,10 @@
 -- Only chat lines pass through "line" hooks: commands such as msg and me
 -- are not filtered.
 --
+-- In a cluster a line is filtered on its sender's server, before it
+-- leaves for the others: give every server the same [plugin.wordfilter],
+-- or the lines of a server without it reach everyone unfiltered.
+--
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  Plugins whose
 -- "line" hooks must see the filtered text need names that sort after

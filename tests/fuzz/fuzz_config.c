@@ -7,7 +7,9 @@
  *   - on success every key holds a value of its type within the table's
  *     bounds (integers in [min, max], booleans 0 or 1, a known log level,
  *     a numeric bind address, a non-empty plugin path resolved against the
- *     file's directory), every [plugin.NAME] key is kept once, and loading
+ *     file's directory, a Redis address and room and node names of their
+ *     shape, node_timeout longer than heartbeat), every [plugin.NAME] key
+ *     is kept once, and loading
  *     the same bytes again gives the same values;
  *   - on failure the message is "PATH:LINE: text" with LINE a line of the
  *     input;
@@ -112,6 +114,19 @@ check_values(const struct config *cfg)
 			    inet_pton(AF_INET6, s, addr) != 1))
 				abort();
 			break;
+		case CONF_REDIS:
+		case CONF_WORD:
+			s = config_str(cfg, k);
+			if (s == NULL) {
+				if (k->def != NULL)
+					abort();
+				break;
+			}
+			if (k->type == CONF_WORD ? !clmsg_is_word(s,
+			    strlen(s)) : redis_parse_addr(s, NULL, NULL, NULL,
+			    0) != 0)
+				abort();
+			break;
 		case CONF_STRING:
 		case CONF_PATH:
 			s = config_str(cfg, k);
@@ -140,6 +155,8 @@ check_values(const struct config *cfg)
 				abort();	/* a duplicate kept */
 		}
 	}
+	if (cfg->node_timeout <= cfg->heartbeat)
+		abort();	/* the check between keys */
 	if (cfg->file == NULL || strcmp(cfg->file, path) != 0)
 		abort();
 }

@@ -518,8 +518,9 @@ class Client:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         if nodelay:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if source is not None:
-            self.sock.bind((source, 0))
+        if source is not None:	# an address, or (address, port)
+            self.sock.bind(source if isinstance(source, tuple)
+                           else (source, 0))
         self.sock.settimeout(timeout)
         _clients.append(self)
         self.port = port
@@ -972,6 +973,371 @@ def check_config(plugins, sections=None):
     cfg = merge_config(ContribServer.DEFAULTS, sections)
     r, _ = run_check(contrib_sources(plugins), config=cfg)
     return r.returncode, r.stdout, r.stderr
+
+
+# ---- clusters (tests/cluster) ---------------------------------------------
+
+REDIS_SERVER = os.environ.get("REDIS_SERVER") or "redis-server"
+
+
+class RespError(Exception):
+    """An error reply from Redis."""
+
+
+class Redis:
+    """A small RESP2 client for the tests: command(*args) returns bytes,
+    an int, a list, or None; an error reply raises RespError."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+        self.sock = socket.create_connection((host, port), timeout)
+        self.buf = b""
+
+    def send(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode("utf-8")
+            elif isinstance(a, int):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+
+    def command(self, *args):
+        self.send(*args)
+        return self.reply()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError("Redis closed the connection")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _bytes(self, n):
+        while len(self.buf) < n + 2:
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError("Redis closed the connection")
+            self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n + 2:]
+        return out
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RespError(rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._bytes(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise AssertionError("bad RESP line %r" % line)
+
+    def close(self):
+        self.sock.close()
+
+
+class RedisServer:
+    """A private redis-server (Debian's) on a free loopback port, in a
+    temporary directory with a config of its own: no persistence, no
+    protected mode games, a log file.  config: extra "key value" lines.
+    Started by start() or as a context manager, stopped by its own PID
+    (stop(), kill()); restart() brings it back on the same port, empty.
+    .addr is what [cluster] redis takes."""
+
+    def __init__(self, config=None):
+        self.bin = need(REDIS_SERVER, "redis-server")
+        self.dir = mkdtemp("chatd-redis-")
+        self.extra = list(config or [])
+        self.port = None
+        self.proc = None
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def _write_config(self):
+        self.conf = os.path.join(self.dir, "redis.conf")
+        self.log_path = os.path.join(self.dir, "redis.log")
+        lines = ["port %d" % self.port, "bind 127.0.0.1", "dir %s" % self.dir,
+                 'save ""', "appendonly no", "daemonize no",
+                 "logfile %s" % self.log_path, "loglevel notice",
+                 "databases 1"] + self.extra
+        write_file(self.conf, "\n".join(lines) + "\n")
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def start(self, timeout=START_TIMEOUT):
+        for attempt in range(5):
+            if self.port is None or attempt > 0:
+                self.port = free_port()
+            self._write_config()
+            if os.path.exists(self.log_path):
+                os.unlink(self.log_path)
+            self.proc = subprocess.Popen([self.bin, self.conf],
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL,
+                                         preexec_fn=_pdeathsig)
+            _live_servers.append(self)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if "Ready to accept connections" in self.log_text():
+                    return self
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+            self.kill()
+            if "Address already in use" not in self.log_text():
+                break
+        raise AssertionError("redis-server did not start; log:\n%s"
+                             % self.log_text()[-3000:])
+
+    def restart(self, timeout=START_TIMEOUT):
+        """Start again on the same port (after stop() or kill())."""
+        self._write_config()
+        if os.path.exists(self.log_path):
+            os.unlink(self.log_path)
+        self.proc = subprocess.Popen([self.bin, self.conf],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL,
+                                     preexec_fn=_pdeathsig)
+        _live_servers.append(self)
+        deadline = time.monotonic() + timeout
+        while "Ready to accept connections" not in self.log_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("redis-server did not start again; "
+                                     "log:\n%s" % self.log_text()[-3000:])
+            time.sleep(0.02)
+        return self
+
+    def client(self):
+        return Redis(self.port)
+
+    def command(self, *args):
+        r = self.client()
+        try:
+            return r.command(*args)
+        finally:
+            r.close()
+
+    def stop(self, timeout=8.0):
+        """SIGTERM, wait bounded, then SIGKILL its own PID."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self in _live_servers:
+            _live_servers.remove(self)
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        if self in _live_servers:
+            _live_servers.remove(self)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write("---- redis log ----\n%s\n---- end ----\n"
+                             % self.log_text()[-3000:])
+        self.stop()
+        return False
+
+
+UP_RE = r"cluster: in room \S+ as node (\S+):"
+
+
+class ClusterNode(PluginServer):
+    """chatd as one node of a room on the RedisServer redis: node id
+    `node`, heartbeat 1 s and node_timeout 2 s unless `cluster` says
+    otherwise, and the default room (plus `plugins`).  start() returns
+    once the node is in the room (its log says so).  A node ended with
+    kill9() is not checked at stop."""
+
+    def __init__(self, redis, node, cluster=None, config=None, plugins=None,
+                 wait_up=True):
+        sections = {"cluster": {"redis": redis.addr, "node": node,
+                                "heartbeat": 1, "node_timeout": 2}}
+        sections["cluster"].update(cluster or {})
+        for sec, keys in (config or {}).items():
+            sections.setdefault(sec, {}).update(keys)
+        super().__init__(plugins=plugins, room=True, config=sections)
+        self.node = node
+        self.redis = redis
+        self.wait_for_up = wait_up
+        self.killed = False
+
+    def start(self):
+        super().start()
+        if self.wait_for_up:
+            self.wait_up()
+        return self
+
+    def wait_up(self, after=0, timeout=START_TIMEOUT):
+        """Wait for the log line saying the node (again) joined the room,
+        past position `after` (mark())."""
+        return self.wait_log(UP_RE, timeout, after)
+
+    def kill9(self):
+        """SIGKILL, as a crash: no leave, no bye."""
+        self.killed = True
+        self.signal(signal.SIGKILL)
+        self.wait_exit()
+        self.close_clients()	# after: a close first would be a leave
+
+    def stop(self, check=True):
+        return super().stop(check=check and not self.killed)
+
+
+class Cluster:
+    """A RedisServer and n ClusterNodes "n1", "n2", ... of one room, as a
+    context manager.  cluster/config/plugins go to every node.  join(i)
+    connects a user to node i and has every user already joined (through
+    this object) read its join notice, so that past it every node knows
+    the newcomer.  Stopping checks every node that was not killed."""
+
+    def __init__(self, n, cluster=None, config=None, plugins=None,
+                 redis_config=None):
+        self.redis = RedisServer(redis_config)
+        self.n = n
+        self.opts = dict(cluster=cluster, config=config, plugins=plugins)
+        self.nodes = []
+        self.users = []
+
+    def start(self):
+        self.redis.start()
+        for i in range(self.n):
+            self.add_node()
+        return self
+
+    def add_node(self, name=None, **kw):
+        opts = dict(self.opts)
+        opts.update(kw)
+        node = ClusterNode(self.redis, name or "n%d" % (len(self.nodes) + 1),
+                           **opts)
+        node.start()
+        self.nodes.append(node)
+        return node
+
+    def others_know(self, i, marks, what, notice=True):
+        """Wait until every node but i has logged `what` (a regex) about a
+        user of node i, past marks (one per node), and with notice, the
+        next line from node i after it: the room's notice of the change
+        (presence goes first, the notice a moment later)."""
+        for j, node in enumerate(self.nodes):
+            if j != i and node.alive():
+                m = node.wait_log(what, after=marks[j])
+                if notice:
+                    node.wait_log(r"cluster: line \d+ of node %s\n"
+                                  % re.escape(self.nodes[i].node),
+                                  after=m.end())
+
+    def join(self, i, name=None):
+        """A user on node i (0-based), joined; with name, renamed too.
+        Past it, every node knows the user (their logs say so) and every
+        user joined before (through this object) has read the join (and
+        the rename) notice."""
+        marks = [n.mark() for n in self.nodes]
+        c = self.nodes[i].client()
+        self.others_know(i, marks, r"cluster: %s of node %s is here"
+                         % (re.escape(c.name), self.nodes[i].node))
+        for o in self.users:
+            o.expect("* %s joined" % c.name)
+        if name is not None:
+            self.rename(i, c, name)
+        self.users.append(c)
+        return c
+
+    def rename(self, i, c, name):
+        """Rename c, a user of node i, and wait as join() does."""
+        marks = [n.mark() for n in self.nodes]
+        c.ask("rename|" + name, "* you are now " + name)
+        self.others_know(i, marks, r"cluster: %s of node %s is now %s"
+                         % (re.escape(c.name), self.nodes[i].node,
+                            re.escape(name)))
+        for o in self.users:
+            if o is not c:
+                o.expect("* %s is now %s" % (c.name, name))
+        c.name = name
+
+    def forget(self, c):
+        """Stop expecting notices on c (it left)."""
+        self.users.remove(c)
+
+    def sync(self, clients=None):
+        return sync_all(clients if clients is not None else self.users)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop(check=False)
+            raise
+
+    def stop(self, check=True):
+        errors = []
+        for node in self.nodes:
+            try:
+                node.stop(check=check)
+            except AssertionError as e:
+                errors.append("%s: %s" % (node.node, e))
+            node.kill()
+        self.redis.stop()
+        if errors:
+            raise AssertionError("; ".join(errors))
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for node in self.nodes:
+                sys.stderr.write("---- log of node %s ----\n%s\n"
+                                 % (node.node, node.log_text()[-4000:]))
+            sys.stderr.write("---- redis log ----\n%s\n"
+                             % self.redis.log_text()[-2000:])
+        self.stop(check=exc_type is None)
+        return False
+
+
+def sync_all(clients, tag="sync"):
+    """Each client says a marker line and every client reads up to all of
+    them: past this, every node has handled everything each node sent
+    before (one sender's lines arrive in order).  Returns, per client,
+    the lines read before the markers."""
+    markers = {}
+    for i, c in enumerate(clients):
+        word = "%s-%d-%d" % (tag, i, next(_counter))
+        markers["[%s]: %s" % (c.name, word)] = c
+        c.sendline(word)
+    out = []
+    for c in clients:
+        want = set(markers)
+        got = c.read_until(lambda l: (want.discard(l) or True) and not want)
+        out.append([l for l in got if l not in markers])
+    return out
 
 
 # ---- chatc, the terminal client (tests/chatc) -----------------------------

@@ -193,6 +193,8 @@ test_defaults(void)
 			break;
 		case CONF_STRING:
 		case CONF_ADDR:
+		case CONF_REDIS:
+		case CONF_WORD:
 		case CONF_PATH: {
 			const char *v = config_str(&cfg, k);
 
@@ -266,6 +268,18 @@ test_find(void)
 		    offsetof(struct config, log_level) },
 		{ "log", "syslog", CONF_BOOL,
 		    offsetof(struct config, log_syslog) },
+		{ "server", "reuse_port", CONF_BOOL,
+		    offsetof(struct config, reuse_port) },
+		{ "cluster", "redis", CONF_REDIS,
+		    offsetof(struct config, cluster_redis) },
+		{ "cluster", "room", CONF_WORD,
+		    offsetof(struct config, cluster_room) },
+		{ "cluster", "node", CONF_WORD,
+		    offsetof(struct config, cluster_node) },
+		{ "cluster", "heartbeat", CONF_INT,
+		    offsetof(struct config, heartbeat) },
+		{ "cluster", "node_timeout", CONF_INT,
+		    offsetof(struct config, node_timeout) },
 	};
 	const struct config_key *k;
 	size_t i;
@@ -791,6 +805,80 @@ test_errors(void)
 	}
 }
 
+/* The [cluster] keys: addresses, names, and heartbeat against timeout. */
+static void
+test_cluster(void)
+{
+	static const char *const good[] = {
+		"127.0.0.1:6379", "[::1]:6379", "10.1.2.3:1",
+		"[fe80::1]:65535", "unix:/run/redis/redis.sock",
+	};
+	static const char *const bad[] = {
+		"localhost:6379", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
+		"127.0.0.1:65536", "127.0.0.1:63x", "::1:6379", "[::1]6379",
+		"[127.0.0.1]:6379", "unix:relative.sock", "unix:", "redis:6379",
+		"127.0.0.1: 6379", "127.0.0.1:+6379",
+	};
+	struct config cfg;
+	char err[512], text[256];
+	size_t i;
+
+	config_init(&cfg);
+	ok(cfg.cluster_redis == NULL, "default: no cluster (redis unset)");
+	ok(cfg.cluster_node == NULL, "default: node unset (host and pid)");
+	ok(cfg.cluster_room != NULL && strcmp(cfg.cluster_room, "chatd") == 0,
+	    "default room chatd");
+	is_int(cfg.heartbeat, 1, "default heartbeat 1");
+	is_int(cfg.node_timeout, 5, "default node_timeout 5");
+	is_int(cfg.reuse_port, 0, "default reuse_port false");
+	config_free(&cfg);
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(text, sizeof text, "[cluster]\nredis = %s\n", good[i]);
+		is_int(load(&cfg, text, err, sizeof err), 0, "redis = %s: ok",
+		    good[i]);
+		ok(cfg.cluster_redis != NULL &&
+		    strcmp(cfg.cluster_redis, good[i]) == 0, "... stored");
+		config_free(&cfg);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[cluster]\n\nredis = %s\n",
+		    bad[i]);
+		load_fails(bad[i], text, 3, "redis");
+	}
+	load_fails("a room with a blank", "[cluster]\nroom = a b\n", 2,
+	    "room");
+	load_fails("a room with a brace", "[cluster]\nroom = a{b}\n", 2,
+	    "room");
+	load_fails("a node with a colon", "[cluster]\nnode = a:b\n", 2,
+	    "node");
+	load_fails("a node of 65 bytes", "[cluster]\nnode = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\n", 2, "node");
+	is_int(load(&cfg, "[cluster]\nnode = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	    "room = Lobby_2.x-y\n", err, sizeof err), 0,
+	    "a node of 64 bytes, a room of letters, digits, . _ -");
+	config_free(&cfg);
+	load_fails("heartbeat 0", "[cluster]\nheartbeat = 0\n", 2,
+	    "heartbeat");
+	load_fails("node_timeout 1", "[cluster]\nnode_timeout = 1\n", 2,
+	    "node_timeout");
+	load_fails("node_timeout = heartbeat", "[cluster]\nheartbeat = 3\n"
+	    "node_timeout = 3\n", 3, "longer than heartbeat");
+	load_fails("heartbeat past node_timeout, heartbeat last",
+	    "[cluster]\nnode_timeout = 4\n\nheartbeat = 9\n", 4,
+	    "longer than heartbeat");
+	load_fails("heartbeat 6 against the default node_timeout",
+	    "[cluster]\nheartbeat = 6\n", 2, "node_timeout (5)");
+	load_fails("reuse_port maybe", "[server]\nreuse_port = maybe\n", 2,
+	    "reuse_port");
+	is_int(load(&cfg, "[server]\nreuse_port = yes\n", err, sizeof err), 0,
+	    "reuse_port = yes");
+	is_int(cfg.reuse_port, 1, "... stored as 1");
+	config_free(&cfg);
+}
+
 static void
 test_changed(void)
 {
@@ -830,6 +918,7 @@ main(void)
 	test_nul_bytes();
 	test_relative_path();
 	test_errors();
+	test_cluster();
 	test_changed();
 	cleanup();
 	return done_testing();

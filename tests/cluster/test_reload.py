@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""SIGHUP of one node: the room goes on, nobody leaves or joins, the new
+Lua state sees the remote users, heartbeat and node_timeout apply at
+once, and the keys that need a restart say so."""
+
+import re
+import unittest
+
+import chatdtest as ct
+
+# A command that lists what this node's plugins see of the room.
+SEEN = """
+chat.command("seen", "", function(user)
+    local out = {}
+    for _, u in ipairs(chat.users()) do out[#out + 1] = u.name end
+    user:send("seen " .. table.concat(out, ","))
+end)
+chat.command("room", "", function(user)
+    local c = chat.config.cluster
+    user:send("room " .. c.room .. " " .. c.heartbeat .. " " ..
+        c.node_timeout)
+end)
+"""
+
+
+class Reload(unittest.TestCase):
+
+    def test_sighup_of_one_node(self):
+        with ct.Cluster(2, plugins={"50-seen.lua": SEEN}) as cl:
+            a = cl.join(0, "alice")
+            b = cl.join(1, "bob")
+            c = cl.join(0, "carol")
+            n1 = cl.nodes[0]
+            cfg = n1.config
+            cfg["cluster"]["heartbeat"] = 2
+            cfg["cluster"]["node_timeout"] = 7
+            cfg["cluster"]["room"] = "elsewhere"
+            n1.write_config(cfg)
+            mark = n1.mark()
+            ok, line = n1.reload()
+            self.assertTrue(ok, line)
+            self.assertRegex(n1.log_text()[mark:], r"reload: \[cluster\] "
+                             r"room changed; it takes effect when chatd is "
+                             r"restarted")
+            self.assertNotRegex(n1.log_text()[mark:], r"\[cluster\] "
+                                r"(heartbeat|node_timeout) changed")
+            # What needs a restart keeps its running value; the rest
+            # applies.
+            self.assertEqual(a.ask("room"), "room chatd 2 7")
+            # The new state sees everyone, remote users included.
+            self.assertEqual(a.ask("seen"), "seen alice,bob,carol")
+            self.assertEqual(b.ask("seen"), "seen alice,bob,carol")
+            # The room goes on both ways; nobody left or joined.
+            a.sendline("after the reload")
+            for u in (a, b, c):
+                u.expect("[alice]: after the reload")
+            b.sendline("and back")
+            for u in (a, b, c):
+                u.expect("[bob]: and back")
+            for u, extra in zip(cl.users, cl.sync()):
+                self.assertEqual(extra, [], "%s: more lines" % u.name)
+            # Names are still claimed across the nodes.
+            b.ask("rename|Carol", "! name is taken")
+            self.assertTrue(all(n.alive() for n in cl.nodes))
+            # Reloaded twice, with a bad file in between: nothing moves.
+            n1.write_config({"server": {"port": "nope"}})
+            ok, line = n1.reload()
+            self.assertFalse(ok, line)
+            self.assertEqual(c.ask("seen"), "seen alice,bob,carol")
+
+
+if __name__ == "__main__":
+    ct.main()
