@@ -129,7 +129,19 @@ class Check(unittest.TestCase):
                                           "room": "lobby", "node": "web-1",
                                           "heartbeat": 2,
                                           "node_timeout": 9}})
-        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith("\nok\n"), r.stdout)
+        # -t's report of the effective configuration has every key of
+        # [cluster], with the line that set it.
+        report = r.stdout[r.stdout.index("\n[cluster]\n"):]
+        for key, value, line in [("redis", "127.0.0.1:%d" % port, 5),
+                                 ("room", "lobby", 6), ("node", "web-1", 7),
+                                 ("heartbeat", "2", 8),
+                                 ("node_timeout", "9", 9)]:
+            self.assertRegex(report, r"\n%s = %s +; %s:%d\n" % (
+                key, re.escape(value), re.escape(path), line))
+        self.assertRegex(r.stdout, r"\nreuse_port = true +; %s:2\n"
+                         % re.escape(path))
         self.assertNotIn("cluster:", r.stderr)
 
     def test_bad_cluster_keys(self):
