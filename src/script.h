@@ -82,6 +82,7 @@ void		 script_report(lua_State *, int);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);
+void		 plugin_count_error(const struct plugin *);
 void		 plugin_open(lua_State *, int);
 int		 plugin_load_all(struct script *, const struct config *, char *,
 		     size_t);

@@ -1142,6 +1142,7 @@ class RedisServer:
     def stop(self, timeout=8.0):
         """SIGTERM, wait bounded, then SIGKILL its own PID."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)	# if it was stopped
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -1153,10 +1154,15 @@ class RedisServer:
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)	# if it was stopped
             self.proc.kill()
             self.proc.wait(5)
         if self in _live_servers:
             _live_servers.remove(self)
+
+    def signal(self, sig):
+        """Send sig to this redis-server (SIGSTOP: a Redis that stalls)."""
+        self.proc.send_signal(sig)
 
     def __enter__(self):
         return self.start()
