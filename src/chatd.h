@@ -596,6 +596,8 @@ int		 cluster_is_up(const struct cluster *);
 const char	*cluster_node(const struct cluster *);
 const char	*cluster_node_of(const struct server *, const struct client *);
 size_t		 cluster_servers(const struct cluster *);
+void		 cluster_counts(const struct cluster *, unsigned long long *,
+		     unsigned long long *, unsigned long long *);
 
 /* client.c */
 /*

@@ -492,6 +492,8 @@ cluster_link_down(void *arg, __unused const char *why)
 	struct cluster	*cl = arg;
 	int		 was_up = cl->state == CL_UP;
 
+	if (was_up)
+		cl->n_downs++;
 	cl->state = CL_DOWN;
 	cl->registered = 0;
 	cl->joining = 0;
@@ -720,4 +722,14 @@ cluster_servers(const struct cluster *cl)
 	TAILQ_FOREACH(p, &cl->peers, entry)
 		n++;
 	return (n);
+}
+
+/* What the metrics count of the cluster: link downs, drops, gaps. */
+void
+cluster_counts(const struct cluster *cl, unsigned long long *downs,
+    unsigned long long *drops, unsigned long long *gaps)
+{
+	*downs = cl->n_downs;
+	*drops = cl->n_drops;
+	*gaps = cl->n_gaps;
 }

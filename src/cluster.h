@@ -83,6 +83,11 @@ struct cluster {
 
 	ev_tstamp	 drop_at;	/* the last drop report */
 	unsigned long	 drops;		/* since */
+
+	/* For the metrics, since the start. */
+	unsigned long long n_downs;	/* the link went down, joined */
+	unsigned long long n_drops;	/* messages dropped */
+	unsigned long long n_gaps;	/* messages of a peer missed */
 };
 
 /* The reply of a script, as a flat array of strings (or NULL). */

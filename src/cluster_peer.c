@@ -29,6 +29,7 @@ cluster_drop(struct cluster *cl, const char *why, const char *msg,
 	ev_tstamp	now = ev_now(cl->srv->loop);
 
 	cl->drops++;
+	cl->n_drops++;
 	if (now - cl->drop_at < CLUSTER_DROP_LOG)
 		return;
 	if (cl->drops > 1)
@@ -378,6 +379,7 @@ cluster_message(void *arg, const char *data, size_t len)
 		return;
 	}
 	if (p->seq != 0 && m.seq != p->seq + 1) {
+		cl->n_gaps++;
 		log_warn("cluster: %llu messages from node %s lost; reading "
 		    "its users again", (unsigned long long)(m.seq - p->seq - 1),
 		    p->id);
