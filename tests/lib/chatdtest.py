@@ -1264,13 +1264,15 @@ class ClusterNode(PluginServer):
     `node`, heartbeat 1 s and node_timeout 2 s unless `cluster` says
     otherwise, and the default room (plus `plugins`).  start() returns
     once the node is in the room (its log says so).  A node ended with
-    kill9() is not checked at stop."""
+    kill9() is not checked at stop.  node None leaves the id to chatd."""
 
     def __init__(self, redis, node, cluster=None, config=None, plugins=None,
                  wait_up=True):
         sections = {"cluster": {"redis": redis.addr, "node": node,
                                 "heartbeat": 1, "node_timeout": 2}}
         sections["cluster"].update(cluster or {})
+        if node is None:	# the default: host name and process id
+            del sections["cluster"]["node"]
         for sec, keys in (config or {}).items():
             sections.setdefault(sec, {}).update(keys)
         super().__init__(plugins=plugins, room=True, config=sections)
