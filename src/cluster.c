@@ -126,8 +126,8 @@ cluster_args_number(struct cluster_args *a, uint64_t v)
 
 /* Send the script and free the arguments.  Returns 0, or -1 if down. */
 int
-cluster_args_send(struct cluster_args *a, struct cluster *cl, enum cluster_script s,
-    redis_reply_cb *cb, void *arg)
+cluster_args_send(struct cluster_args *a, struct cluster *cl,
+    enum cluster_script s, redis_reply_cb *cb, void *arg)
 {
 	int	rc;
 
@@ -211,7 +211,8 @@ cluster_heartbeat_cb(__unused struct redis *link, const struct redisReply *r,
 	const redisReply	*e;
 
 	cl->hb_pending = 0;
-	if ((e = cluster_reply_start(&w, r)) == NULL || cluster_check_mine(cl, e) != 0)
+	if ((e = cluster_reply_start(&w, r)) == NULL ||
+	    cluster_check_mine(cl, e) != 0)
 		return;
 	if (!cluster_word_is(e, "ok") || cluster_lost_all(cl, &w) != 0) {
 		redis_fail(cl->link, "an odd reply to the heartbeat");
@@ -255,7 +256,8 @@ cluster_heartbeat_timer_cb(struct ev_loop *loop, ev_timer *w,
 		return;
 	cluster_args_start(&a, cl, 1);
 	cluster_args_number(&a, (uint64_t)cl->srv->cfg.node_timeout * 1000);
-	if (cluster_args_send(&a, cl, CS_HEARTBEAT, cluster_heartbeat_cb, cl) == 0)
+	if (cluster_args_send(&a, cl, CS_HEARTBEAT, cluster_heartbeat_cb,
+	    cl) == 0)
 		cl->hb_pending = 1;
 }
 
@@ -293,7 +295,8 @@ cluster_resync_cb(__unused struct redis *link, const struct redisReply *r,
 	struct client		*c;
 	uint64_t		 id;
 
-	if ((e = cluster_reply_start(&w, r)) == NULL || cluster_check_mine(cl, e) != 0)
+	if ((e = cluster_reply_start(&w, r)) == NULL ||
+	    cluster_check_mine(cl, e) != 0)
 		return;
 	if (!cluster_word_is(e, "ok")) {
 		redis_fail(cl->link, "an odd reply to the resync");
@@ -511,7 +514,7 @@ static const struct redis_events cluster_events = {
 	cluster_message
 };
 
-/* ---- the cluster as a whole ----------------------------------------------- */
+/* ---- the cluster as a whole ------------------------------------------ */
 
 /* A random incarnation, never 0. */
 static uint64_t

@@ -448,8 +448,9 @@ cluster_snap_peer(struct cluster *cl, struct peer *p, uint64_t pseq,
 
 	idmap_init(&seen);
 	for (i = 0; i < count; i++) {
-		if ((uid = cluster_reply_next(w)) == NULL || (rec = cluster_reply_next(w)) ==
-		    NULL || clmsg_parse_number(uid->str, uid->len, &rid) != 0 ||
+		if ((uid = cluster_reply_next(w)) == NULL ||
+		    (rec = cluster_reply_next(w)) == NULL ||
+		    clmsg_parse_number(uid->str, uid->len, &rid) != 0 ||
 		    rid == 0) {
 			idmap_free(&seen);
 			return (-1);
@@ -580,7 +581,8 @@ cluster_snapshot(struct cluster *cl, struct peer *p)
 	cluster_args_start(&a, cl, 1);
 	cluster_args_add(&a, req->all ? "" : req->node, strlen(req->all ? "" :
 	    req->node));
-	if (cluster_args_send(&a, cl, CS_SNAPSHOT, cluster_snapshot_cb, req) != 0) {
+	if (cluster_args_send(&a, cl, CS_SNAPSHOT, cluster_snapshot_cb,
+	    req) != 0) {
 		if (p != NULL)
 			p->syncing = 0;
 		free(req);
@@ -621,8 +623,8 @@ cluster_lost(struct cluster *cl, const redisReply *node, uint64_t inc,
 	log_info("cluster: node %s lost (no heartbeat for %lld s): %llu users",
 	    owner->id, cl->srv->cfg.node_timeout, (unsigned long long)count);
 	for (i = 0; i < count; i++) {
-		if ((uid = cluster_reply_next(w)) == NULL || (rec = cluster_reply_next(w)) ==
-		    NULL)
+		if ((uid = cluster_reply_next(w)) == NULL ||
+		    (rec = cluster_reply_next(w)) == NULL)
 			break;
 		if (clmsg_parse_number(uid->str, uid->len, &rid) != 0 ||
 		    rid == 0 || clmsg_parse_record(rec->str, rec->len,
