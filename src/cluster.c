@@ -201,6 +201,8 @@ cluster_send_heartbeat(struct cluster *cl)
 	cluster_publish(cl);
 }
 
+static void	cluster_heartbeat_timer_cb(struct ev_loop *, ev_timer *, int);
+
 /* The reply to a heartbeat: {'ok', lost nodes...} or {'gone'}. */
 static void
 cluster_heartbeat_cb(__unused struct redis *link, const struct redisReply *r,
@@ -219,6 +221,10 @@ cluster_heartbeat_cb(__unused struct redis *link, const struct redisReply *r,
 		return;
 	}
 	cluster_send_heartbeat(cl);
+	if (cl->hb_again) {	/* reloaded meanwhile: renew with the new */
+		cl->hb_again = 0;
+		cluster_heartbeat_timer_cb(cl->srv->loop, &cl->heartbeat, 0);
+	}
 }
 
 /*
@@ -501,6 +507,7 @@ cluster_link_down(void *arg, __unused const char *why)
 	cl->registered = 0;
 	cl->joining = 0;
 	cl->hb_pending = 0;
+	cl->hb_again = 0;
 	ev_timer_stop(cl->srv->loop, &cl->heartbeat);
 	ev_timer_stop(cl->srv->loop, &cl->hello_retry);
 	cluster_peers_free(cl);
@@ -609,7 +616,12 @@ cluster_open(struct server *srv, char *err, size_t errlen)
 	return (0);
 }
 
-/* The configuration was reloaded: heartbeat and node_timeout apply. */
+/*
+ * The configuration was reloaded: heartbeat and node_timeout apply.  The
+ * heartbeat runs at once, so that this server's lease in Redis is renewed
+ * with the new node_timeout before the first longer wait for the next one
+ * (a lease of the old node_timeout could run out in that wait).
+ */
 void
 cluster_reload(struct cluster *cl)
 {
@@ -621,6 +633,11 @@ cluster_reload(struct cluster *cl)
 		ev_timer_set(&cl->heartbeat, (ev_tstamp)cfg->heartbeat,
 		    (ev_tstamp)cfg->heartbeat);
 		ev_timer_start(cl->srv->loop, &cl->heartbeat);
+		if (cl->hb_pending)	/* that one has the old node_timeout */
+			cl->hb_again = 1;
+		else
+			cluster_heartbeat_timer_cb(cl->srv->loop,
+			    &cl->heartbeat, 0);
 	}
 }
 

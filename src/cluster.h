@@ -69,6 +69,7 @@ struct cluster {
 	int		 registered;	/* hello done, resync sent */
 	int		 joining;	/* replies still awaited to be up */
 	int		 hb_pending;	/* a heartbeat is in flight */
+	int		 hb_again;	/* run another once it is back */
 	int		 stopping;
 	int		 bye_sent;
 	int		 bye_done;

@@ -620,8 +620,8 @@ cluster_lost(struct cluster *cl, const redisReply *node, uint64_t inc,
 		owner->inc = inc;
 		idmap_init(&owner->users);
 	}
-	log_info("cluster: node %s lost (no heartbeat for %lld s): %llu users",
-	    owner->id, cl->srv->cfg.node_timeout, (unsigned long long)count);
+	log_info("cluster: node %s lost (no heartbeat within its "
+	    "node_timeout): %llu users", owner->id, (unsigned long long)count);
 	for (i = 0; i < count; i++) {
 		if ((uid = cluster_reply_next(w)) == NULL ||
 		    (rec = cluster_reply_next(w)) == NULL)

@@ -190,7 +190,8 @@ class RedisFailures(unittest.TestCase):
                 self.assertEqual(extra, [], "%s: more lines" % u.name)
             a.no_line(2.5)
             for n in cl.nodes:
-                self.assertNotIn(" lost (no heartbeat", n.log_text())
+                self.assertNotIn(" lost (no heartbeat within",
+                                 n.log_text())
                 self.assertTrue(n.alive())
 
     def test_a_node_that_falls_behind(self):
