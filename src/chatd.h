@@ -597,6 +597,8 @@ const char	*cluster_node(const struct cluster *);
 const char	*cluster_node_of(const struct server *, const struct client *);
 size_t		 cluster_servers(const struct cluster *);
 double		 cluster_heartbeat_rtt(const struct cluster *);
+void		 cluster_counts(const struct cluster *, unsigned long long *,
+		     unsigned long long *, unsigned long long *);
 
 /* client.c */
 /*
@@ -725,7 +727,6 @@ enum metric {
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
 	METRIC_HTTP_REQUESTS,		/* {code} */
 	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
-	METRIC_CLUSTER_LOSSES,		/* the link to Redis lost */
 	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_COUNT
 };

@@ -72,7 +72,8 @@ const struct config_key config_keys[] = {
 	{ "cluster", "heartbeat", CONF_INT, 1, 60, "1", OFF(heartbeat), 1,
 	  "seconds between this server's heartbeats" },
 	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
-	  1, "seconds without a heartbeat before a server's users are lost" },
+	  1, "seconds without this server's heartbeat before its users are "
+	  "announced as lost" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)

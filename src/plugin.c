@@ -66,12 +66,19 @@ plugin_path(const struct plugin *p)
 }
 
 /* The file name of a plugin, without its directory: a metrics label. */
-const char *
+static const char *
 plugin_basename(const struct plugin *p)
 {
 	const char	*slash = strrchr(p->path, '/');
 
 	return (slash != NULL ? slash + 1 : p->path);
+}
+
+/* Count an error raised by a plugin's code, under its file's name. */
+void
+plugin_count_error(const struct plugin *p)
+{
+	metric_label_inc(METRIC_PLUGIN_ERRORS, plugin_basename(p));
 }
 
 /* Make sure the caller is loading plugins. */
@@ -118,8 +125,7 @@ plugin_call(lua_State *L, const struct plugin_fn *fn, int nargs, int nres)
 	ok = script_pcall(L, nargs, nres);
 	S->cur = saved;
 	if (!ok)
-		metric_label_inc(METRIC_PLUGIN_ERRORS,
-		    plugin_basename(fn->plugin));
+		plugin_count_error(fn->plugin);
 	return (ok);
 }
 

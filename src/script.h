@@ -82,6 +82,7 @@ void		 script_report(lua_State *, int);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);
+void		 plugin_count_error(const struct plugin *);
 void		 plugin_open(lua_State *, int);
 int		 plugin_load_all(struct script *, const struct config *, char *,
 		     size_t);
@@ -90,7 +91,6 @@ int		 plugin_fire(lua_State *, enum plugin_event, int, int);
 void		 plugin_fn_set(lua_State *, struct plugin_fn *, int);
 void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
 int		 plugin_call(lua_State *, const struct plugin_fn *, int, int);
-const char	*plugin_basename(const struct plugin *);
 void		 plugin_check_loading(lua_State *, const char *);
 
 /* command.c */
