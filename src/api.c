@@ -455,42 +455,6 @@ chat_stats(lua_State *L)
 	return (1);
 }
 
-/* Writing to a read-only table. */
-static int
-api_readonly_error(lua_State *L)
-{
-	return (luaL_error(L, "chat.config is read-only"));
-}
-
-/* pairs() over a read-only proxy walks the table behind it. */
-static int
-api_readonly_pairs(lua_State *L)
-{
-	lua_getglobal(L, "next");
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushnil(L);
-	return (3);
-}
-
-/* Replace the table on top of the stack by a read-only proxy of it. */
-static void
-api_readonly(lua_State *L)
-{
-	lua_newtable(L);			/* proxy */
-	lua_createtable(L, 0, 4);		/* its metatable */
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, api_readonly_error);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushvalue(L, -3);
-	lua_pushcclosure(L, api_readonly_pairs, 1);
-	lua_setfield(L, -2, "__pairs");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_remove(L, -2);
-}
-
 /*
  * Push chat.config: every key of the table by section, with its type
  * (numbers, booleans, strings; an unset path is nil), and the [plugin.NAME]
@@ -556,12 +520,12 @@ api_push_config(lua_State *L, const struct config *cfg)
 	lua_getfield(L, root, "plugin");
 	lua_pushnil(L);
 	while (lua_next(L, -2) != 0) {
-		api_readonly(L);
+		script_readonly(L, "chat.config");
 		lua_pushvalue(L, -2);
 		lua_insert(L, -2);
 		lua_rawset(L, -4);
 	}
-	api_readonly(L);
+	script_readonly(L, "chat.config");
 	lua_setfield(L, root, "plugin");
 	for (i = 0; config_keys[i].section != NULL; i++) {
 		lua_getfield(L, root, config_keys[i].section);
@@ -569,10 +533,10 @@ api_push_config(lua_State *L, const struct config *cfg)
 			lua_pop(L, 2);
 			continue;
 		}
-		api_readonly(L);
+		script_readonly(L, "chat.config");
 		lua_setfield(L, root, config_keys[i].section);
 	}
-	api_readonly(L);
+	script_readonly(L, "chat.config");
 }
 
 /*
@@ -625,6 +589,8 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 	lua_setfield(L, -2, "__tostring");
 	lua_pushliteral(L, "chatd.user");
 	lua_setfield(L, -2, "__name");
+	lua_pushboolean(L, 0);		/* getmetatable(user) is false */
+	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 
 	lua_pushvalue(L, idx);

@@ -281,6 +281,109 @@ static const char script_guards[] =
 	"  return setmetatable(t, mt)\n"
 	"end\n";
 
+/* Registry key: the set of read-only proxies (weak keys). */
+static const char script_key_readonly = 'r';
+
+/* Writing to a read-only table: upvalue 1 is its name. */
+static int
+script_readonly_error(lua_State *L)
+{
+	return (luaL_error(L, "%s is read-only",
+	    lua_tostring(L, lua_upvalueindex(1))));
+}
+
+/* pairs() over a read-only proxy walks the table behind it. */
+static int
+script_readonly_pairs(lua_State *L)
+{
+	lua_getglobal(L, "next");
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushnil(L);
+	return (3);
+}
+
+/* #proxy is the length of the table behind it. */
+static int
+script_readonly_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)luaL_len(L, lua_upvalueindex(1)));
+	return (1);
+}
+
+/*
+ * Replace the table on top of the stack by a read-only proxy of it, named
+ * name in errors.  The proxy is empty and its metatable hidden, so only
+ * rawset() could write to it: script_rawset() refuses the proxies it
+ * finds in the registry's set.
+ */
+void
+script_readonly(lua_State *L, const char *name)
+{
+	luaL_checkstack(L, 5, NULL);
+	lua_newtable(L);			/* proxy */
+	lua_createtable(L, 0, 5);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushstring(L, name);
+	lua_pushcclosure(L, script_readonly_error, 1);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, script_readonly_pairs, 1);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, script_readonly_len, 1);
+	lua_setfield(L, -2, "__len");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_readonly) !=
+	    LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_createtable(L, 0, 1);
+		lua_pushliteral(L, "k");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_readonly);
+	}
+	lua_pushvalue(L, -2);
+	lua_pushstring(L, name);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* rawset(t, k, v), refused on a read-only proxy. */
+static int
+script_rawset(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	luaL_checkany(L, 3);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_readonly);
+	lua_pushvalue(L, 1);
+	if (lua_rawget(L, -2) == LUA_TSTRING)
+		return (luaL_error(L, "%s is read-only", lua_tostring(L, -1)));
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return (1);
+}
+
+/* Hide the metatable strings share, so no plugin changes it for all. */
+static void
+script_hide_string_meta(lua_State *L)
+{
+	lua_pushliteral(L, "");
+	if (lua_getmetatable(L, -1)) {
+		lua_pushboolean(L, 0);
+		lua_setfield(L, -2, "__metatable");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
 /* print(), into the log at level info. */
 static int
 script_print(lua_State *L)
@@ -356,6 +459,9 @@ script_open_libs(lua_State *L, int unsafe)
 	}
 	lua_pushcfunction(L, script_print);
 	lua_setglobal(L, "print");
+	lua_pushcfunction(L, script_rawset);
+	lua_setglobal(L, "rawset");
+	script_hide_string_meta(L);
 	if (luaL_loadbufferx(L, script_guards, sizeof script_guards - 1,
 	    "=(guards)", "t") != LUA_OK)
 		lua_error(L);

@@ -79,6 +79,7 @@ int		 script_run(struct script *, lua_CFunction, void *,
 		     struct client *);
 const char	*script_error_text(lua_State *, int);
 void		 script_report(lua_State *, int);
+void		 script_readonly(lua_State *, const char *);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);

@@ -167,6 +167,8 @@ timer_open(lua_State *L, int idx)
 	luaL_newmetatable(L, TIMER_MT);
 	lua_pushcfunction(L, timer_index);
 	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);		/* getmetatable(timer) is false */
+	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 }
 

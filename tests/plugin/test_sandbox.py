@@ -76,8 +76,9 @@ chat.command("guards", "", function(user)
 end)
 
 chat.command("strmeta", "", function(user)
-    -- the string metatable is shared within the state only
-    user:send("strmeta " .. tostring(getmetatable("").__index == string))
+    -- string methods work, but their shared metatable is hidden
+    user:send("strmeta " .. tostring(getmetatable("")) .. " " ..
+        ("x"):upper())
 end)
 """
 
@@ -142,7 +143,7 @@ class SafeTests(unittest.TestCase):
                          "7 nil")
 
     def test_string_methods(self):
-        self.assertEqual(self.c.ask("strmeta"), "strmeta true")
+        self.assertEqual(self.c.ask("strmeta"), "strmeta false X")
 
 
 class UnsafeTests(unittest.TestCase):

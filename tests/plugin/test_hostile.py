@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Plugins written to hurt the room, as an operator trying chatd's promise
+would write them: each hostile case must fail in the plugin alone, while
+the room keeps answering a bystander within 100 ms (chatd-lua(7),
+"What is protected")."""
+
+import time
+import unittest
+
+import chatdtest as ct
+
+BYSTANDER_MS = 100
+
+
+class Hostile(unittest.TestCase):
+    """A server with the test's plugins and the default room."""
+
+    PLUGINS = {}
+    CONFIG = None
+
+    def setUp(self):
+        self.srv = ct.PluginServer(plugins=dict(self.PLUGINS,
+                                   **{"99-sync.lua": ct.SYNC_PLUGIN}),
+                                   config=self.CONFIG)
+        self.srv.start()
+        self.addCleanup(self.srv.stop)
+        self.by = self.srv.client()
+
+    def bystander_answered(self):
+        """The bystander's round trip, in ms, asserted under the bound."""
+        t0 = time.monotonic()
+        self.by.sync("by")
+        ms = (time.monotonic() - t0) * 1000
+        self.assertLess(ms, BYSTANDER_MS, "the room took %.0f ms" % ms)
+        return ms
+
+
+METATABLES = r"""
+local function try(f, ...)
+    local ok, e = pcall(f, ...)
+    return ok and "ok" or tostring(e):gsub("^.-:%d+: ", "")
+end
+local spin = function() while true do end end
+
+chat.command("mt", "", function(user)
+    local t = chat.timer(100, function() end)
+    user:send("mt " .. tostring(getmetatable(user)) .. " " ..
+        tostring(getmetatable(t)) .. " " .. tostring(getmetatable("")) ..
+        " " .. tostring(getmetatable(chat.config)))
+    t:cancel()
+end)
+
+-- The attack of defect 1: a finalizer on every user handle, or on every
+-- timer handle, that chatd would run outside the instruction budget.
+chat.command("gc", "", function(user)
+    user:send("gc " .. try(function()
+        local mt = getmetatable(user)
+        mt.__gc = spin
+    end) .. " " .. try(function()
+        getmetatable(chat.timer(100, spin)).__gc = spin
+    end) .. " " .. try(function()
+        getmetatable("").__index = {}
+    end) .. " " .. try(setmetatable, user, {}))
+end)
+
+-- Defect 5: chat.config cannot be changed, not even with rawset.
+chat.command("cfg", "", function(user)
+    user:send("cfg " .. try(rawset, chat.config, "server", {}) .. " " ..
+        try(rawset, chat.config.server, "port", 1) .. " " ..
+        try(function() chat.config.server.port = 1 end) .. " " ..
+        try(table.insert, chat.config.server, 1) .. " " ..
+        tostring(chat.config.server.port))
+end)
+"""
+
+
+class MetatableTests(Hostile):
+    """Defect 1: no metatable chatd made is handed to a plugin; defect 5:
+    chat.config is read-only to rawset too."""
+
+    PLUGINS = {"50-mt.lua": METATABLES}
+
+    def test_metatables_are_hidden(self):
+        self.assertEqual(self.by.ask("mt"), "mt false false false false")
+
+    def test_no_finalizer_can_be_added(self):
+        line = self.by.ask("gc")
+        self.assertRegex(line, r"^gc attempt to index a boolean value.* "
+                         r"attempt to index a boolean value.* "
+                         r"attempt to index a boolean value.* "
+                         r"bad argument #1 to 'setmetatable' \(table "
+                         r"expected, got chatd.user\)$")
+        # handles made after the attempt are not finalized either: a
+        # thousand joins and leaves, then a bystander
+        for _ in range(3):
+            c = self.srv.client()
+            c.close()
+        self.bystander_answered()
+        # and SIGTERM ends the server at once (stop() checks the status)
+        t0 = time.monotonic()
+        self.srv.stop()
+        self.assertLess(time.monotonic() - t0, 2)
+
+    def test_config_is_read_only_to_rawset(self):
+        line = self.by.ask("cfg")
+        self.assertRegex(line, r"^cfg .*read-only.* .*read-only.* "
+                         r".*read-only.* .*read-only.* 0$")
+
+
+if __name__ == "__main__":
+    ct.main()
