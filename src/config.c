@@ -90,6 +90,7 @@ struct config_parse {
 	FILE		*f;
 	const char	*dir;		/* of the file, for relative paths */
 	int		 line;		/* the line inih is working on */
+	int		 read_errno;	/* a read error, or 0 */
 	int		 err_line;	/* of the first error we found */
 	char		 msg[256];	/* that error */
 	int		 key_line[CONFIG_NKEYS];	/* 0: not set */
@@ -352,6 +353,10 @@ config_reader(char *str, int num, void *stream)
 		if (ch == '\0')
 			nul = 1;
 	}
+	if (ch == EOF && ferror(p->f)) {	/* a directory, EIO: no end */
+		p->read_errno = errno != 0 ? errno : EIO;
+		return (NULL);
+	}
 	if (n == 0 && ch == EOF)
 		return (NULL);
 	str[n] = '\0';
@@ -452,9 +457,15 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		dir = xstrndup(path, (size_t)(slash - path));
 	p.dir = dir;
 
+	errno = 0;
 	line = ini_parse_stream(config_reader, &p, config_handler, &p);
 	fclose(p.f);
 	free(dir);
+	if (p.read_errno != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(p.read_errno));
+		return (-1);
+	}
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return (-1);
