@@ -109,6 +109,7 @@ user_send(lua_State *L)
 	const char	*text;
 	size_t		 len;
 
+	plugin_check_running(L, "user:send");
 	text = luaL_checklstring(L, 2, &len);
 	if (c == NULL || (c->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
 		return (api_gone(L));
@@ -126,6 +127,7 @@ user_close(lua_State *L)
 	char		 buf[REASON_MAX + 1];
 	size_t		 len;
 
+	plugin_check_running(L, "user:close");
 	reason = luaL_optlstring(L, 2, CHATD_LEAVE_CLOSED, &len);
 	if (c == NULL)
 		return (api_gone(L));
@@ -158,6 +160,7 @@ user_rename(lua_State *L)
 	size_t		 len;
 	int		 rc;
 
+	plugin_check_running(L, "user:rename");
 	name = luaL_checklstring(L, 2, &len);
 	if (c == NULL || !client_is_online(c))
 		return (api_gone(L));
@@ -322,6 +325,7 @@ chat_broadcast(lua_State *L)
 	const char	*text;
 	size_t		 len;
 
+	plugin_check_running(L, "chat.broadcast");
 	text = luaL_checklstring(L, 1, &len);
 	if (!lua_isnoneornil(L, 2))
 		except = api_user(L, 2);
@@ -345,6 +349,7 @@ chat_local_broadcast(lua_State *L)
 	const char	*text;
 	size_t		 len;
 
+	plugin_check_running(L, "chat.local_broadcast");
 	text = luaL_checklstring(L, 1, &len);
 	if (!lua_isnoneornil(L, 2))
 		except = api_user(L, 2);

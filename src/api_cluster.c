@@ -105,6 +105,7 @@ chat_publish(lua_State *L)
 	const char	*topic, *data;
 	size_t		 tlen, len;
 
+	plugin_check_running(L, "chat.publish");
 	topic = api_check_topic(L, 1, &tlen);
 	data = luaL_checklstring(L, 2, &len);
 	if (srv->cluster == NULL) {

@@ -82,6 +82,20 @@ plugin_check_loading(lua_State *L, const char *what)
 		luaL_error(L, "%s may only be called while plugins load", what);
 }
 
+/*
+ * Refuse what users would see while plugins load: a reload that fails
+ * keeps the running state, so the state that failed must not have renamed,
+ * closed or told anyone anything (a plugin that wants to greet at load
+ * can start a timer: timers of a state that fails never fire).
+ */
+void
+plugin_check_running(lua_State *L, const char *what)
+{
+	if (script_get(L)->loading)
+		luaL_error(L, "%s may not be called while plugins load (use "
+		    "chat.timer to act once they are loaded)", what);
+}
+
 /* Keep the function at idx as fn, a function of the plugin running. */
 void
 plugin_fn_set(lua_State *L, struct plugin_fn *fn, int idx)

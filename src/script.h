@@ -92,6 +92,7 @@ void		 plugin_fn_set(lua_State *, struct plugin_fn *, int);
 void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
 int		 plugin_call(lua_State *, const struct plugin_fn *, int, int);
 void		 plugin_check_loading(lua_State *, const char *);
+void		 plugin_check_running(lua_State *, const char *);
 
 /* command.c */
 void		 command_open(lua_State *, int);

@@ -107,5 +107,52 @@ class MetatableTests(Hostile):
                          r".*read-only.* .*read-only.* 0$")
 
 
+# Defect 2: a plugin set that fails to load, whose main chunk first does
+# all it can to the users online.
+SIDE_EFFECTS = r"""
+local refused = {}
+local function try(f, ...)
+    local ok, e = pcall(f, ...)
+    refused[#refused + 1] = ok and "DONE" or e:match("[%w.:_]+ may not")
+end
+for _, u in ipairs(chat.users()) do
+    try(u.rename, u, "hacked" .. u.id)
+    try(u.send, u, "gotcha")
+    try(u.close, u, "kicked")
+end
+try(chat.broadcast, "boom")
+try(chat.local_broadcast, "boom")
+try(chat.publish, "t", "boom")
+error("this plugin set does not load: " .. table.concat(refused, ", "))
+"""
+
+
+class FailedReloadTests(Hostile):
+    """Defect 2: a reload that fails changes nothing anyone can see."""
+
+    def test_failed_reload_has_no_side_effects(self):
+        a = self.srv.client()
+        self.by.sync("joined")
+        self.by.drain()
+        self.srv.add_plugin("60-sneaky.lua", SIDE_EFFECTS)
+        ok, line = self.srv.reload()
+        self.assertFalse(ok, line)
+        self.assertIn("this plugin set does not load", line)
+        # nobody was told, renamed or closed: the next lines are the
+        # answers to what is asked now
+        self.assertEqual(a.ask("_sync|a"), "_sync a")
+        self.assertEqual(self.by.ask("_sync|b"), "_sync b")
+        self.assertEqual(a.ask("who"), "* online (2):")
+        rows = [a.line(), a.line()]
+        self.assertEqual(sorted(r.split()[1] for r in rows),
+                         sorted([a.name, self.by.name]))
+        self.bystander_answered()
+        self.assertIn("does not load: " + ", ".join(
+            "%s may not" % w for w in
+            ["user:rename", "user:send", "user:close"] * 2 +
+            ["chat.broadcast", "chat.local_broadcast", "chat.publish"]),
+            line)
+
+
 if __name__ == "__main__":
     ct.main()
