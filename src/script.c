@@ -371,6 +371,79 @@ script_rawset(lua_State *L)
 	return (1);
 }
 
+/* Whether a failed call's status and error value say "out of memory". */
+static int
+script_is_memerr(lua_State *L, int status)
+{
+	const char	*msg;
+
+	if (status == LUA_ERRMEM)
+		return (1);
+	msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	return (status == LUA_ERRRUN && msg != NULL &&
+	    strcmp(msg, "not enough memory") == 0);
+}
+
+/*
+ * A library function that builds its result in a lauxlib buffer, called
+ * with a second chance.  Lua collects garbage and retries before it
+ * refuses memory for its own objects, but lauxlib's buffers call the
+ * allocator directly and fail at once: with the heap full of garbage
+ * (after a plugin hit memory_limit, say) every string.rep, format or
+ * table.concat over a few kilobytes failed until the collector came round.
+ * The allocator cannot collect itself (the collector is not reentrant and
+ * may be what allocates), so this does, where it is safe: in a C function
+ * between two calls of the library's own.
+ */
+static int
+script_retry_call(lua_State *L)
+{
+	int	n = lua_gettop(L), i, status;
+
+	luaL_checkstack(L, n + 2, NULL);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	for (i = 1; i <= n; i++)
+		lua_pushvalue(L, i);
+	status = lua_pcall(L, n, LUA_MULTRET, 0);
+	if (status == LUA_OK)
+		return (lua_gettop(L) - n);
+	if (!script_is_memerr(L, status))
+		return (lua_error(L));
+	lua_settop(L, n);
+	lua_gc(L, LUA_GCCOLLECT);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	return (lua_gettop(L));
+}
+
+/* Give the buffer-building functions of the libraries a second chance. */
+static void
+script_wrap_buffered(lua_State *L)
+{
+	static const char *const fns[] = {
+		"string.rep", "string.format", "string.char", "string.upper",
+		"string.lower", "string.reverse", "string.pack", "string.gsub",
+		"string.dump", "table.concat", "utf8.char", NULL
+	};
+	char		 lib[16];
+	const char	*dot;
+	int		 i;
+
+	for (i = 0; fns[i] != NULL; i++) {
+		dot = strchr(fns[i], '.');
+		snprintf(lib, sizeof lib, "%.*s", (int)(dot - fns[i]), fns[i]);
+		if (lua_getglobal(L, lib) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_getfield(L, -1, dot + 1);
+		lua_pushcclosure(L, script_retry_call, 1);
+		lua_setfield(L, -2, dot + 1);
+		lua_pop(L, 1);
+	}
+}
+
 /* Hide the metatable strings share, so no plugin changes it for all. */
 static void
 script_hide_string_meta(lua_State *L)
@@ -462,6 +535,7 @@ script_open_libs(lua_State *L, int unsafe)
 	lua_pushcfunction(L, script_rawset);
 	lua_setglobal(L, "rawset");
 	script_hide_string_meta(L);
+	script_wrap_buffered(L);
 	if (luaL_loadbufferx(L, script_guards, sizeof script_guards - 1,
 	    "=(guards)", "t") != LUA_OK)
 		lua_error(L);

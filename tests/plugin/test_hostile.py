@@ -154,5 +154,40 @@ class FailedReloadTests(Hostile):
             line)
 
 
+# Defect 4: after a plugin hits memory_limit, the garbage it left is
+# collected before the next allocation is refused.
+MEMORY = r"""
+chat.command("bomb", "", function(user)
+    local ok, e = pcall(function()
+        local t = {}
+        while true do t[#t + 1] = ("x"):rep(100000) .. #t end
+    end)
+    user:send("bomb " .. tostring(e))
+end)
+chat.command("big", "", function(user, n)
+    local ok, e = pcall(function()
+        return ("y"):rep(tonumber(n)) .. table.concat({"a", "b"}) ..
+            ("%s"):format(("z"):rep(tonumber(n)))
+    end)
+    user:send("big " .. (ok and #e or tostring(e)))
+end)
+"""
+
+
+class MemoryTests(Hostile):
+    """Defect 4: memory is reclaimed right after a memory-limit error."""
+
+    PLUGINS = {"50-memory.lua": MEMORY}
+    CONFIG = {"lua": {"memory_limit": 4 << 20, "max_instructions": 10 ** 7}}
+
+    def test_garbage_is_collected_before_refusing(self):
+        self.assertEqual(self.by.ask("bomb"), "bomb not enough memory")
+        for n in (1000, 70000, 1000000):
+            with self.subTest(n=n):
+                self.assertEqual(self.by.ask("big|%d" % n),
+                                 "big %d" % (2 * n + 2))
+        self.bystander_answered()
+
+
 if __name__ == "__main__":
     ct.main()
