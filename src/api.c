@@ -23,7 +23,7 @@ struct uhandle {
 
 /* Registry keys: the addresses of these are unique light userdata. */
 static const char api_key_handles = 'u';	/* id -> user handle (weak) */
-static const char api_key_data = 'd';		/* id -> user.data table */
+static const char api_key_data = 'd';		/* id -> plugin -> user.data */
 
 /* The server of the calling state. */
 static struct server *
@@ -215,6 +215,19 @@ static const char *const user_fields[] = {
 	"remote", NULL
 };
 
+/* Push t[k] of the table on top, made empty if need be, in place of t. */
+static void
+api_subtable(lua_State *L, lua_Integer k)
+{
+	if (lua_rawgeti(L, -1, k) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, -3, k);
+	}
+	lua_remove(L, -2);
+}
+
 /*
  * user.field: id, name, addr, joined, idle, online, data, node, remote or
  * a method.
@@ -278,14 +291,10 @@ user_index(lua_State *L)
 	case UF_REMOTE:
 		lua_pushboolean(L, (c->flags & CLIENT_REMOTE) != 0);
 		break;
-	case UF_DATA:
+	case UF_DATA:		/* data[id][plugin]: each plugin its own */
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
-		if (lua_rawgeti(L, -1, (lua_Integer)u->id) != LUA_TTABLE) {
-			lua_pop(L, 1);
-			lua_newtable(L);
-			lua_pushvalue(L, -1);
-			lua_rawseti(L, -3, (lua_Integer)u->id);
-		}
+		api_subtable(L, (lua_Integer)u->id);
+		api_subtable(L, plugin_index(script_get(L)->cur));
 		break;
 	default:
 		lua_pushnil(L);

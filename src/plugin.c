@@ -25,6 +25,7 @@
 struct plugin {
 	char		*path;
 	size_t		 index;		/* load order, from 0 */
+	int		 env;		/* its globals, in the registry */
 };
 
 struct hook_list {
@@ -52,6 +53,7 @@ struct plugin_event_call {
 struct plugin_load_call {
 	const char	*path;
 	const char	*source;	/* its text, if built in */
+	struct plugin	*p;
 };
 
 static const char *const plugin_events[EV_COUNT] = {
@@ -72,6 +74,36 @@ plugin_basename(const struct plugin *p)
 	const char	*slash = strrchr(p->path, '/');
 
 	return (slash != NULL ? slash + 1 : p->path);
+}
+
+/*
+ * Push the environment of plugin p: its own globals, reading through to
+ * the shared ones (read-only, see script.c).  For no plugin, a fresh one.
+ */
+void
+plugin_push_env(lua_State *L, const struct plugin *p)
+{
+	if (p != NULL && p->env != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, p->env);
+		return;
+	}
+	luaL_checkstack(L, 4, NULL);
+	lua_newtable(L);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, "_G");
+	lua_createtable(L, 0, 2);
+	lua_pushglobaltable(L);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+}
+
+/* Which plugin p is in load order, from 0 (-1 for none). */
+int
+plugin_index(const struct plugin *p)
+{
+	return (p != NULL ? (int)p->index : -1);
 }
 
 /* Make sure the caller is loading plugins. */
@@ -251,6 +283,11 @@ plugin_load_tramp(lua_State *L)
 		rc = luaL_loadfilex(L, call->path, "t");
 	if (rc != LUA_OK)
 		return (lua_error(L));
+	/* The plugin's own globals, as the chunk's _ENV. */
+	plugin_push_env(L, NULL);
+	lua_pushvalue(L, -1);
+	call->p->env = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_setupvalue(L, -2, 1);
 	lua_call(L, 0, 0);
 	return (0);
 }
@@ -268,11 +305,13 @@ plugin_load_one(struct script *S, const char *path, const char *source,
 	p = xcalloc(1, sizeof *p);
 	p->path = xstrdup(path);
 	p->index = P->n;
+	p->env = LUA_NOREF;
 	P->v = xrealloc(P->v, (P->n + 1) * sizeof *P->v);
 	P->v[P->n++] = p;
 
 	call.path = path;
 	call.source = source;
+	call.p = p;
 	S->cur = p;
 	rc = script_run(S, plugin_load_tramp, &call, NULL);
 	S->cur = NULL;

@@ -219,12 +219,17 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	return (S->failed ? -1 : 0);
 }
 
-/* load(), but text only: precompiled chunks can break the VM. */
+/*
+ * load(), but text only: precompiled chunks can break the VM.  A chunk
+ * given no environment gets its plugin's, as its plugin's own code does,
+ * not the globals every plugin's environment reads through.
+ */
 static int
 script_safe_load(lua_State *L)
 {
 	int	n = lua_gettop(L), i;
 
+	luaL_checkstack(L, n + 4, NULL);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_pushvalue(L, 1);
 	if (n >= 2)
@@ -232,9 +237,12 @@ script_safe_load(lua_State *L)
 	else
 		lua_pushnil(L);
 	lua_pushliteral(L, "t");
-	for (i = 4; i <= n; i++)
-		lua_pushvalue(L, i);
-	lua_call(L, n >= 4 ? n : 3, LUA_MULTRET);
+	if (n >= 4) {
+		for (i = 4; i <= n; i++)
+			lua_pushvalue(L, i);
+	} else
+		plugin_push_env(L, script_get(L)->cur);
+	lua_call(L, n >= 4 ? n : 4, LUA_MULTRET);
 	return (lua_gettop(L) - n);
 }
 
@@ -292,12 +300,27 @@ script_readonly_error(lua_State *L)
 	    lua_tostring(L, lua_upvalueindex(1))));
 }
 
-/* pairs() over a read-only proxy walks the table behind it. */
+/* next() over the table behind a proxy (upvalue 1). */
+static int
+script_readonly_next(lua_State *L)
+{
+	lua_settop(L, 2);
+	if (lua_next(L, lua_upvalueindex(1)))
+		return (2);
+	lua_pushnil(L);
+	return (1);
+}
+
+/*
+ * pairs() over a read-only proxy walks the table behind it, through a
+ * closure: handing out next and the table itself would make it writable.
+ */
 static int
 script_readonly_pairs(lua_State *L)
 {
-	lua_getglobal(L, "next");
 	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, script_readonly_next, 1);
+	lua_pushvalue(L, 1);
 	lua_pushnil(L);
 	return (3);
 }
@@ -543,6 +566,32 @@ script_open_libs(lua_State *L, int unsafe)
 	lua_call(L, 1, 0);
 }
 
+/*
+ * Make the shared tables read-only: every plugin has its own globals
+ * (plugin.c), which read through to these, so one plugin that sets
+ * string.rep or chat.broadcast would change them for all.  package stays
+ * as it is: with unsafe, require writes to it.
+ */
+static void
+script_freeze_globals(lua_State *L)
+{
+	static const char *const shared[] = {
+		"chat", LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME,
+		LUA_UTF8LIBNAME, LUA_COLIBNAME, LUA_OSLIBNAME, LUA_IOLIBNAME,
+		LUA_DBLIBNAME, NULL
+	};
+	int	i;
+
+	for (i = 0; shared[i] != NULL; i++) {
+		if (lua_getglobal(L, shared[i]) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			continue;
+		}
+		script_readonly(L, shared[i]);
+		lua_setglobal(L, shared[i]);
+	}
+}
+
 /* Protected: set up the libraries and the chat table. */
 static int
 script_setup_tramp(lua_State *L)
@@ -558,6 +607,7 @@ script_setup_tramp(lua_State *L)
 	timer_open(L, -1);
 	api_cluster_open(L, -1);
 	lua_setglobal(L, "chat");
+	script_freeze_globals(L);
 	return (0);
 }
 
@@ -600,6 +650,7 @@ script_open(struct server *srv, const struct config *cfg, char *err,
 		return (NULL);
 	}
 	S->loading = 0;
+	api_cluster_send_held(S);
 	return (S);
 }
 

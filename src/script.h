@@ -83,6 +83,8 @@ void		 script_readonly(lua_State *, const char *);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);
+void		 plugin_push_env(lua_State *, const struct plugin *);
+int		 plugin_index(const struct plugin *);
 void		 plugin_open(lua_State *, int);
 int		 plugin_load_all(struct script *, const struct config *, char *,
 		     size_t);
@@ -119,5 +121,6 @@ void		 api_forget_user(lua_State *, struct client *);
 /* api_cluster.c */
 void		 api_cluster_open(lua_State *, int);
 void		 api_cluster_free_all(struct script *);
+void		 api_cluster_send_held(struct script *);
 
 #endif /* CHATD_SCRIPT_H */

@@ -122,7 +122,6 @@ for _, u in ipairs(chat.users()) do
 end
 try(chat.broadcast, "boom")
 try(chat.local_broadcast, "boom")
-try(chat.publish, "t", "boom")
 error("this plugin set does not load: " .. table.concat(refused, ", "))
 """
 
@@ -150,7 +149,7 @@ class FailedReloadTests(Hostile):
         self.assertIn("does not load: " + ", ".join(
             "%s may not" % w for w in
             ["user:rename", "user:send", "user:close"] * 2 +
-            ["chat.broadcast", "chat.local_broadcast", "chat.publish"]),
+            ["chat.broadcast", "chat.local_broadcast"]),
             line)
 
 
@@ -186,6 +185,61 @@ class MemoryTests(Hostile):
             with self.subTest(n=n):
                 self.assertEqual(self.by.ask("big|%d" % n),
                                  "big %d" % (2 * n + 2))
+        self.bystander_answered()
+
+
+# One environment per plugin: the breakage an accidental global or a
+# "clean-up" of a library table caused in the other plugins when tried.
+CARELESS = r"""
+config = "careless"             -- an accidental global
+table = nil                     -- every join used table.concat
+print = nil
+load("loaded = 1")()            -- load's chunks get this plugin's globals
+local function try(f)
+    local ok, e = pcall(f)
+    return ok and "ok" or tostring(e):gsub("^.-:%d+: ", "")
+end
+local results = {
+    try(function() string.rep = nil end),
+    try(function() chat.broadcast = nil end),
+    try(function() math.pi = 3 end),
+    try(function() local _, t = pairs(string); t.rep = nil end),
+    try(function() rawset(os, "time", nil) end),
+}
+chat.command("careless", "", function(user)
+    user.data.mine = "careless"
+    user:send("careless " .. table.concat(results, "; ") .. " " ..
+        tostring(config) .. " " .. tostring(loaded))
+end)
+"""
+
+CAREFUL = r"""
+chat.command("careful", "", function(user)
+    user:send("careful " .. tostring(config) .. " " .. tostring(loaded) ..
+        " " .. tostring(user.data.mine) .. " " .. type(table) .. " " ..
+        type(print) .. " " .. ("ab"):rep(2) .. " " ..
+        tostring(_G == _ENV) .. " " .. tostring(getmetatable(_ENV)))
+end)
+"""
+
+
+class EnvironmentTests(Hostile):
+    """Each plugin has its own globals and user.data; the chat table and
+    the standard library tables are read-only."""
+
+    PLUGINS = {"50-careless.lua": CARELESS, "60-careful.lua": CAREFUL}
+
+    def test_globals_are_per_plugin(self):
+        self.assertEqual(self.by.ask("careless"),
+                         "careless string is read-only; chat is read-only; "
+                         "math is read-only; string is read-only; "
+                         "os is read-only careless 1")
+        self.assertEqual(self.by.ask("careful"),
+                         "careful nil nil nil table function abab true "
+                         "false")
+        # joins still work: the room's table.concat was not touched
+        c = self.srv.client()
+        self.by.expect("* %s joined" % c.name)
         self.bystander_answered()
 
 
