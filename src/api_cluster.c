@@ -99,7 +99,7 @@ chat_subscribe(lua_State *L)
 		T->v[T->n++] = t;
 	}
 	t->fns = xrealloc(t->fns, (t->n + 1) * sizeof *t->fns);
-	plugin_fn_set(L, &t->fns[t->n++], 2);
+	plugin_fn_set(L, &t->fns[t->n++], 2, "subscription", t->name);
 	return (0);
 }
 

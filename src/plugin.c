@@ -128,13 +128,20 @@ plugin_check_running(lua_State *L, const char *what)
 		    "chat.timer to act once they are loaded)", what);
 }
 
-/* Keep the function at idx as fn, a function of the plugin running. */
+/*
+ * Keep the function at idx as fn, a function of the plugin running; kind
+ * and name (or NULL) say what it is in the log: "hook join".
+ */
 void
-plugin_fn_set(lua_State *L, struct plugin_fn *fn, int idx)
+plugin_fn_set(lua_State *L, struct plugin_fn *fn, int idx, const char *kind,
+    const char *name)
 {
+	memset(fn, 0, sizeof *fn);
 	lua_pushvalue(L, idx);
 	fn->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	fn->plugin = script_get(L)->cur;
+	snprintf(fn->what, sizeof fn->what, "%s%s%s", kind,
+	    name != NULL ? " " : "", name != NULL ? name : "");
 }
 
 /* Let go of a function kept by plugin_fn_set(). */
@@ -146,26 +153,105 @@ plugin_fn_clear(lua_State *L, struct plugin_fn *fn)
 }
 
 /*
- * Call fn with the nargs values on top of the stack, as its plugin's
- * code.  Returns 1 with nres results pushed, or 0 after logging the
- * error, with nothing pushed.
+ * A plugin function is about to run: its budget starts (script.c).
+ * Returns what plugin_fn_end() needs, or -1 if the function is switched
+ * off and must not run: that counts as a failure (the user who triggered
+ * it is told, as when it ran and failed), without a log line.
  */
 int
-plugin_call(lua_State *L, const struct plugin_fn *fn, int nargs, int nres)
+plugin_fn_begin(lua_State *L, struct plugin_fn *fn)
+{
+	struct script	*S = script_get(L);
+
+	if (fn->off) {
+		S->failed = 1;
+		return (-1);
+	}
+	return (script_budget_start(S));
+}
+
+/*
+ * The circuit breaker: a function that fails breaker_errors times within
+ * breaker_window seconds is switched off, with one log line, until the
+ * plugins are loaded again.
+ */
+static void
+plugin_fn_failed(struct script *S, struct plugin_fn *fn)
+{
+	const char	*file = plugin_basename(fn->plugin);
+	double		 now = ev_now(S->srv->loop);
+
+	metric_label_inc(METRIC_PLUGIN_ERRORS, file);
+	if (S->breaker_errors == 0)
+		return;
+	if (fn->errors == 0 || now - fn->window > S->breaker_window) {
+		fn->window = now;
+		fn->errors = 0;
+	}
+	if (++fn->errors < S->breaker_errors)
+		return;
+	fn->off = 1;
+	metric_label_inc(METRIC_PLUGIN_OFF, file);
+	log_error("lua: %s: %s switched off after %d errors in %.0f s; a "
+	    "reload switches it back on", plugin_path(fn->plugin), fn->what,
+	    fn->errors, S->breaker_window);
+}
+
+/*
+ * A plugin function ran (ok: without an error).  Counts it for its
+ * plugin, logs it if it was slow and, if it failed, for the breaker.
+ * Returns whether it succeeded: not if it caught its budget's error.
+ */
+int
+plugin_fn_end(lua_State *L, struct plugin_fn *fn, int own, int ok)
+{
+	struct script	*S = script_get(L);
+	const char	*file = plugin_basename(fn->plugin);
+	uint64_t	 ns = script_budget_stop(S, own);
+
+	metric_label_inc(METRIC_PLUGIN_CALLS, file);
+	metric_series(METRIC_PLUGIN_NSEC, file)->value += ns;
+	if (own && ok && S->exhausted) {
+		script_caught(S);
+		ok = 0;
+	}
+	if (own && S->slow_nsec != 0 && ns >= S->slow_nsec &&
+	    script_log_allowed(S))
+		log_warn("lua: slow call: %s %s ran %.1f ms (slow_call = %llu "
+		    "ms)", file, fn->what, (double)ns / 1e6,
+		    (unsigned long long)(S->slow_nsec / 1000000));
+	if (!ok)
+		plugin_fn_failed(S, fn);
+	return (ok);
+}
+
+/*
+ * Call fn with the nargs values on top of the stack, as its plugin's
+ * code, on a budget of its own.  Returns 1 with nres results pushed, or 0
+ * after logging the error (or if fn is switched off), with nothing
+ * pushed.
+ */
+int
+plugin_call(lua_State *L, struct plugin_fn *fn, int nargs, int nres)
 {
 	struct script	*S = script_get(L);
 	struct plugin	*saved = S->cur;
-	int		 ok;
+	int		 ok, own;
 
+	if ((own = plugin_fn_begin(L, fn)) == -1) {
+		lua_pop(L, nargs);
+		return (0);
+	}
 	luaL_checkstack(L, 3, NULL);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, fn->ref);
 	lua_insert(L, -nargs - 1);
 	S->cur = fn->plugin;
 	ok = script_pcall(L, nargs, nres);
 	S->cur = saved;
-	if (!ok)
-		metric_label_inc(METRIC_PLUGIN_ERRORS,
-		    plugin_basename(fn->plugin));
+	if (!plugin_fn_end(L, fn, own, ok) && ok) {
+		lua_pop(L, nres);	/* it caught its budget's error */
+		ok = 0;
+	}
 	return (ok);
 }
 
@@ -227,7 +313,7 @@ plugin_chat_on(lua_State *L)
 		h->cap = h->cap == 0 ? 4 : h->cap * 2;
 		h->v = xrealloc(h->v, h->cap * sizeof *h->v);
 	}
-	plugin_fn_set(L, &h->v[h->n++], 2);
+	plugin_fn_set(L, &h->v[h->n++], 2, "hook", plugin_events[i]);
 	return (0);
 }
 

@@ -17,6 +17,8 @@
 #include "script.h"
 
 #define SCRIPT_HOOK_STEP	1000	/* instructions between budget checks */
+#define SCRIPT_LOG_RATE		10	/* plugin log lines a second... */
+#define SCRIPT_LOG_BURST	50	/* ...after this many at once */
 
 struct script_call {
 	struct script		*S;
@@ -59,11 +61,25 @@ script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return (p);
 }
 
+/* Push what stopped the call, as its error message says it. */
+static void
+script_push_spent(lua_State *L, const struct script *S)
+{
+	if (S->exhausted == SPENT_TIME)
+		lua_pushfstring(L, "time limit exceeded (max_time = %I ms)",
+		    (lua_Integer)(S->max_nsec / 1000000));
+	else
+		lua_pushfstring(L, "instruction limit exceeded "
+		    "(max_instructions = %I)", (lua_Integer)S->max_instructions);
+}
+
 /*
  * The count hook: adds up instructions across every coroutine of the call
- * and raises an error once max_instructions is spent.  From then on it
- * fires at every instruction, so a plugin that catches the error with
- * pcall() cannot go on looping: the next instruction raises it again.
+ * and raises an error once max_instructions is spent or max_time has
+ * passed (the clock is read every hook_step instructions, about a
+ * microsecond's work).  From then on it fires at every instruction, so a
+ * plugin that catches the error with pcall() cannot go on looping: the
+ * next instruction raises it again.
  */
 static void
 script_count_hook(lua_State *L, __unused lua_Debug *ar)
@@ -76,9 +92,12 @@ script_count_hook(lua_State *L, __unused lua_Debug *ar)
 		if (count != S->hook_step)	/* a coroutine left at 1 */
 			lua_sethook(L, script_count_hook, LUA_MASKCOUNT,
 			    S->hook_step);
-		if (S->used < S->max_instructions)
+		if (S->used >= S->max_instructions)
+			S->exhausted = SPENT_INSTRUCTIONS;
+		else if (metrics_nsec() - S->t0 >= S->max_nsec)
+			S->exhausted = SPENT_TIME;
+		else
 			return;
-		S->exhausted = 1;
 		/* A coroutine: its resumers must stop too, the command's
 		 * coroutine and the main thread. */
 		if (L != S->L)
@@ -89,19 +108,71 @@ script_count_hook(lua_State *L, __unused lua_Debug *ar)
 	}
 	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
 	luaL_where(L, 0);	/* in a hook, level 0 is the function running */
-	lua_pushfstring(L, "instruction limit exceeded (max_instructions = %I)",
-	    (lua_Integer)S->max_instructions);
+	script_push_spent(L, S);
 	lua_concat(L, 2);
 	lua_error(L);
 }
 
-/* Give the coming call a whole instruction budget. */
+/* Give the coming call a whole budget: instructions and time. */
 static void
 script_budget_reset(struct script *S)
 {
 	S->used = 0;
 	S->exhausted = 0;
+	S->t0 = metrics_nsec();
 	lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, S->hook_step);
+}
+
+/*
+ * A plugin function begins: it gets a budget of its own, so that one
+ * heavy hook does not leave the next hooks of the event without, unless
+ * it runs inside another's call (a rename hook that user:rename() fired
+ * in a command), which it shares.  Returns whether it got its own, for
+ * script_budget_stop().
+ */
+int
+script_budget_start(struct script *S)
+{
+	if (S->depth++ > 0)
+		return (0);
+	script_budget_reset(S);
+	return (1);
+}
+
+/* A plugin function ended: the nanoseconds its own budget ran, or 0. */
+uint64_t
+script_budget_stop(struct script *S, int own)
+{
+	S->depth--;
+	return (own ? metrics_nsec() - S->t0 : 0);
+}
+
+/*
+ * Whether a line from the plugins (an error, print, chat.log) may go to
+ * the log now: at most SCRIPT_LOG_BURST at once and SCRIPT_LOG_RATE a
+ * second, so that a timer failing every millisecond does not fill the
+ * disk.  The first line let through after some were not says how many.
+ */
+int
+script_log_allowed(struct script *S)
+{
+	double	now = (double)metrics_nsec() / 1e9;
+
+	S->log_tokens += (now - S->log_time) * SCRIPT_LOG_RATE;
+	if (S->log_tokens > SCRIPT_LOG_BURST)
+		S->log_tokens = SCRIPT_LOG_BURST;
+	S->log_time = now;
+	if (S->log_tokens < 1) {
+		S->log_dropped++;
+		return (0);
+	}
+	S->log_tokens -= 1;
+	if (S->log_dropped > 0) {
+		log_warn("lua: %lu lines from the plugins were not logged (more "
+		    "than %d a second)", S->log_dropped, SCRIPT_LOG_RATE);
+		S->log_dropped = 0;
+	}
+	return (1);
 }
 
 /* An error value at idx as text (perhaps pushing it). */
@@ -142,7 +213,8 @@ script_report(lua_State *L, int status)
 		msg = "not enough memory for Lua (memory_limit reached)";
 	else if (msg == NULL)
 		msg = "(no message)";
-	log_error("lua: %s", msg);
+	if (script_log_allowed(S))
+		log_error("lua: %s", msg);
 	/* Keep the first line, "file:line: message", for chatd -t. */
 	if (S->lasterr[0] == '\0') {
 		n = strcspn(msg, "\n");
@@ -151,6 +223,23 @@ script_report(lua_State *L, int status)
 		memcpy(S->lasterr, msg, n);
 		S->lasterr[n] = '\0';
 	}
+}
+
+/*
+ * A plugin caught the limit error with pcall and returned in the few
+ * instructions it had left: still a failure, logged as such.
+ */
+void
+script_caught(struct script *S)
+{
+	lua_State	*L = S->L;
+
+	S->failed = 1;
+	script_push_spent(L, S);
+	lua_pushliteral(L, "; the plugin caught the error");
+	lua_concat(L, 2);
+	script_report(L, LUA_ERRRUN);
+	lua_pop(L, 1);
 }
 
 /*
@@ -192,6 +281,7 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 
 	S->failed = 0;
 	S->lasterr[0] = '\0';
+	S->depth = 0;
 	script_budget_reset(S);
 	lua_pushcfunction(L, script_msgh);
 	lua_pushcfunction(L, fn);
@@ -199,13 +289,8 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	status = lua_pcall(L, 1, 0, top + 1);
 	if (status != LUA_OK)
 		script_report(L, status);
-	else if (S->exhausted && !S->failed) {
-		/* A plugin caught the limit error with pcall and returned
-		 * in the few instructions it had left: still a failure. */
-		S->failed = 1;
-		log_error("lua: instruction limit exceeded (max_instructions "
-		    "= %lld); the plugin caught the error", S->max_instructions);
-	}
+	else if (S->exhausted && !S->failed)
+		script_caught(S);
 	lua_settop(L, top);
 	if (S->call[0] != '\0') {
 		metric_label_inc(METRIC_LUA_CALLS, S->call);
@@ -498,7 +583,8 @@ script_print(lua_State *L)
 	}
 	luaL_pushresult(&b);
 	s = lua_tolstring(L, -1, &len);
-	log_text(LL_INFO, "lua: ", s, len);
+	if (script_log_allowed(script_get(L)))
+		log_text(LL_INFO, "lua: ", s, len);
 	return (0);
 }
 
@@ -626,6 +712,12 @@ script_open(struct server *srv, const struct config *cfg, char *err,
 	S->srv = srv;
 	S->mem_limit = (size_t)cfg->memory_limit;
 	S->max_instructions = cfg->max_instructions;
+	S->max_nsec = (uint64_t)cfg->max_time * 1000000u;
+	S->slow_nsec = (uint64_t)cfg->slow_call * 1000000u;
+	S->breaker_errors = cfg->breaker_errors;
+	S->breaker_window = (double)cfg->breaker_window;
+	S->log_tokens = SCRIPT_LOG_BURST;
+	S->log_time = (double)metrics_nsec() / 1e9;
 	S->hook_step = cfg->max_instructions < SCRIPT_HOOK_STEP ?
 	    (int)cfg->max_instructions : SCRIPT_HOOK_STEP;
 	LIST_INIT(&S->timers);

@@ -39,7 +39,16 @@ struct script {
 	long long	 max_instructions;
 	long long	 used;		/* instructions in this call so far */
 	int		 hook_step;	/* instructions between count hooks */
-	int		 exhausted;	/* this call ran out of instructions */
+	int		 exhausted;	/* this call ran out: SPENT_* */
+	uint64_t	 t0;		/* when this call began, ns */
+	uint64_t	 max_nsec;	/* [lua] max_time */
+	uint64_t	 slow_nsec;	/* [lua] slow_call; 0: never */
+	int		 depth;		/* plugin functions running */
+	long long	 breaker_errors;
+	double		 breaker_window;
+	double		 log_tokens;	/* plugin log lines that may go now */
+	double		 log_time;	/* when log_tokens was last filled */
+	unsigned long	 log_dropped;	/* lines not written since */
 
 	int		 loading;	/* plugin files are being loaded */
 	struct plugin	*cur;		/* whose code is running, or NULL */
@@ -54,6 +63,10 @@ struct script {
 	struct ltimer_list timers;	/* timer.c */
 	struct topics	*topics;	/* api_cluster.c */
 };
+
+/* Why a call was stopped (struct script's exhausted). */
+#define SPENT_INSTRUCTIONS	1
+#define SPENT_TIME		2
 
 /* The events plugins hook with chat.on. */
 enum plugin_event {
@@ -70,6 +83,10 @@ enum plugin_event {
 struct plugin_fn {
 	int		 ref;		/* the function, in the registry */
 	struct plugin	*plugin;	/* the plugin that gave it */
+	char		 what[40];	/* "join hook", "command who", ... */
+	int		 off;		/* switched off by the breaker */
+	int		 errors;	/* in the breaker's window */
+	double		 window;	/* when that window began */
 };
 
 /* script.c */
@@ -79,7 +96,11 @@ int		 script_run(struct script *, lua_CFunction, void *,
 		     struct client *);
 const char	*script_error_text(lua_State *, int);
 void		 script_report(lua_State *, int);
+void		 script_caught(struct script *);
 void		 script_readonly(lua_State *, const char *);
+int		 script_budget_start(struct script *);
+uint64_t	 script_budget_stop(struct script *, int);
+int		 script_log_allowed(struct script *);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);
@@ -90,9 +111,12 @@ int		 plugin_load_all(struct script *, const struct config *, char *,
 		     size_t);
 void		 plugin_free_all(struct script *);
 int		 plugin_fire(lua_State *, enum plugin_event, int, int);
-void		 plugin_fn_set(lua_State *, struct plugin_fn *, int);
+void		 plugin_fn_set(lua_State *, struct plugin_fn *, int,
+		     const char *, const char *);
+int		 plugin_fn_begin(lua_State *, struct plugin_fn *);
+int		 plugin_fn_end(lua_State *, struct plugin_fn *, int, int);
 void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
-int		 plugin_call(lua_State *, const struct plugin_fn *, int, int);
+int		 plugin_call(lua_State *, struct plugin_fn *, int, int);
 void		 plugin_check_loading(lua_State *, const char *);
 void		 plugin_check_running(lua_State *, const char *);
 
@@ -105,7 +129,7 @@ int		 command_line(struct script *, struct client *, const char *,
 /* wait.c */
 void		 wait_open(lua_State *);
 void		 wait_resume(lua_State *, lua_State *, int, uint64_t,
-		     struct plugin *);
+		     struct plugin_fn *);
 int		 wait_possible(lua_State *);
 int		 wait_yield(lua_State *);
 

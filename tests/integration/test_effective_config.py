@@ -30,6 +30,10 @@ def report(stdout):
     if lines[-1:] != ["ok"]:
         raise AssertionError("does not end in ok: %r" % stdout[-200:])
     for line in lines[:-1]:
+        m = re.match(r"; (\w+) is unset: ", line)
+        if m:                   # a key without a value (default NULL)
+            keys[(section, m.group(1))] = (None, "unset")
+            continue
         if not line or line.startswith(";"):
             continue
         m = re.fullmatch(r"\[([\w.]+)\]", line)
@@ -75,7 +79,7 @@ class EffectiveConfigTest(unittest.TestCase):
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
         self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "plugin.motd"])
+                                 "metrics", "cluster", "plugin.motd"])
         self.assertEqual(keys[("server", "bind")],
                          ("127.0.0.1", "%s:3" % path))
         self.assertEqual(keys[("server", "max_clients")],
@@ -105,7 +109,8 @@ class EffectiveConfigTest(unittest.TestCase):
         path = self.write("[lua]\npath = %s\n" % ct.PLUGINS)
         r = ct.run_chatd(["-t", "-c", path])
         keys, _ = report(r.stdout)
-        self.assertEqual([k for k, (v, o) in keys.items() if o != "default"],
+        self.assertEqual([k for k, (v, o) in keys.items()
+                          if o not in ("default", "unset")],
                          [("lua", "path")])
         self.assertEqual(keys[("metrics", "port")], ("off", "default"))
 

@@ -243,5 +243,137 @@ class EnvironmentTests(Hostile):
         self.bystander_answered()
 
 
+# A budget per hook: a heavy join hook, loaded before the room, must not
+# leave the room's own hooks without (when tried, the chat broadcast that
+# followed a heavy line hook failed, so a line reached nobody).
+HEAVY = r"""
+local function heavy()          -- 60% of max_instructions: 2 each
+    local n = 0
+    for i = 1, 300000 do n = n + 1 end
+end
+for _ = 1, 2 do
+    chat.on("line", function(user, text)
+        if text:find("heavy") then heavy() end
+    end)
+    chat.on("join", heavy)
+end
+"""
+
+
+class HeavyHookTests(Hostile):
+    """One hook's budget is its own, not the event's."""
+
+    PLUGINS = {"05-heavy.lua": HEAVY}
+    CONFIG = {"lua": {"max_instructions": 10 ** 6, "max_time": 10000,
+                      "slow_call": 0}}
+
+    def test_a_heavy_hook_leaves_the_others_their_budget(self):
+        c = self.srv.client()     # its join hooks all ran: the welcome
+        self.by.expect("* %s joined" % c.name)
+        c.sendline("a heavy line")
+        for x in (c, self.by):
+            x.expect("[%s]: a heavy line" % c.name)
+        c.no_line(0.1)
+        self.assertNotIn("error", self.srv.log_text())
+        self.bystander_answered()
+
+
+# A time budget: few instructions, each a slow C call; and the log line
+# for a slow call.
+SLOW = r"""
+chat.command("slow", "", function(user)
+    user:send("slow")
+    local s = ("x"):rep(1 << 20)
+    while true do s:upper() end         -- ~0.3 ms a call, 5 instructions
+end)
+chat.command("sluggish", "", function(user)
+    local s, t = ("x"):rep(1 << 20), os.clock()
+    while os.clock() - t < 0.03 do s:upper() end
+    user:send("sluggish done")
+end)
+"""
+
+
+class TimeBudgetTests(Hostile):
+    """[lua] max_time stops a call that runs long on few instructions;
+    [lua] slow_call logs one that runs long but finishes."""
+
+    PLUGINS = {"50-slow.lua": SLOW}
+    CONFIG = {"lua": {"max_instructions": 10 ** 9, "max_time": 20,
+                      "slow_call": 10, "memory_limit": 64 << 20}}
+
+    def test_time_limit(self):
+        m = self.srv.mark()
+        t0 = time.monotonic()
+        self.by.sendline("slow")
+        self.by.expect("slow")
+        self.by.expect("! internal error")
+        self.assertLess(time.monotonic() - t0, 1)
+        self.srv.wait_log(r"50-slow\.lua:\d+: time limit exceeded "
+                          r"\(max_time = 20 ms\)", after=m)
+        self.srv.wait_log(r"warn: lua: slow call: 50-slow\.lua command "
+                          r"slow ran \d+\.\d ms \(slow_call = 10 ms\)",
+                          after=m)
+        self.bystander_answered()
+
+    def test_slow_call_is_logged(self):
+        m = self.srv.mark()
+        self.assertEqual(self.by.ask("sluggish"), "sluggish done")
+        line = self.srv.wait_log(r"lua: slow call: 50-slow\.lua command "
+                                 r"sluggish ran (\d+)\.\d ms", after=m)
+        self.assertGreaterEqual(int(line.group(1)), 10)
+
+
+# The circuit breaker and the log's rate limit: a timer failing every
+# millisecond.
+FLAKY = r"""
+chat.every(0.001, function() error("flaky timer") end)
+chat.command("flaky", "", function(user) error("flaky command") end)
+"""
+
+
+class BreakerTests(Hostile):
+    """A function failing breaker_errors times in breaker_window seconds
+    is switched off, until reload."""
+
+    PLUGINS = {"50-flaky.lua": FLAKY}
+    CONFIG = {"lua": {"breaker_errors": 5, "breaker_window": 60}}
+
+    def test_switched_off_until_reload(self):
+        self.srv.wait_log(r"error: lua: \S*50-flaky\.lua: every switched "
+                          r"off after 5 errors in 60 s; a reload switches "
+                          r"it back on")
+        for _ in range(5):
+            self.assertEqual(self.by.ask("flaky"), "! internal error")
+        self.srv.wait_log(r"50-flaky\.lua: command flaky switched off")
+        self.assertEqual(self.by.ask("flaky"), "! internal error")
+        time.sleep(0.1)
+        log = self.srv.log_text()
+        self.assertEqual(log.count("flaky timer"), 5)
+        self.assertEqual(log.count("flaky command"), 5)
+        self.bystander_answered()
+        ok, _ = self.srv.reload()
+        self.assertTrue(ok)
+        m = self.srv.mark()
+        self.assertEqual(self.by.ask("flaky"), "! internal error")
+        self.srv.wait_log(r"flaky command", after=m)
+
+
+class LogRateTests(Hostile):
+    """Without the breaker, the plugins' log lines are rate-limited."""
+
+    PLUGINS = {"50-flaky.lua": FLAKY}
+    CONFIG = {"lua": {"breaker_errors": 0}}
+
+    def test_errors_are_rate_limited(self):
+        time.sleep(1.0)
+        self.srv.wait_log(r"warn: lua: \d+ lines from the plugins were not "
+                          r"logged \(more than 10 a second\)")
+        n = self.srv.log_text().count("flaky timer")
+        self.assertGreater(n, 40)
+        self.assertLess(n, 80)      # 50 at once, then 10 a second
+        self.bystander_answered()
+
+
 if __name__ == "__main__":
     ct.main()
