@@ -73,6 +73,29 @@ script_push_spent(lua_State *L, const struct script *S)
 		    "(max_instructions = %I)", (lua_Integer)S->max_instructions);
 }
 
+static void	script_count_hook(lua_State *, lua_Debug *);
+
+/*
+ * The call ran out of its budget: raise the error, and make every later
+ * instruction raise it again, in L and in the threads that resumed it
+ * (the command's coroutine and the main thread), so that a plugin that
+ * catches it with pcall() cannot go on.  The message names the line of
+ * the function at level.
+ */
+static void
+script_stop(lua_State *L, struct script *S, int level)
+{
+	if (L != S->L)
+		lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, 1);
+	if (S->command != NULL && L != S->command)
+		lua_sethook(S->command, script_count_hook, LUA_MASKCOUNT, 1);
+	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
+	luaL_where(L, level);
+	script_push_spent(L, S);
+	lua_concat(L, 2);
+	lua_error(L);
+}
+
 /*
  * The count hook: adds up instructions across every coroutine of the call
  * and raises an error once max_instructions is spent or max_time has
@@ -98,20 +121,33 @@ script_count_hook(lua_State *L, __unused lua_Debug *ar)
 			S->exhausted = SPENT_TIME;
 		else
 			return;
-		/* A coroutine: its resumers must stop too, the command's
-		 * coroutine and the main thread. */
-		if (L != S->L)
-			lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, 1);
-		if (S->command != NULL && L != S->command)
-			lua_sethook(S->command, script_count_hook,
-			    LUA_MASKCOUNT, 1);
 	}
-	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
-	luaL_where(L, 0);	/* in a hook, level 0 is the function running */
-	script_push_spent(L, S);
-	lua_concat(L, 2);
-	lua_error(L);
+	script_stop(L, S, 0);	/* in a hook, level 0 is the function running */
 }
+
+/*
+ * The pattern matcher's steps (pattern.c), charged as instructions, with
+ * the clock read as the count hook does: a pattern that backtracks for
+ * minutes is stopped as a loop is.
+ */
+static void
+script_spend(lua_State *L, int steps)
+{
+	struct script	*S = script_get(L);
+
+	if (!S->exhausted) {
+		S->used += steps;
+		if (S->used >= S->max_instructions)
+			S->exhausted = SPENT_INSTRUCTIONS;
+		else if (metrics_nsec() - S->t0 >= S->max_nsec)
+			S->exhausted = SPENT_TIME;
+		else
+			return;
+	}
+	script_stop(L, S, 1);	/* level 1: the caller of find, match... */
+}
+
+static const struct pattern_ops script_pattern_ops = { script_spend };
 
 /* Give the coming call a whole budget: instructions and time. */
 static void
@@ -501,7 +537,8 @@ script_is_memerr(lua_State *L, int status)
  * table.concat over a few kilobytes failed until the collector came round.
  * The allocator cannot collect itself (the collector is not reentrant and
  * may be what allocates), so this does, where it is safe: in a C function
- * between two calls of the library's own.
+ * between two calls of the library's own.  Not gsub, whose replacement
+ * function would run twice.
  */
 static int
 script_retry_call(lua_State *L)
@@ -531,8 +568,8 @@ script_wrap_buffered(lua_State *L)
 {
 	static const char *const fns[] = {
 		"string.rep", "string.format", "string.char", "string.upper",
-		"string.lower", "string.reverse", "string.pack", "string.gsub",
-		"string.dump", "table.concat", "utf8.char", NULL
+		"string.lower", "string.reverse", "string.pack", "string.dump",
+		"table.concat", "utf8.char", NULL
 	};
 	char		 lib[16];
 	const char	*dot;
@@ -644,6 +681,9 @@ script_open_libs(lua_State *L, int unsafe)
 	lua_pushcfunction(L, script_rawset);
 	lua_setglobal(L, "rawset");
 	script_hide_string_meta(L);
+	lua_getglobal(L, LUA_STRLIBNAME);
+	pattern_open(L, -1, &script_pattern_ops);
+	lua_pop(L, 1);
 	script_wrap_buffered(L);
 	if (luaL_loadbufferx(L, script_guards, sizeof script_guards - 1,
 	    "=(guards)", "t") != LUA_OK)

@@ -9,6 +9,7 @@
  *   timer.c   chat.timer and chat.every
  *   api.c     user handles, the room functions and chat.config
  *   api_cluster.c  chat.cluster, the plugins' publish and subscribe
+ *   pattern.c string.find, match, gmatch and gsub on a step budget
  *
  * Each file makes, fills and reads its own tables; none reads another's
  * registry keys.  They meet through the functions below.
@@ -141,6 +142,13 @@ void		 timer_free_all(struct script *);
 void		 api_open(lua_State *, int, const struct config *);
 void		 api_push_user(lua_State *, struct client *);
 void		 api_forget_user(lua_State *, struct client *);
+
+/* pattern.c */
+struct pattern_ops {
+	/* Account for n steps of a match; may raise an error to stop it. */
+	void	(*spend)(lua_State *, int);
+};
+void		 pattern_open(lua_State *, int, const struct pattern_ops *);
 
 /* api_cluster.c */
 void		 api_cluster_open(lua_State *, int);

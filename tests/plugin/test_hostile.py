@@ -375,5 +375,60 @@ class LogRateTests(Hostile):
         self.bystander_answered()
 
 
+# The stalling pattern: Lua's matcher would backtrack for an estimated
+# 28 minutes in this one call; the sandbox's counts its steps.
+PATTERNS = r"""
+chat.command("stall", "", function(user)
+    user:send("stalling")
+    local ok, e = pcall(string.find, ("a"):rep(28), ("a-"):rep(14) .. "b")
+    user:send("stall " .. tostring(e))
+end)
+chat.command("stallgsub", "", function(user)
+    user:send("gsubbing")
+    local s = ("x"):rep(1 << 20)
+    local ok, e = pcall(function()
+        for i = 1, 40 do s:gsub("x", "yy") end
+    end)
+    user:send("stallgsub " .. tostring(ok))
+end)
+chat.command("patterns", "", function(user)
+    local k, v = ("key=value"):match("(%w+)=(%w+)")
+    local words = {}
+    for w in ("one two  three"):gmatch("%a+") do words[#words + 1] = w end
+    user:send(table.concat({"patterns", k, v, #words,
+        (("hello"):gsub("l", "L")), ("x.y"):find(".", 1, true)}, " "))
+end)
+"""
+
+
+class PatternTests(Hostile):
+    """Patterns run on the call's budget."""
+
+    PLUGINS = {"50-patterns.lua": PATTERNS}
+    CONFIG = {"lua": {"max_time": 50, "max_instructions": 10 ** 8}}
+
+    def stopped(self, command, first):
+        # the error is raised again at the next instruction, so the
+        # plugin cannot go on after its pcall: the user is told
+        m = self.srv.mark()
+        t0 = time.monotonic()
+        self.assertEqual(self.by.ask(command), first)
+        self.assertEqual(self.by.line(), "! internal error")
+        self.assertLess(time.monotonic() - t0, 1)
+        self.srv.wait_log(r"error: lua: \S*50-patterns\.lua:\d+: time "
+                          r"limit exceeded \(max_time = 50 ms\)", after=m)
+        self.bystander_answered()
+
+    def test_stalling_pattern_is_stopped(self):
+        self.stopped("stall", "stalling")
+
+    def test_gsub_on_a_big_string_is_stopped(self):
+        self.stopped("stallgsub", "gsubbing")
+
+    def test_patterns_work(self):
+        self.assertEqual(self.by.ask("patterns"),
+                         "patterns key value 3 heLLo 2 2")
+
+
 if __name__ == "__main__":
     ct.main()
