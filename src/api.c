@@ -16,6 +16,7 @@
 
 #define USER_MT		"chatd.user"
 #define REASON_MAX	64
+#define API_LINE_MAX	65536	/* the longest line a plugin may send */
 
 struct uhandle {
 	uint64_t	 id;
@@ -101,11 +102,43 @@ api_remote(lua_State *L)
 	return (2);
 }
 
-/* user:send(text): queue one line to the user (wherever they are). */
+/*
+ * The line text as a buffer to send, or NULL with nil and why pushed: a
+ * line longer than API_LINE_MAX or half of output_limit (once cleaned) is
+ * refused, as it would fill every queue it went to and drop those users
+ * as too slow.  (Half: a client that is reading has room for it then.)
+ */
+static struct buf *
+api_line(lua_State *L, const char *text, size_t len)
+{
+	size_t		 max = (size_t)api_server(L)->cfg.output_limit / 2;
+	struct buf	*b = NULL;
+
+	if (max > API_LINE_MAX)
+		max = API_LINE_MAX;
+	if (len + 2 <= max) {
+		b = buf_line(text, len);
+		if (b->len <= max)
+			return (b);
+		buf_unref(b);
+	}
+	lua_pushnil(L);
+	lua_pushfstring(L, "line too long (%I bytes; at most %I)",
+	    (lua_Integer)len, (lua_Integer)max - 2);
+	return (NULL);
+}
+
+/*
+ * user:send(text): queue one line to the user (wherever they are).  True
+ * if it was queued; nil and why if the user is gone, the line too long,
+ * or the user's queue went over output_limit with it (then the user is
+ * dropped as too slow, as for any line).
+ */
 static int
 user_send(lua_State *L)
 {
 	struct client	*c = api_user(L, 1);
+	struct buf	*b;
 	const char	*text;
 	size_t		 len;
 
@@ -113,7 +146,15 @@ user_send(lua_State *L)
 	text = luaL_checklstring(L, 2, &len);
 	if (c == NULL || (c->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
 		return (api_gone(L));
-	client_send_text(c, text, len);
+	if ((b = api_line(L, text, len)) == NULL)
+		return (2);
+	client_send(c, b);
+	buf_unref(b);
+	if (c->flags & CLIENT_DEAD) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "dropped (too slow)");
+		return (2);
+	}
 	lua_pushboolean(L, 1);
 	return (1);
 }
@@ -208,11 +249,12 @@ enum user_field {
 	UF_IDLE,
 	UF_DATA,
 	UF_NODE,
-	UF_REMOTE
+	UF_REMOTE,
+	UF_QUEUED
 };
 static const char *const user_fields[] = {
 	"id", "online", "name", "addr", "joined", "idle", "data", "node",
-	"remote", NULL
+	"remote", "queued", NULL
 };
 
 /* Push t[k] of the table on top, made empty if need be, in place of t. */
@@ -229,8 +271,8 @@ api_subtable(lua_State *L, lua_Integer k)
 }
 
 /*
- * user.field: id, name, addr, joined, idle, online, data, node, remote or
- * a method.
+ * user.field: id, name, addr, joined, idle, online, data, node, remote,
+ * queued or a method.
  */
 static int
 user_index(lua_State *L)
@@ -291,6 +333,12 @@ user_index(lua_State *L)
 	case UF_REMOTE:
 		lua_pushboolean(L, (c->flags & CLIENT_REMOTE) != 0);
 		break;
+	case UF_QUEUED:		/* bytes not yet written to the user */
+		if (c->flags & CLIENT_REMOTE)
+			lua_pushnil(L);
+		else
+			lua_pushinteger(L, (lua_Integer)c->out.bytes);
+		break;
 	case UF_DATA:		/* data[id][plugin]: each plugin its own */
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
 		api_subtable(L, (lua_Integer)u->id);
@@ -324,7 +372,10 @@ user_tostring(lua_State *L)
 	return (1);
 }
 
-/* chat.broadcast(text [, except]): one line to every online user. */
+/*
+ * chat.broadcast(text [, except]): one line to every online user.  True,
+ * or nil and why for a line too long to send (see api_line()).
+ */
 static int
 chat_broadcast(lua_State *L)
 {
@@ -338,16 +389,19 @@ chat_broadcast(lua_State *L)
 	text = luaL_checklstring(L, 1, &len);
 	if (!lua_isnoneornil(L, 2))
 		except = api_user(L, 2);
-	b = buf_line(text, len);
+	if ((b = api_line(L, text, len)) == NULL)
+		return (2);
 	registry_broadcast(&srv->reg, b, except);
 	buf_unref(b);
 	metric_inc(METRIC_BROADCASTS);
-	return (0);
+	lua_pushboolean(L, 1);
+	return (1);
 }
 
 /*
  * chat.local_broadcast(text [, except]): one line to every online user
- * of this server only (in a cluster, the others are not told).
+ * of this server only (in a cluster, the others are not told).  Returns
+ * as chat.broadcast.
  */
 static int
 chat_local_broadcast(lua_State *L)
@@ -362,11 +416,13 @@ chat_local_broadcast(lua_State *L)
 	text = luaL_checklstring(L, 1, &len);
 	if (!lua_isnoneornil(L, 2))
 		except = api_user(L, 2);
-	b = buf_line(text, len);
+	if ((b = api_line(L, text, len)) == NULL)
+		return (2);
 	registry_deliver(&srv->reg, b, except);
 	buf_unref(b);
 	metric_inc(METRIC_BROADCASTS);
-	return (0);
+	lua_pushboolean(L, 1);
+	return (1);
 }
 
 /* chat.users(): every online user, in join order. */
@@ -453,7 +509,7 @@ chat_stats(lua_State *L)
 {
 	struct server	*srv = api_server(L);
 
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 7);
 	lua_pushnumber(L, ev_now(srv->loop) - srv->started);
 	lua_setfield(L, -2, "uptime");
 	lua_pushinteger(L, (lua_Integer)srv->reg.count);
@@ -466,6 +522,8 @@ chat_stats(lua_State *L)
 	lua_setfield(L, -2, "broadcasts");
 	lua_pushinteger(L, (lua_Integer)metric_get(METRIC_BYTES_OUT));
 	lua_setfield(L, -2, "bytes_out");
+	lua_pushinteger(L, (lua_Integer)script_memory(script_get(L)));
+	lua_setfield(L, -2, "lua_memory");
 	return (1);
 }
 

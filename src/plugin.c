@@ -317,7 +317,44 @@ plugin_chat_on(lua_State *L)
 	return (0);
 }
 
-/* Add chat.on to the table at idx. */
+/*
+ * chat.plugins(): the plugins in load order, each { file, path, calls,
+ * errors, seconds, switched_off }: the figures of the metrics (since
+ * chatd started, by file name), so a plugin can watch the others.
+ */
+static int
+plugin_chat_plugins(lua_State *L)
+{
+	struct plugins	*P = script_get(L)->plugins;
+	const char	*file;
+	size_t		 i;
+
+	lua_createtable(L, (int)P->n, 0);
+	for (i = 0; i < P->n; i++) {
+		file = plugin_basename(P->v[i]);
+		lua_createtable(L, 0, 6);
+		lua_pushstring(L, file);
+		lua_setfield(L, -2, "file");
+		lua_pushstring(L, P->v[i]->path);
+		lua_setfield(L, -2, "path");
+		lua_pushinteger(L, (lua_Integer)metric_label_get(
+		    METRIC_PLUGIN_CALLS, file));
+		lua_setfield(L, -2, "calls");
+		lua_pushinteger(L, (lua_Integer)metric_label_get(
+		    METRIC_PLUGIN_ERRORS, file));
+		lua_setfield(L, -2, "errors");
+		lua_pushnumber(L, (lua_Number)metric_label_get(
+		    METRIC_PLUGIN_NSEC, file) / 1e9);
+		lua_setfield(L, -2, "seconds");
+		lua_pushinteger(L, (lua_Integer)metric_label_get(
+		    METRIC_PLUGIN_OFF, file));
+		lua_setfield(L, -2, "switched_off");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return (1);
+}
+
+/* Add chat.on and chat.plugins to the table at idx. */
 void
 plugin_open(lua_State *L, int idx)
 {
@@ -325,6 +362,7 @@ plugin_open(lua_State *L, int idx)
 
 	static const luaL_Reg funcs[] = {
 		{ "on", plugin_chat_on },
+		{ "plugins", plugin_chat_plugins },
 		{ NULL, NULL }
 	};
 

@@ -430,5 +430,64 @@ class PatternTests(Hostile):
                          "patterns key value 3 heLLo 2 2")
 
 
+# The mass send: a single 1 MB chat.broadcast dropped every user as too
+# slow when tried.
+MASS = r"""
+chat.command("mass", "", function(user)
+    local ok, why = chat.broadcast(("x"):rep(1 << 20))
+    local ok2, why2 = user:send(("y"):rep(1 << 20))
+    user:send(table.concat({"mass", tostring(ok), why, tostring(ok2), why2,
+        tostring(user.queued)}, " "))
+end)
+chat.command("fits", "", function(user)
+    local ok = chat.broadcast(("z"):rep(1000))
+    user:send("fits " .. tostring(ok) .. " " .. tostring(user:send("w")))
+end)
+chat.command("counters", "", function(user)
+    local out = {}
+    for _, p in ipairs(chat.plugins()) do
+        out[#out + 1] = p.file .. "=" .. p.calls .. "/" .. p.errors ..
+            "/" .. type(p.seconds) .. "/" .. p.switched_off
+    end
+    user:send("counters " .. table.concat(out, " ") .. " " ..
+        math.type(chat.stats().lua_memory))
+end)
+chat.command("oops", "", function(user) error("oops") end)
+"""
+
+
+class MassSendTests(Hostile):
+    """A line that can never fit is refused to the plugin; nobody is
+    dropped; user:send says whether it queued."""
+
+    PLUGINS = {"50-mass.lua": MASS}
+
+    def test_mass_send_is_refused(self):
+        others = [self.srv.client() for _ in range(3)]
+        for c in others + [self.by]:
+            c.sync("joined")        # past the join notices
+
+        self.assertEqual(self.by.ask("mass"),
+                         "mass false line too long (1048576 bytes; at most "
+                         "65534) false line too long (1048576 bytes; at "
+                         "most 65534) 0".replace("false", "nil"))
+        self.assertEqual(self.by.ask("fits"), "z" * 1000)
+        self.assertEqual(self.by.line(), "w")
+        self.assertEqual(self.by.line(), "fits true true")
+        for c in others:
+            c.expect("z" * 1000)
+            self.assertEqual(c.ask("_sync|x"), "_sync x")
+        self.assertNotIn("dropping it", self.srv.log_text())
+        self.bystander_answered()
+
+    def test_counters(self):
+        self.assertEqual(self.by.ask("oops"), "! internal error")
+        line = self.by.ask("counters")
+        self.assertRegex(line, r"^counters 10-room\.lua=\d+/0/number/0 "
+                         r"20-commands\.lua=\d+/0/number/0 "
+                         r"50-mass\.lua=[1-9]\d*/1/number/0 "
+                         r"99-sync\.lua=\d+/0/number/0 integer$")
+
+
 if __name__ == "__main__":
     ct.main()
