@@ -16,7 +16,7 @@
 
 #define USER_MT		"chatd.user"
 #define REASON_MAX	64
-#define API_LINE_MAX	65536	/* the longest line a plugin may send */
+#define API_LINE_SLACK	1024	/* room for a prefix to a user's line */
 
 struct uhandle {
 	uint64_t	 id;
@@ -103,19 +103,21 @@ api_remote(lua_State *L)
 }
 
 /*
- * The line text as a buffer to send, or NULL with nil and why pushed: a
- * line longer than API_LINE_MAX or half of output_limit (once cleaned) is
- * refused, as it would fill every queue it went to and drop those users
- * as too slow.  (Half: a client that is reading has room for it then.)
+ * The line text as a buffer to send, or NULL with nil and why pushed.  A
+ * line longer (once cleaned) than output_limit, or than max_line and
+ * API_LINE_SLACK for a prefix if that is more, is refused: sent to the
+ * room it would go over every queue that is not empty and drop those
+ * users as too slow.  A user's own line, prefixed, always fits.
  */
 static struct buf *
 api_line(lua_State *L, const char *text, size_t len)
 {
-	size_t		 max = (size_t)api_server(L)->cfg.output_limit / 2;
+	const struct config *cfg = &api_server(L)->cfg;
+	size_t		 max = (size_t)cfg->output_limit;
 	struct buf	*b = NULL;
 
-	if (max > API_LINE_MAX)
-		max = API_LINE_MAX;
+	if (max < (size_t)cfg->max_line + API_LINE_SLACK)
+		max = (size_t)cfg->max_line + API_LINE_SLACK;
 	if (len + 2 <= max) {
 		b = buf_line(text, len);
 		if (b->len <= max)

@@ -52,7 +52,7 @@ const struct config_key config_keys[] = {
 	  "Lua instructions one call may run before it is stopped" },
 	{ "lua", "memory_limit", CONF_INT, 1048576, 68719476736LL, "67108864",
 	  OFF(memory_limit), 1, "bytes the Lua state may allocate" },
-	{ "lua", "max_time", CONF_INT, 1, 60000, "50", OFF(max_time), 1,
+	{ "lua", "max_time", CONF_INT, 1, 60000, "100", OFF(max_time), 1,
 	  "milliseconds one plugin call may run before it is stopped" },
 	{ "lua", "slow_call", CONF_INT, 0, 60000, "10", OFF(slow_call), 1,
 	  "milliseconds after which a plugin call is logged as slow; 0 = never" },

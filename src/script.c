@@ -149,6 +149,20 @@ script_spend(lua_State *L, int steps)
 
 static const struct pattern_ops script_pattern_ops = { script_spend };
 
+/* Stop the call if it has run past max_time (after a C function). */
+static void
+script_check_time(lua_State *L)
+{
+	struct script	*S = script_get(L);
+
+	if (!S->exhausted) {
+		if (metrics_nsec() - S->t0 < S->max_nsec)
+			return;
+		S->exhausted = SPENT_TIME;
+	}
+	script_stop(L, S, 1);
+}
+
 /* Give the coming call a whole budget: instructions and time. */
 static void
 script_budget_reset(struct script *S)
@@ -364,6 +378,7 @@ script_safe_load(lua_State *L)
 	} else
 		plugin_push_env(L, script_get(L)->cur);
 	lua_call(L, n >= 4 ? n : 4, LUA_MULTRET);
+	script_check_time(L);
 	return (lua_gettop(L) - n);
 }
 
@@ -550,8 +565,10 @@ script_retry_call(lua_State *L)
 	for (i = 1; i <= n; i++)
 		lua_pushvalue(L, i);
 	status = lua_pcall(L, n, LUA_MULTRET, 0);
-	if (status == LUA_OK)
+	if (status == LUA_OK) {
+		script_check_time(L);
 		return (lua_gettop(L) - n);
+	}
 	if (!script_is_memerr(L, status))
 		return (lua_error(L));
 	lua_settop(L, n);
@@ -559,32 +576,75 @@ script_retry_call(lua_State *L)
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, n, LUA_MULTRET);
+	script_check_time(L);
 	return (lua_gettop(L));
 }
 
-/* Give the buffer-building functions of the libraries a second chance. */
-static void
-script_wrap_buffered(lua_State *L)
+/*
+ * A library function whose work grows with its arguments (a string's or
+ * a table's length), with the clock read after it.  The count hook reads
+ * it every 1000 instructions, and 1000 such calls, in a loop of a few
+ * instructions, can take seconds; this way a call ends the budget right
+ * after the one that passed max_time.
+ */
+static int
+script_timed_call(lua_State *L)
 {
-	static const char *const fns[] = {
-		"string.rep", "string.format", "string.char", "string.upper",
-		"string.lower", "string.reverse", "string.pack", "string.dump",
-		"table.concat", "utf8.char", NULL
+	int	n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	script_check_time(L);
+	return (lua_gettop(L));
+}
+
+/*
+ * Wrap the library functions whose work grows with their arguments:
+ * timed, and those that build a string in a buffer given a second
+ * chance after a memory error as well.
+ */
+static void
+script_wrap_library(lua_State *L)
+{
+	static const struct {
+		const char	*name;
+		int		 retry;
+	} fns[] = {
+		{ "string.rep", 1 }, { "string.format", 1 },
+		{ "string.char", 1 }, { "string.upper", 1 },
+		{ "string.lower", 1 }, { "string.reverse", 1 },
+		{ "string.pack", 1 }, { "string.dump", 1 },
+		{ "table.concat", 1 }, { "utf8.char", 1 },
+		{ "string.sub", 0 }, { "string.byte", 0 },
+		{ "string.unpack", 0 }, { "table.insert", 0 },
+		{ "table.remove", 0 }, { "table.move", 0 },
+		{ "table.unpack", 0 }, { "table.sort", 0 },
+		{ "utf8.len", 0 }, { "utf8.codepoint", 0 },
+		{ "utf8.offset", 0 }, { "select", 0 },
+		{ NULL, 0 }
 	};
 	char		 lib[16];
-	const char	*dot;
+	const char	*dot, *name;
 	int		 i;
 
-	for (i = 0; fns[i] != NULL; i++) {
-		dot = strchr(fns[i], '.');
-		snprintf(lib, sizeof lib, "%.*s", (int)(dot - fns[i]), fns[i]);
-		if (lua_getglobal(L, lib) != LUA_TTABLE) {
-			lua_pop(L, 1);
-			continue;
+	for (i = 0; fns[i].name != NULL; i++) {
+		if ((dot = strchr(fns[i].name, '.')) == NULL) {
+			lua_pushglobaltable(L);
+			name = fns[i].name;
+		} else {
+			snprintf(lib, sizeof lib, "%.*s",
+			    (int)(dot - fns[i].name), fns[i].name);
+			name = dot + 1;
+			if (lua_getglobal(L, lib) != LUA_TTABLE) {
+				lua_pop(L, 1);
+				continue;
+			}
 		}
-		lua_getfield(L, -1, dot + 1);
-		lua_pushcclosure(L, script_retry_call, 1);
-		lua_setfield(L, -2, dot + 1);
+		lua_getfield(L, -1, name);
+		lua_pushcclosure(L, fns[i].retry ? script_retry_call :
+		    script_timed_call, 1);
+		lua_setfield(L, -2, name);
 		lua_pop(L, 1);
 	}
 }
@@ -684,7 +744,7 @@ script_open_libs(lua_State *L, int unsafe)
 	lua_getglobal(L, LUA_STRLIBNAME);
 	pattern_open(L, -1, &script_pattern_ops);
 	lua_pop(L, 1);
-	script_wrap_buffered(L);
+	script_wrap_library(L);
 	if (luaL_loadbufferx(L, script_guards, sizeof script_guards - 1,
 	    "=(guards)", "t") != LUA_OK)
 		lua_error(L);

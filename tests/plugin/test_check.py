@@ -76,7 +76,8 @@ class CheckTests(unittest.TestCase):
         src = ('local t = {} while true do t[#t+1] = string.rep("x", 1e6) '
                '.. #t end\n')
         line, pdir = self.failed({"60-bomb.lua": src},
-                                 config={"lua": {"memory_limit": 16777216}})
+                                 config={"lua": {"memory_limit": 16777216,
+                                                 "max_time": 10000}})
         self.assertIn("not enough memory", line)
         self.assertIn("%s/60-bomb.lua" % pdir, line)
 

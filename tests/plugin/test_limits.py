@@ -190,8 +190,10 @@ MEMORY_LIMIT = 16777216
 class MemoryTests(unittest.TestCase):
 
     def setUp(self):
+        # (max_time: filling the heap takes longer than a call may)
         self.srv = ct.PluginServer(plugins={"50-memory.lua": MEMORY}, room=False,
-                          config={"lua": {"memory_limit": MEMORY_LIMIT}})
+                          config={"lua": {"memory_limit": MEMORY_LIMIT,
+                                          "max_time": 10000}})
         self.srv.start()
         self.addCleanup(self.srv.stop)
         self.a = self.srv.client(join=False)
