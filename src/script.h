@@ -45,6 +45,7 @@ struct script {
 	uint64_t	 max_nsec;	/* [lua] max_time */
 	uint64_t	 slow_nsec;	/* [lua] slow_call; 0: never */
 	int		 depth;		/* plugin functions running */
+	int		 sort_steps;	/* comparisons not yet charged */
 	long long	 breaker_errors;
 	double		 breaker_window;
 	double		 log_tokens;	/* plugin log lines that may go now */

@@ -499,5 +499,49 @@ class MassSendTests(Hostile):
                          r"99-sync\.lua=\d+/0/number/0 integer$")
 
 
+# table.sort without a comparison function used to run in C, out of the
+# budget's reach: a second for the two million numbers 64 MiB holds.
+SORT = r"""
+chat.command("sort", "", function(user, n)
+    local t = {}
+    for i = 1, tonumber(n) do t[i] = (i * 7919) % 100003 end
+    table.sort(t)
+    user:send("sorted " .. t[1] .. " " .. t[#t])
+end)
+chat.command("badsort", "", function(user)
+    local ok, e = pcall(table.sort, {3, "x", 1})
+    user:send("badsort " .. tostring(e))
+end)
+chat.command("wrapspin", "", function(user)
+    coroutine.wrap(function() while true do end end)()
+end)
+"""
+
+
+class SortTests(Hostile):
+    """A sort is counted by the budget; errors name the plugin's line."""
+
+    PLUGINS = {"50-sort.lua": SORT}
+    CONFIG = {"lua": {"max_instructions": 3 * 10 ** 6, "max_time": 10000}}
+
+    def test_sort(self):
+        self.assertEqual(self.by.ask("sort|1000"), "sorted 93 99984")
+        m = self.srv.mark()
+        self.assertEqual(self.by.ask("sort|300000"), "! internal error")
+        self.srv.wait_log(r"error: lua: \S*50-sort\.lua:5: instruction "
+                          r"limit exceeded \(max_instructions = 3000000\)",
+                          after=m)
+        self.bystander_answered()
+
+    def test_messages_name_no_internal_chunk(self):
+        self.assertEqual(self.by.ask("badsort"),
+                         "badsort attempt to compare string with number")
+        m = self.srv.mark()
+        self.assertEqual(self.by.ask("wrapspin"), "! internal error")
+        line = self.srv.wait_log(r"error: lua: (\S+): instruction limit",
+                                 after=m)
+        self.assertRegex(line.group(1), r"50-sort\.lua:\d+$")
+
+
 if __name__ == "__main__":
     ct.main()
