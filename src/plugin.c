@@ -424,6 +424,8 @@ plugin_load_one(struct script *S, const char *path, const char *source,
 	struct plugins		*P = S->plugins;
 	struct plugin_load_call	 call;
 	struct plugin		*p;
+	const char		*what;
+	size_t			 n;
 	int			 rc;
 
 	p = xcalloc(1, sizeof *p);
@@ -442,9 +444,16 @@ plugin_load_one(struct script *S, const char *path, const char *source,
 	if (rc == 0)
 		return (0);
 	/* Most errors start with "file:line:"; say which plugin failed
-	 * when one does not (out of memory, say). */
-	if (strncmp(S->lasterr, path, strlen(path)) == 0)
+	 * when one does not (out of memory, say).  Lua's "cannot read
+	 * PATH: reason" reads "PATH: cannot read: reason", the path once. */
+	n = strlen(path);
+	if (strncmp(S->lasterr, path, n) == 0)
 		snprintf(err, errlen, "%s", S->lasterr);
+	else if (strncmp(S->lasterr, "cannot ", 7) == 0 &&
+	    (what = strchr(S->lasterr + 7, ' ')) != NULL &&
+	    strncmp(what + 1, path, n) == 0 && what[n + 1] == ':')
+		snprintf(err, errlen, "%s: %.*s:%s", path,
+		    (int)(what - S->lasterr), S->lasterr, what + n + 2);
 	else
 		snprintf(err, errlen, "%s: %s", path, S->lasterr[0] != '\0' ?
 		    S->lasterr : "failed to load");
@@ -463,16 +472,26 @@ plugin_namecmp(const void *a, const void *b)
  * with err set if dir cannot be read.
  */
 static int
-plugin_list(const char *dir, char ***names, char *err, size_t errlen)
+plugin_list(const struct config *cfg, const char *dir, char ***names,
+    char *err, size_t errlen)
 {
+	const struct config_key *k = config_find("lua", "path");
+	int			 line = cfg->line[k - config_keys];
+
 	DIR		*d;
 	struct dirent	*de;
 	size_t		 len, n = 0, cap = 0;
 	char		**v = NULL;
 
 	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "%s: cannot open plugin directory: %s",
-		    dir, strerror(errno));
+		/* The key that named it, if a file did. */
+		if (line > 0 && cfg->file != NULL)
+			snprintf(err, errlen, "%s:%d: %s: cannot open plugin "
+			    "directory: %s", cfg->file, line, dir,
+			    strerror(errno));
+		else
+			snprintf(err, errlen, "%s: cannot open plugin "
+			    "directory: %s", dir, strerror(errno));
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -520,7 +539,7 @@ plugin_load_all(struct script *S, const struct config *cfg, char *err,
 		return (0);
 	}
 
-	if ((n = plugin_list(dir, &names, err, errlen)) == -1)
+	if ((n = plugin_list(cfg, dir, &names, err, errlen)) == -1)
 		return (-1);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);

@@ -772,7 +772,7 @@ script_open_libs(lua_State *L, int unsafe)
 		"clock", "date", "difftime", "time", NULL
 	};
 	static const char *const base_drop[] = {
-		"dofile", "loadfile", "collectgarbage", NULL
+		"dofile", "loadfile", "collectgarbage", "warn", NULL
 	};
 	const luaL_Reg		*lib;
 	int			 i;

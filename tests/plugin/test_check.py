@@ -2,6 +2,7 @@
 """chatd -t: load every plugin, print "ok" (exit 0) or the first error as
 "FILE:LINE: message" on stderr (exit 1)."""
 
+import os
 import unittest
 
 import chatdtest as ct
@@ -80,6 +81,29 @@ class CheckTests(unittest.TestCase):
                                                  "max_time": 10000}})
         self.assertIn("not enough memory", line)
         self.assertIn("%s/60-bomb.lua" % pdir, line)
+
+    def test_unreadable_plugin_names_its_path_once(self):
+        # a directory whose name ends in .lua
+        d = ct.mkdtemp()
+        pdir = ct.make_plugin_dir({}, base="",
+                                  dirpath=os.path.join(d, "plugins"))
+        os.mkdir(os.path.join(pdir, "50-dir.lua"))
+        cfg = ct.merge_config(ct.PluginServer.DEFAULTS, {"lua": {"path": pdir}})
+        path = ct.write_file(os.path.join(d, "chatd.ini"), ct.format_ini(cfg))
+        r = ct.run_chatd(["-t", "-c", path])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertEqual(self.report(r), "%s/50-dir.lua: cannot read: Is a "
+                         "directory" % pdir)
+
+    def test_bad_plugin_path_names_the_config_line(self):
+        d = ct.mkdtemp()
+        path = ct.write_file(os.path.join(d, "chatd.ini"),
+                             "[server]\nport = 0\n[lua]\npath = nowhere\n")
+        r = ct.run_chatd(["-t", "-c", path])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertEqual(self.report(r), "%s:4: %s/nowhere: cannot open "
+                         "plugin directory: No such file or directory"
+                         % (path, d))
 
     def test_config_error_is_reported_first(self):
         line, _ = self.failed({"50-good.lua": GOOD},

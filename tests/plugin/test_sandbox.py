@@ -86,7 +86,7 @@ end)
 ABSENT = [
     "io", "os.exit", "os.execute", "os.getenv", "os.remove", "os.rename",
     "os.tmpname", "os.setlocale", "require", "package", "dofile", "loadfile",
-    "debug", "collectgarbage",
+    "debug", "collectgarbage", "warn",
 ]
 PRESENT = [
     "os.time", "os.clock", "os.date", "os.difftime", "string.format",
