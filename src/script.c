@@ -266,11 +266,41 @@ script_error_text(lua_State *L, int idx)
 	return (msg);
 }
 
+/*
+ * Push msg with the traceback of L1 from level, as luaL_traceback(), less
+ * the lines of the sandbox's own chunk, which mean nothing to a plugin's
+ * author.
+ */
+void
+script_traceback(lua_State *L, lua_State *L1, const char *msg, int level)
+{
+	static const char	 own[] = "\t(guards):";
+	luaL_Buffer		 b;
+	const char		*s, *nl;
+	size_t			 len, n;
+
+	luaL_traceback(L, L1, msg, level);
+	s = lua_tolstring(L, -1, &len);
+	if (strstr(s, own) == NULL)
+		return;
+	luaL_buffinit(L, &b);
+	while (len > 0) {
+		nl = memchr(s, '\n', len);
+		n = nl != NULL ? (size_t)(nl - s) + 1 : len;
+		if (strncmp(s, own, sizeof own - 1) != 0)
+			luaL_addlstring(&b, s, n);
+		s += n;
+		len -= n;
+	}
+	luaL_pushresult(&b);
+	lua_remove(L, -2);
+}
+
 /* The message handler: the error as text, with a traceback. */
 static int
 script_msgh(lua_State *L)
 {
-	luaL_traceback(L, L, script_error_text(L, 1), 1);
+	script_traceback(L, L, script_error_text(L, 1), 1);
 	return (1);
 }
 

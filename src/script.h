@@ -97,6 +97,7 @@ int		 script_pcall(lua_State *, int, int);
 int		 script_run(struct script *, lua_CFunction, void *,
 		     struct client *);
 const char	*script_error_text(lua_State *, int);
+void		 script_traceback(lua_State *, lua_State *, const char *, int);
 void		 script_report(lua_State *, int);
 void		 script_caught(struct script *);
 void		 script_readonly(lua_State *, const char *);

@@ -78,7 +78,8 @@ wait_resume(lua_State *L, lua_State *co, int nargs, uint64_t id,
 		status = LUA_ERRRUN;
 	} else if (status != LUA_OK) {
 		lua_xmove(co, L, 1);		/* the error value */
-		luaL_traceback(L, co, script_error_text(L, lua_gettop(L)), 0);
+		script_traceback(L, co, script_error_text(L, lua_gettop(L)),
+		    0);
 	} else {
 		lua_pop(co, nres);
 		plugin_fn_end(L, fn, own, 1);

@@ -538,9 +538,31 @@ class SortTests(Hostile):
                          "badsort attempt to compare string with number")
         m = self.srv.mark()
         self.assertEqual(self.by.ask("wrapspin"), "! internal error")
-        line = self.srv.wait_log(r"error: lua: (\S+): instruction limit",
-                                 after=m)
+        line = self.srv.wait_log(r"error: lua: (\S+): instruction limit"
+                                 r"[^\n]*", after=m)
         self.assertRegex(line.group(1), r"50-sort\.lua:\d+$")
+        self.assertNotIn("guards", line.group(0))
+
+
+# The endless loop, in a join hook that runs before the room's own.
+LOOP = r"""
+chat.on("join", function(user)
+    if user.id % 2 == 0 then while true do end end
+end)
+"""
+
+
+class EndlessLoopTests(Hostile):
+    """An endless loop in one hook: stopped, the later hooks run."""
+
+    PLUGINS = {"05-loop.lua": LOOP}
+
+    def test_endless_loop_in_a_hook(self):
+        for _ in range(2):          # one of them has an even id
+            c = self.srv.client()   # welcomed by the room all the same
+            self.by.expect("* %s joined" % c.name)
+            self.bystander_answered()
+        self.srv.wait_log(r"05-loop\.lua:\d+: instruction limit exceeded")
 
 
 if __name__ == "__main__":
