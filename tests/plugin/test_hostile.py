@@ -177,7 +177,8 @@ class MemoryTests(Hostile):
     """Defect 4: memory is reclaimed right after a memory-limit error."""
 
     PLUGINS = {"50-memory.lua": MEMORY}
-    CONFIG = {"lua": {"memory_limit": 4 << 20, "max_instructions": 10 ** 7}}
+    CONFIG = {"lua": {"memory_limit": 4 << 20, "max_instructions": 10 ** 7,
+                      "max_time": 10000}}
 
     def test_garbage_is_collected_before_refusing(self):
         self.assertEqual(self.by.ask("bomb"), "bomb not enough memory")
