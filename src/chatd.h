@@ -372,6 +372,10 @@ struct config {
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
+	long long	 max_time;	/* ms */
+	long long	 slow_call;	/* ms; 0: never logged */
+	long long	 breaker_errors;	/* 0: never switched off */
+	long long	 breaker_window;	/* seconds */
 	int		 unsafe;
 	int		 log_level;
 	int		 log_syslog;
@@ -725,6 +729,9 @@ enum metric {
 	METRIC_LUA_CALLS,		/* {call} */
 	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
+	METRIC_PLUGIN_CALLS,		/* {plugin} */
+	METRIC_PLUGIN_NSEC,		/* {plugin}, rendered in seconds */
+	METRIC_PLUGIN_OFF,		/* {plugin}: functions switched off */
 	METRIC_HTTP_REQUESTS,		/* {code} */
 	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
 	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */

@@ -82,6 +82,14 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    metric_hooks },
 	[METRIC_PLUGIN_ERRORS] = { "chatd_plugin_errors_total", "plugin", 1,
 	    "Errors raised by plugin code, by plugin file.", NULL },
+	[METRIC_PLUGIN_CALLS] = { "chatd_plugin_calls_total", "plugin", 1,
+	    "Calls of plugin functions (hooks, commands, timers), by plugin "
+	    "file.", NULL },
+	[METRIC_PLUGIN_NSEC] = { "chatd_plugin_seconds_total", "plugin", 1e9,
+	    "Time spent in plugin functions, by plugin file.", NULL },
+	[METRIC_PLUGIN_OFF] = { "chatd_plugin_switched_off_total", "plugin", 1,
+	    "Hooks and commands switched off by the circuit breaker, by "
+	    "plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
 	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,

@@ -159,7 +159,8 @@ class NotifyTest(unittest.TestCase):
         try:
             srv = EnvServer({"NOTIFY_SOCKET": n.env,
                              "WATCHDOG_USEC": "200000"},
-                            {"lua": {"max_instructions": 1000000000000}},
+                            {"lua": {"max_instructions": 1000000000000,
+                                     "max_time": 60000}},
                             plugins={"50-spin.lua": SPIN})
             with srv:
                 n.until("READY")
