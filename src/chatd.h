@@ -66,6 +66,9 @@
 #define CHATD_NAME_MAX		32	/* bytes in a chosen name */
 #define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
+#define CHATD_UNSENT_POLL	0.1	/* seconds between checks that the
+					   kernel sent a finished client's
+					   last bytes */
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
 #define CHATD_FD_SPARE		16	/* descriptors kept for files */
@@ -299,6 +302,8 @@ ssize_t		 conn_read(struct conn *, char *, size_t);
 ssize_t		 conn_writev(struct conn *, const struct iovec *, int);
 int		 conn_shutdown(struct conn *);
 void		 conn_close(struct conn *);
+void		 conn_abort(struct conn *);
+size_t		 conn_unsent(const struct conn *);
 void		 conn_run_buffered(struct server *);
 
 /* sock.c */
@@ -723,6 +728,7 @@ enum metric {
 	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
 	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_ABORTS,			/* closed with a reset */
 	METRIC_COUNT
 };
 struct metric_series {

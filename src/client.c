@@ -345,7 +345,12 @@ client_reap(struct client *c)
 		client_flush(c);	/* nothing queued: shut down, or free */
 }
 
-/* Close the socket and free a client that is no longer registered. */
+/*
+ * Close the socket and free a client that is no longer registered.  A
+ * client whose output chatd gives up on (dropped, its linger time over,
+ * or the kernel still holding bytes it could not send) is closed with a
+ * reset, so the kernel lets go of that memory at once.
+ */
 void
 client_finish(struct client *c)
 {
@@ -359,7 +364,12 @@ client_finish(struct client *c)
 		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
 	ev_timer_stop(srv->loop, &c->idle);
 	ev_timer_stop(srv->loop, &c->throttle);
-	conn_close(&c->conn);
+	if (c->flags & CLIENT_DEAD || c->out.count > 0 ||
+	    (!srv->stopping && conn_unsent(&c->conn) > 0)) {
+		metric_inc(METRIC_ABORTS);
+		conn_abort(&c->conn);
+	} else
+		conn_close(&c->conn);
 	listener_release_ip(srv, c->ipkey, c->ipkeylen);
 	srv->nclients--;
 
@@ -368,6 +378,27 @@ client_finish(struct client *c)
 	free(c->close_reason);
 	free(c->name);		/* and the name key with it */
 	free(c);
+}
+
+/*
+ * A draining client has said all and the peer has finished: free it once
+ * the kernel has sent what it holds.  A peer that half-closes and never
+ * reads would otherwise leave that memory behind in an orphaned socket;
+ * this way it stays counted against the limits until the kernel has sent
+ * it or the linger time is over (then client_finish() resets it).  When
+ * stopping, the kernel is trusted with the rest.
+ */
+static void
+client_done(struct client *c)
+{
+	if (c->srv->stopping || conn_unsent(&c->conn) == 0) {
+		client_finish(c);
+		return;
+	}
+	if (!ev_is_active(&c->throttle)) {
+		ev_timer_set(&c->throttle, CHATD_UNSENT_POLL, CHATD_UNSENT_POLL);
+		ev_timer_start(c->srv->loop, &c->throttle);
+	}
 }
 
 /* Ask the connection to call back when it takes more output, or not. */
@@ -426,7 +457,7 @@ client_flush(struct client *c)
 	/* When stopping, all is said once it is written: do not wait for
 	 * peers that keep their end open. */
 	if (c->flags & CLIENT_EOF || c->srv->stopping)
-		client_finish(c);
+		client_done(c);
 }
 
 /* The connection takes output again. */
@@ -448,8 +479,10 @@ client_drain_read(struct client *c)
 		return;
 	c->flags |= CLIENT_EOF;
 	conn_want(&c->conn, CONN_READ, 0);
-	if (n == -1 || c->out.count == 0)
+	if (n == -1)
 		client_finish(c);
+	else if (c->out.count == 0)
+		client_done(c);
 }
 
 /* Input may have arrived. */
@@ -518,13 +551,21 @@ client_take_token(struct client *c)
 	return (0);
 }
 
-/* The bucket has a token again: go on with buffered lines, then read. */
+/*
+ * The bucket has a token again: go on with buffered lines, then read.  For
+ * a draining client the same timer polls whether the kernel has sent all.
+ */
 static void
 client_throttle_cb(__unused struct ev_loop *loop, ev_timer *w,
     __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, throttle);
 
+	if (c->flags & CLIENT_DRAINING) {	/* client_done() waits */
+		if (conn_unsent(&c->conn) == 0)
+			client_finish(c);
+		return;
+	}
 	c->flags &= ~CLIENT_THROTTLED;
 	client_process(c);
 	if (client_is_online(c) &&

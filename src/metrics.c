@@ -84,6 +84,10 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "Errors raised by plugin code, by plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
+	[METRIC_ABORTS] = { "chatd_connections_reset_total", NULL, 1,
+	    "Connections closed with a reset because the peer was not "
+	    "taking its output, so the kernel frees their buffers at once.",
+	    NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];

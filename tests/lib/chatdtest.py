@@ -139,6 +139,55 @@ def rss_kb(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
+def _hexaddr(h):
+    """An address of /proc/net/tcp{,6}: hex words in host byte order."""
+    raw = bytes.fromhex(h)
+    words = [raw[i:i + 4][::-1] for i in range(0, len(raw), 4)]
+    packed = b"".join(words)
+    if len(packed) == 4:
+        return socket.inet_ntop(socket.AF_INET, packed)
+    if packed[:12] == b"\0" * 10 + b"\xff\xff":
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    return socket.inet_ntop(socket.AF_INET6, packed)
+
+
+def kernel_sockets(port):
+    """The kernel's TCP sockets whose local port is `port`, listeners
+    left out, orphans (closed by their process) included: a list of
+    (peer address, peer port, state, bytes in the send queue), from
+    /proc/net/tcp and tcp6 (state as its hex code: 01 established, 04
+    FIN_WAIT1, 06 TIME_WAIT, 0A LISTEN)."""
+    out = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            lport = int(f[1].rsplit(":", 1)[1], 16)
+            if lport != port or f[3] == "0A":
+                continue
+            raddr, rport = f[2].rsplit(":", 1)
+            out.append((_hexaddr(raddr), int(rport, 16), f[3],
+                        int(f[4].split(":")[0], 16)))
+    return out
+
+
+def sockstat_tcp_kb():
+    """The host's TCP memory in KiB ("mem", in pages, of the TCP line of
+    /proc/net/sockstat): every socket of the machine, so a figure to
+    report, not to assert on a shared host."""
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                f = line.split()
+                return int(f[f.index("mem") + 1]) * os.sysconf(
+                    "SC_PAGE_SIZE") // 1024
+    return 0
+
+
 def format_ini(sections):
     """sections: {section: {key: value}} -> INI text (order kept)."""
     out = []
