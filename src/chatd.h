@@ -13,7 +13,8 @@
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
  *   text.c      UTF-8 repair, control stripping, name rules
- *   name.c      names that cannot pass for others; NFKC case folding
+ *   name.c      names that cannot pass for others: rules, comparison key
+ *   spoof.c     ICU: NFKC, UTS #39 skeletons and identifier profile
  *   plugin.c    plugin files and hooks: every event handed to Lua
  *   command.c   the command table: names, arguments, usage
  *   wait.c      commands that wait for a cluster's answer

@@ -188,6 +188,22 @@ def sockstat_tcp_kb():
     return 0
 
 
+def name_key(name):
+    """The key chatd compares names by (name.c: NFKC case fold, UTS #39
+    skeleton, i as l), for the ASCII names tests use: the names Redis
+    holds in a cluster.  Among ASCII letters and digits the skeleton
+    changes only 0 (O), 1 and I (l) and m (rn); a default name (with a
+    ':') is its own key."""
+    if not name.isascii():
+        raise ValueError("name_key: ASCII names only")
+    if ":" in name:
+        return name
+    out = name.lower()
+    for a, b in (("0", "o"), ("1", "l"), ("i", "l"), ("m", "rn")):
+        out = out.replace(a, b)
+    return out
+
+
 def format_ini(sections):
     """sections: {section: {key: value}} -> INI text (order kept)."""
     out = []
