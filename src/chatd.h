@@ -137,6 +137,7 @@ const char	*text_name_error(const char *, size_t);
 
 /* name.c */
 char		*name_fold(const char *, size_t, size_t *);
+char		*name_fold_text(const char *, size_t, size_t *);
 const char	*name_check(const char *, size_t, char **, size_t *);
 
 /* telnet.c */

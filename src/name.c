@@ -116,6 +116,27 @@ name_key(struct ustr *key, const struct ustr *nfkc)
 }
 
 /*
+ * Fold any text s[0..len) as names are compared (for wordfilter and the
+ * like: chat.fold).  Returns the fold (NUL-terminated, from xmalloc) and
+ * its length in *outlen, or NULL if s is not valid UTF-8.
+ */
+char *
+name_fold_text(const char *s, size_t len, size_t *outlen)
+{
+	struct ustr	 u = { NULL, 0 }, nfkc = { NULL, 0 }, key = { NULL, 0 };
+	char		*out = NULL;
+
+	if (spoof_from_utf8(&u, s, len) == -1)
+		return (NULL);
+	if (spoof_nfkc(&nfkc, &u) == 0 && name_key(&key, &nfkc) == 0)
+		out = spoof_to_utf8(&key, outlen);
+	spoof_free(&u);
+	spoof_free(&nfkc);
+	spoof_free(&key);
+	return (out);
+}
+
+/*
  * Fold s[0..len) into the key two names are compared by.  Returns the key
  * (NUL-terminated, from xmalloc) and its length in *keylen, or NULL if s
  * is not valid UTF-8 or longer than any name.
@@ -123,28 +144,21 @@ name_key(struct ustr *key, const struct ustr *nfkc)
 char *
 name_fold(const char *s, size_t len, size_t *keylen)
 {
-	struct ustr	 u = { NULL, 0 }, nfkc = { NULL, 0 }, key = { NULL, 0 };
-	char		*out = NULL;
+	char	*out;
 
-	if (len > NAME_FOLD_MAX || spoof_from_utf8(&u, s, len) == -1)
+	if (len > NAME_FOLD_MAX || !text_utf8_valid(s, len))
 		return (NULL);
 	/* A name with ':' is a default one, an address (a chosen name has
 	 * none, nor anything that looks like one): its key is itself, as
 	 * the cluster's Redis holds it. */
 	if (memchr(s, ':', len) != NULL) {
-		spoof_free(&u);
 		out = xmalloc(len + 1);
 		memcpy(out, s, len);
 		out[len] = '\0';
 		*keylen = len;
 		return (out);
 	}
-	if (spoof_nfkc(&nfkc, &u) == 0 && name_key(&key, &nfkc) == 0)
-		out = spoof_to_utf8(&key, keylen);
-	spoof_free(&u);
-	spoof_free(&nfkc);
-	spoof_free(&key);
-	return (out);
+	return (name_fold_text(s, len, keylen));
 }
 
 /* The rules on each code point of the name as typed. */
