@@ -39,6 +39,7 @@ port = 0
 idle_timeout = 0
 [limits]
 lines_per_second = 0
+bytes_per_second = 0
 [lua]
 path = $PLUGINS
 [metrics]

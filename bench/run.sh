@@ -93,6 +93,7 @@ start_chatd() {
 	idle_timeout = 0
 	[limits]
 	lines_per_second = 0
+	bytes_per_second = 0
 	[lua]
 	path = $2
 	[log]
@@ -162,6 +163,7 @@ start_node() {
 	idle_timeout = 0
 	[limits]
 	lines_per_second = 0
+	bytes_per_second = 0
 	[lua]
 	path = $PLUGINS
 	[log]

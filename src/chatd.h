@@ -67,6 +67,7 @@
 #define CHATD_NAME_MAX		32	/* bytes in a chosen name */
 #define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
+#define CHATD_READ_CHUNK	4096	/* bytes a throttled reader waits for */
 #define CHATD_UNSENT_POLL	0.1	/* seconds between checks that the
 					   kernel sent a finished client's
 					   last bytes */
@@ -375,6 +376,7 @@ struct config {
 	long long	 output_limit;
 	long long	 lines_per_second;
 	long long	 burst;
+	long long	 bytes_per_second;
 	long long	 max_per_ip;
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
@@ -643,6 +645,8 @@ struct client {
 	ev_tstamp	 last_active;		/* last complete line */
 	double		 tokens;		/* input rate bucket */
 	ev_tstamp	 tokens_at;
+	double		 btokens;		/* input bytes bucket */
+	ev_tstamp	 btokens_at;
 
 	struct conn	 conn;			/* the socket and its transport */
 	ev_timer	 idle;			/* handshake, idle, then linger,

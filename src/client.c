@@ -32,6 +32,7 @@ static void	client_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_throttle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_process(struct client *);
 static void	client_drop(struct client *, const char *);
+static double	client_bytes_burst(const struct config *);
 
 static const struct conn_owner client_owner = {
 	.ready = client_ready,
@@ -156,8 +157,9 @@ client_new(struct server *srv, struct listener *l, int fd,
 		free(c);
 		return (NULL);
 	}
-	c->joined = c->last_active = c->tokens_at = now;
+	c->joined = c->last_active = c->tokens_at = c->btokens_at = now;
 	c->tokens = (double)srv->cfg.burst;
+	c->btokens = client_bytes_burst(&srv->cfg);
 	client_set_sndbuf(c);
 	telnet_init(&c->telnet);
 	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
@@ -189,7 +191,8 @@ client_ready(struct conn *conn)
 	if (c->flags & CLIENT_HANDSHAKE) {
 		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
 		c->flags &= ~CLIENT_HANDSHAKE;
-		c->joined = c->last_active = c->tokens_at = ev_now(srv->loop);
+		c->joined = c->last_active = c->tokens_at = c->btokens_at =
+		    ev_now(srv->loop);
 	}
 	conn_want(&c->conn, CONN_READ, 1);
 	client_arm_idle(c);
@@ -485,6 +488,52 @@ client_drain_read(struct client *c)
 		client_done(c);
 }
 
+/*
+ * The most input bytes a client may send at once: a second's worth, and at
+ * least one line of max_line, so the longest line is read in one go.
+ */
+static double
+client_bytes_burst(const struct config *cfg)
+{
+	long long	b = cfg->bytes_per_second;
+
+	if (b < cfg->max_line + 2)
+		b = cfg->max_line + 2;
+	return ((double)b);
+}
+
+/*
+ * How many bytes the input byte bucket lets a client read now, at most
+ * avail; 0 when it is empty, and then reading stops until it holds
+ * CHATD_READ_CHUNK bytes again.  Lines are counted by client_take_token();
+ * this bounds what a client costs in reads, framing and telnet parsing
+ * when it sends no lines at all (one that never ends, telnet noise), and
+ * while an over-long line is discarded.
+ */
+static size_t
+client_take_bytes(struct client *c, size_t avail)
+{
+	struct config	*cfg = &c->srv->cfg;
+	ev_tstamp	 now = ev_now(c->srv->loop);
+	double		 cap = client_bytes_burst(cfg), want;
+
+	if (cfg->bytes_per_second == 0)
+		return (avail);
+	c->btokens += (now - c->btokens_at) * (double)cfg->bytes_per_second;
+	if (c->btokens > cap)
+		c->btokens = cap;
+	c->btokens_at = now;
+	if (c->btokens >= 1.)
+		return (c->btokens < (double)avail ? (size_t)c->btokens : avail);
+	want = cap < CHATD_READ_CHUNK ? cap : CHATD_READ_CHUNK;
+	conn_want(&c->conn, CONN_READ, 0);
+	ev_timer_set(&c->throttle,
+	    (want - c->btokens) / (double)cfg->bytes_per_second, 0.);
+	ev_timer_start(c->srv->loop, &c->throttle);
+	c->flags |= CLIENT_THROTTLED;
+	return (0);
+}
+
 /* Input may have arrived. */
 static void
 client_readable(struct conn *conn)
@@ -503,6 +552,8 @@ client_readable(struct conn *conn)
 		client_process(c);
 		return;
 	}
+	if ((avail = client_take_bytes(c, avail)) == 0)
+		return;
 	n = conn_read(&c->conn, space, avail);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -518,6 +569,8 @@ client_readable(struct conn *conn)
 		client_close(c, CHATD_LEAVE_CLOSED);
 		return;
 	}
+	if (c->srv->cfg.bytes_per_second > 0)
+		c->btokens -= (double)n;
 	linebuf_commit(&c->in, telnet_filter(&c->telnet, space, (size_t)n));
 	client_process(c);
 }
@@ -685,6 +738,8 @@ client_apply_config(struct client *c)
 	client_set_sndbuf(c);
 	if (c->tokens > (double)cfg->burst)
 		c->tokens = (double)cfg->burst;
+	if (c->btokens > client_bytes_burst(cfg))
+		c->btokens = client_bytes_burst(cfg);
 	client_arm_idle(c);
 	if (c->out.bytes > (size_t)cfg->output_limit)
 		client_drop(c, CHATD_LEAVE_SLOW);

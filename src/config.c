@@ -43,6 +43,9 @@ const struct config_key config_keys[] = {
 	  OFF(lines_per_second), 1, "per-client input rate; 0 = unlimited" },
 	{ "limits", "burst", CONF_INT, 1, 1000000, "40", OFF(burst), 1,
 	  "lines a client may send at once before the rate applies" },
+	{ "limits", "bytes_per_second", CONF_INT, 0, 1073741824, "32768",
+	  OFF(bytes_per_second), 1, "per-client input rate in bytes, "
+	  "over-long lines and telnet data included; 0 = unlimited" },
 	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "0", OFF(max_per_ip), 1,
 	  "connections from one address; 0 = unlimited" },
 	{ "lua", "path", CONF_PATH, 0, 0, NULL, OFF(lua_path), 1,

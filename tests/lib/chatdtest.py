@@ -283,7 +283,8 @@ class Server:
 
     config: {section: {key: value}} merged over the defaults
       [server] bind = 127.0.0.1, port = 0
-      [limits] lines_per_second = 0   (floods are not throttled)
+      [limits] lines_per_second = 0, bytes_per_second = 0   (floods are
+               not throttled)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
@@ -297,7 +298,7 @@ class Server:
 
     DEFAULTS = {
         "server": {"bind": "127.0.0.1", "port": 0},
-        "limits": {"lines_per_second": 0},
+        "limits": {"lines_per_second": 0, "bytes_per_second": 0},
         "lua": {"path": PLUGINS},
     }
 
