@@ -40,6 +40,8 @@ idle_timeout = 0
 [limits]
 lines_per_second = 0
 bytes_per_second = 0
+max_per_ip = 0
+connects_per_second = 0
 [lua]
 path = $PLUGINS
 [metrics]

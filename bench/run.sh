@@ -94,6 +94,8 @@ start_chatd() {
 	[limits]
 	lines_per_second = 0
 	bytes_per_second = 0
+	max_per_ip = 0
+	connects_per_second = 0
 	[lua]
 	path = $2
 	[log]
@@ -164,6 +166,8 @@ start_node() {
 	[limits]
 	lines_per_second = 0
 	bytes_per_second = 0
+	max_per_ip = 0
+	connects_per_second = 0
 	[lua]
 	path = $PLUGINS
 	[log]

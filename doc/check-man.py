@@ -177,7 +177,7 @@ class ManPages(unittest.TestCase):
         msgs = ["! internal error"]
         for m in re.findall(r'"(! [^"\\]*)\\r\\n"', source("listener.c")):
             msgs.append(m)
-        self.assertEqual(len(msgs), 3)
+        self.assertEqual(len(msgs), 4)
         msgs.append("! line too long (max")
         self.assertIn('"! line too long (max %lld "', source("client.c"))
         self.assertIn('msg[] = "! internal error"', source("script.c"))

@@ -67,6 +67,7 @@
 #define CHATD_NAME_MAX		32	/* bytes in a chosen name */
 #define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
+#define CHATD_RATE_SWEEP	1024	/* connect buckets kept before a sweep */
 #define CHATD_READ_CHUNK	4096	/* bytes a throttled reader waits for */
 #define CHATD_UNSENT_POLL	0.1	/* seconds between checks that the
 					   kernel sent a finished client's
@@ -190,6 +191,7 @@ void		 map_free(struct map *);
 void		*map_get(const struct map *, const void *, size_t);
 void		 map_put(struct map *, const void *, size_t, void *);
 void		*map_del(struct map *, const void *, size_t);
+void		 map_sweep(struct map *, int (*)(void *, void *), void *);
 
 /* idmap.c */
 struct idmap_slot {
@@ -378,6 +380,9 @@ struct config {
 	long long	 burst;
 	long long	 bytes_per_second;
 	long long	 max_per_ip;
+	long long	 ipv6_prefix;
+	long long	 connects_per_second;
+	long long	 connect_burst;
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
@@ -673,7 +678,7 @@ void		 client_finish(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
-size_t		 client_ipkey(const struct sockaddr *, unsigned char *);
+size_t		 client_ipkey(const struct sockaddr *, unsigned char *, int);
 
 /* listener.c */
 /*
@@ -708,6 +713,7 @@ int		 listener_open_all(struct server *, char *, size_t);
 void		 listener_close_all(struct server *);
 void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
+void		 listener_free_limits(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 
@@ -837,6 +843,8 @@ struct server {
 	struct cluster	*cluster;	/* NULL: this server alone */
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
+	struct map	 connects;	/* ipkey -> struct connect_rate */
+	ev_tstamp	 connects_swept;
 	size_t		 nclients;	/* every open client socket */
 	size_t		 max_clients;	/* max_clients, as descriptors allow */
 	size_t		 fd_base;	/* descriptors open before clients */

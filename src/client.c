@@ -70,20 +70,30 @@ client_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 
 /*
  * Write the key that counts connections per address: the family and the
- * address bytes (a v4-mapped v6 address counts as its v4 address).
- * Returns its length; key holds 17 bytes.
+ * address bytes (a v4-mapped v6 address counts as its v4 address).  An
+ * IPv6 address counts by its first v6prefix bits ([limits] ipv6_prefix,
+ * 64 by default): one /64 is one user's network, and its owner may use
+ * any of its 2^64 addresses.  Returns its length; key holds 17 bytes.
  */
 size_t
-client_ipkey(const struct sockaddr *sa, unsigned char *key)
+client_ipkey(const struct sockaddr *sa, unsigned char *key, int v6prefix)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
+	int				 i;
 
 	if (sa->sa_family == AF_INET6) {
 		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
 		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
 			key[0] = 6;
 			memcpy(key + 1, &sin6->sin6_addr, 16);
+			for (i = 0; i < 16; i++) {
+				if (v6prefix >= 8 * (i + 1))
+					continue;
+				key[1 + i] &= v6prefix <= 8 * i ? 0 :
+				    (unsigned char)(0xff << (8 * (i + 1) -
+				    v6prefix));
+			}
 			return (17);
 		}
 		key[0] = 4;
@@ -146,7 +156,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	c = xcalloc(1, sizeof *c);
 	c->srv = srv;
 	client_format_addr(sa, c->addr, sizeof c->addr);
-	c->ipkeylen = client_ipkey(sa, c->ipkey);
+	c->ipkeylen = client_ipkey(sa, c->ipkey, (int)srv->cfg.ipv6_prefix);
 	conn_init(&c->conn, srv, fd, l->kind->transport, &client_owner);
 	if (conn_open(&c->conn, l->kind->context != NULL ?
 	    l->kind->context(srv) : NULL) == -1) {

@@ -46,8 +46,18 @@ const struct config_key config_keys[] = {
 	{ "limits", "bytes_per_second", CONF_INT, 0, 1073741824, "32768",
 	  OFF(bytes_per_second), 1, "per-client input rate in bytes, "
 	  "over-long lines and telnet data included; 0 = unlimited" },
-	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "0", OFF(max_per_ip), 1,
-	  "connections from one address; 0 = unlimited" },
+	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "16", OFF(max_per_ip),
+	  1, "connections from one address (an IPv6 network of ipv6_prefix "
+	  "bits); 0 = unlimited" },
+	{ "limits", "ipv6_prefix", CONF_INT, 1, 128, "64", OFF(ipv6_prefix), 1,
+	  "leading bits of an IPv6 address that name one user's network, for "
+	  "max_per_ip and the connect rate" },
+	{ "limits", "connects_per_second", CONF_INT, 0, 1000000, "2",
+	  OFF(connects_per_second), 1,
+	  "new connections one address may open per second; 0 = unlimited" },
+	{ "limits", "connect_burst", CONF_INT, 1, 1000000, "16",
+	  OFF(connect_burst), 1,
+	  "connections one address may open at once before the rate applies" },
 	{ "lua", "path", CONF_PATH, 0, 0, NULL, OFF(lua_path), 1,
 	  "directory whose *.lua files load in name order" },
 	{ "lua", "max_instructions", CONF_INT, 1000, 1000000000000LL,

@@ -42,7 +42,8 @@ struct metric_def {
 	const char	*const *init;	/* label values shown from the start */
 };
 
-static const char *const metric_refusals[] = { "full", "per_ip", NULL };
+static const char *const metric_refusals[] = { "full", "per_ip", "rate",
+	NULL };
 static const char *const metric_leaves[] = {
 	CHATD_LEAVE_QUIT, CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT,
 	CHATD_LEAVE_SLOW, CHATD_LEAVE_SHUTDOWN, "plugin", NULL

@@ -243,6 +243,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	ev_set_userdata(srv->loop, srv);
 	registry_init(&srv->reg, srv);
 	map_init(&srv->per_ip);
+	map_init(&srv->connects);
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
 	TAILQ_INIT(&srv->draining);
@@ -358,6 +359,7 @@ server_free(struct server *srv)
 	registry_free(&srv->reg);
 	outq_pool_free();
 	map_free(&srv->per_ip);
+	listener_free_limits(srv);
 	config_free(&srv->cfg);
 	free(srv->scratch);
 	free(srv->config_path);

@@ -284,7 +284,8 @@ class Server:
     config: {section: {key: value}} merged over the defaults
       [server] bind = 127.0.0.1, port = 0
       [limits] lines_per_second = 0, bytes_per_second = 0   (floods are
-               not throttled)
+               not throttled), max_per_ip = 0, connects_per_second = 0
+               (every test connects from 127.0.0.1)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
@@ -298,7 +299,8 @@ class Server:
 
     DEFAULTS = {
         "server": {"bind": "127.0.0.1", "port": 0},
-        "limits": {"lines_per_second": 0, "bytes_per_second": 0},
+        "limits": {"lines_per_second": 0, "bytes_per_second": 0,
+                   "max_per_ip": 0, "connects_per_second": 0},
         "lua": {"path": PLUGINS},
     }
 
