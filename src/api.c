@@ -179,8 +179,11 @@ user_rename(lua_State *L)
 		return (2);
 	}
 	if (strcmp(lua_tostring(L, 3), c->name) != 0) {
-		log_info("client %llu renamed %s to %s",
-		    (unsigned long long)c->id, lua_tostring(L, 3), c->name);
+		if (lograte_allow(LOGRATE_RENAME, ev_now(c->srv->loop),
+		    c->addr))
+			log_info("client %llu renamed %s to %s",
+			    (unsigned long long)c->id, lua_tostring(L, 3),
+			    c->name);
 		lua_pushvalue(L, 1);
 		lua_pushvalue(L, 3);
 		lua_pushstring(L, c->name);

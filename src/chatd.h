@@ -12,6 +12,7 @@
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
+ *   lograte.c   log lines of one kind rate-limited and summarised
  *   text.c      UTF-8 repair, control stripping, name rules
  *   name.c      names that cannot pass for others: rules, comparison key
  *   spoof.c     ICU: NFKC, UTS #39 skeletons and identifier profile
@@ -128,6 +129,18 @@ void		*xcalloc(size_t, size_t);
 void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
+
+/* lograte.c */
+enum lograte_kind {
+	LOGRATE_CONNECT,
+	LOGRATE_LEAVE,
+	LOGRATE_REFUSE,
+	LOGRATE_RENAME,
+	LOGRATE_COUNT
+};
+void		 lograte_set_burst(long long);
+int		 lograte_allow(enum lograte_kind, ev_tstamp, const char *);
+void		 lograte_tick(ev_tstamp);
 
 /* text.c */
 #define TEXT_CLEAN_MAX(n)	((n) * 3)	/* worst case of text_clean */
@@ -389,6 +402,7 @@ struct config {
 	int		 unsafe;
 	int		 log_level;
 	int		 log_syslog;
+	long long	 log_repeats;
 	char		*metrics_bind;
 	long long	 metrics_port;	/* -1: off */
 	char		*cluster_redis;	/* NULL: this server alone */

@@ -207,8 +207,9 @@ client_ready(struct conn *conn)
 	conn_want(&c->conn, CONN_READ, 1);
 	client_arm_idle(c);
 	registry_add(&srv->reg, c);
-	log_info("client %llu connected from %s",
-	    (unsigned long long)c->id, c->addr);
+	if (lograte_allow(LOGRATE_CONNECT, ev_now(srv->loop), c->addr))
+		log_info("client %llu connected from %s",
+		    (unsigned long long)c->id, c->addr);
 	plugin_join(srv->script, c);
 }
 
@@ -340,8 +341,9 @@ client_reap(struct client *c)
 	    client_leave_label(c->close_reason));
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
-	log_info("client %llu (%s) left: %s", (unsigned long long)c->id,
-	    c->name, c->close_reason);
+	if (lograte_allow(LOGRATE_LEAVE, ev_now(srv->loop), c->addr))
+		log_info("client %llu (%s) left: %s",
+		    (unsigned long long)c->id, c->name, c->close_reason);
 
 	if (c->flags & CLIENT_DEAD) {
 		client_finish(c);

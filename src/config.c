@@ -71,6 +71,9 @@ const struct config_key config_keys[] = {
 	  "error | warn | info | debug" },
 	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
 	  "true logs to syslog (facility daemon) instead of stderr" },
+	{ "log", "repeats", CONF_INT, 0, 1000000, "20", OFF(log_repeats), 1,
+	  "lines of one kind (connects, leaves, refusals, renames) per 10 s "
+	  "before the rest is summarised; 0 = every line" },
 	{ "metrics", "bind", CONF_ADDR, 0, 0, "127.0.0.1", OFF(metrics_bind),
 	  0, "address of the GET /metrics listener" },
 	{ "metrics", "port", CONF_PORT, 0, 65535, "off", OFF(metrics_port), 0,

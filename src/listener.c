@@ -58,12 +58,15 @@ set_nonblock(int fd)
 
 /* Tell a connection why it is refused, and close it. */
 static void
-listener_refuse(int fd, const char *msg, const char *addr, const char *why)
+listener_refuse(struct server *srv, int fd, const char *msg,
+    const char *addr, const char *why)
 {
 	ssize_t	n;
 
 	metric_label_inc(METRIC_REFUSED, why);
-	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
+	if (lograte_allow(LOGRATE_REFUSE, ev_now(srv->loop), addr))
+		log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4,
+		    msg + 2);
 	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
 	(void)n;
 	shutdown(fd, SHUT_WR);
@@ -171,17 +174,17 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 
 	client_format_addr(sa, addr, sizeof addr);
 	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(fd, MSG_FULL, addr, "full");
+		listener_refuse(srv, fd, MSG_FULL, addr, "full");
 		return;
 	}
 	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(fd, MSG_PER_IP, addr, "per_ip");
+		listener_refuse(srv, fd, MSG_PER_IP, addr, "per_ip");
 		return;
 	}
 	if (!listener_take_connect(srv, key, keylen)) {
-		listener_refuse(fd, MSG_RATE, addr, "rate");
+		listener_refuse(srv, fd, MSG_RATE, addr, "rate");
 		return;
 	}
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));

@@ -98,6 +98,7 @@ server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
 			    metric_get(METRIC_BROADCASTS);
 	int		 quiet = now == srv->hk_seen;
 
+	lograte_tick(ev_now(loop));
 	srv->hk_seen = now;
 	if (now == srv->hk_clean)
 		return;			/* nothing new to clean up */
@@ -211,6 +212,7 @@ server_reload(struct server *srv)
 	srv->cfg = cfg;
 
 	log_set_level(srv->cfg.log_level);
+	lograte_set_burst(srv->cfg.log_repeats);
 	log_set_syslog(srv->cfg.log_syslog);
 	listener_fit_clients(srv);
 	listener_apply_config(srv);
@@ -252,6 +254,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	srv->started = ev_time();
 	srv->room = &room_local;
 	log_set_level(srv->cfg.log_level);
+	lograte_set_burst(srv->cfg.log_repeats);
 }
 
 /*

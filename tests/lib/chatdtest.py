@@ -286,6 +286,7 @@ class Server:
       [limits] lines_per_second = 0, bytes_per_second = 0   (floods are
                not throttled), max_per_ip = 0, connects_per_second = 0
                (every test connects from 127.0.0.1)
+      [log] repeats = 0   (tests wait for log lines of every client)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
@@ -302,6 +303,7 @@ class Server:
         "limits": {"lines_per_second": 0, "bytes_per_second": 0,
                    "max_per_ip": 0, "connects_per_second": 0},
         "lua": {"path": PLUGINS},
+        "log": {"repeats": 0},
     }
 
     def __init__(self, config=None, plugins=None, cwd=None,
