@@ -392,6 +392,7 @@ struct config {
 	long long	 lines_per_second;
 	long long	 burst;
 	long long	 bytes_per_second;
+	long long	 output_per_line;
 	long long	 max_per_ip;
 	long long	 ipv6_prefix;
 	long long	 connects_per_second;
@@ -664,6 +665,7 @@ struct client {
 	ev_tstamp	 last_active;		/* last complete line */
 	double		 tokens;		/* input rate bucket */
 	ev_tstamp	 tokens_at;
+	uint64_t	 queued;		/* bytes ever queued to it */
 	double		 btokens;		/* input bytes bucket */
 	ev_tstamp	 btokens_at;
 

@@ -250,6 +250,7 @@ client_send(struct client *c, struct buf *b)
 		return;
 	}
 	outq_push(&c->out, b);
+	c->queued += b->len;
 	metric_inc(METRIC_LINES_OUT);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		if ((n = outq_flush(&c->out, &c->conn)) == -1) {
@@ -662,18 +663,41 @@ client_unwait(struct client *c)
 		conn_want(&c->conn, CONN_READ, 1);
 }
 
+/*
+ * Charge a client's rate for what its line made chatd send it.  A line is
+ * cheap to send and its answer may not be: a "who" in a room of 2000 is
+ * 60 KB, so 40 clients asking at the line rate had chatd send 48 MB/s.
+ * Each output_per_line bytes of answer past the first costs one more
+ * line's token (the bucket may go below zero: the client then waits until
+ * it has paid), so what one client can make chatd send it is bounded by
+ * lines_per_second times output_per_line, whatever the commands do.
+ */
+static void
+client_charge(struct client *c, uint64_t spent)
+{
+	struct config	*cfg = &c->srv->cfg;
+
+	if (cfg->output_per_line == 0 || cfg->lines_per_second == 0 ||
+	    spent <= (uint64_t)cfg->output_per_line)
+		return;
+	c->tokens -= (double)(spent - (uint64_t)cfg->output_per_line) /
+	    (double)cfg->output_per_line;
+}
+
 /* Hand one complete line to the plugins, unless it is blank. */
 static void
 client_line(struct client *c, const char *line, size_t len)
 {
-	char	*text;
-	size_t	 n;
+	char		*text;
+	size_t		 n;
+	uint64_t	 before = c->queued;
 
 	text = server_scratch(c->srv, TEXT_CLEAN_MAX(len));
 	n = text_clean(line, len, text);
 	if (text_is_blank(text, n))
 		return;
 	plugin_line(c->srv->script, c, line, len, text, n);
+	client_charge(c, c->queued - before);
 }
 
 /* Handle every complete line buffered, as far as the rate allows. */

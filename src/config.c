@@ -46,6 +46,9 @@ const struct config_key config_keys[] = {
 	{ "limits", "bytes_per_second", CONF_INT, 0, 1073741824, "32768",
 	  OFF(bytes_per_second), 1, "per-client input rate in bytes, "
 	  "over-long lines and telnet data included; 0 = unlimited" },
+	{ "limits", "output_per_line", CONF_INT, 0, 1073741824, "1024",
+	  OFF(output_per_line), 1, "bytes of answer one input line may cost "
+	  "its sender; each more costs another line of the rate; 0 = free" },
 	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "16", OFF(max_per_ip),
 	  1, "connections from one address (an IPv6 network of ipv6_prefix "
 	  "bits); 0 = unlimited" },
