@@ -12,6 +12,7 @@
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
+ *   budget.c    the output memory budget: soft limit, server-wide sum
  *   lograte.c   log lines of one kind rate-limited and summarised
  *   text.c      UTF-8 repair, control stripping, name rules
  *   name.c      names that cannot pass for others: rules, comparison key
@@ -129,6 +130,9 @@ void		*xcalloc(size_t, size_t);
 void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
+
+/* budget.c */
+void		 budget_check(struct server *);
 
 /* lograte.c */
 enum lograte_kind {
@@ -389,6 +393,9 @@ struct config {
 	int		 reuse_port;
 	long long	 max_line;
 	long long	 output_limit;
+	long long	 output_soft_limit;
+	long long	 output_soft_seconds;
+	long long	 output_budget;
 	long long	 lines_per_second;
 	long long	 burst;
 	long long	 bytes_per_second;
@@ -666,6 +673,8 @@ struct client {
 	double		 tokens;		/* input rate bucket */
 	ev_tstamp	 tokens_at;
 	uint64_t	 queued;		/* bytes ever queued to it */
+	ev_tstamp	 soft_since;		/* over output_soft_limit since;
+						   0: not over */
 	double		 btokens;		/* input bytes bucket */
 	ev_tstamp	 btokens_at;
 
@@ -691,6 +700,7 @@ void		 client_unwait(struct client *);
 void		 client_reap(struct client *);
 void		 client_flush(struct client *);
 void		 client_finish(struct client *);
+void		 client_drop_slow(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
@@ -757,6 +767,7 @@ enum metric {
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
 	METRIC_HTTP_REQUESTS,		/* {code} */
 	METRIC_ABORTS,			/* closed with a reset */
+	METRIC_BUDGET_DROPS,		/* dropped for output_budget */
 	METRIC_COUNT
 };
 struct metric_series {

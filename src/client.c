@@ -128,15 +128,20 @@ client_arm_idle(struct client *c)
 }
 
 /*
- * Size the kernel's send buffer like chatd's own queue.  Left alone, Linux
- * grows it to megabytes for a client that does not read, memory no limit
- * of chatd's would account for; this way such a client holds at most about
- * three times output_limit in all (Linux doubles the value set).
+ * Size the kernel's send buffer like the soft limit of chatd's own queue
+ * (output_limit without one).  Left alone, Linux grows it to megabytes for
+ * a client that does not read, memory no limit of chatd's would account
+ * for; this way such a client holds at most output_limit in chatd and
+ * twice the soft limit in the kernel (Linux doubles the value set), and
+ * what waits is mostly in chatd's queue, where the limits count it.
  */
 static void
 client_set_sndbuf(struct client *c)
 {
-	int	size = (int)c->srv->cfg.output_limit;
+	struct config	*cfg = &c->srv->cfg;
+	int		 size = (int)(cfg->output_soft_limit > 0 &&
+			    cfg->output_soft_limit < cfg->output_limit ?
+			    cfg->output_soft_limit : cfg->output_limit);
 
 	setsockopt(c->conn.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
@@ -306,6 +311,13 @@ client_drop(struct client *c, const char *reason)
 	c->flags |= CLIENT_DEAD;
 	outq_free(&c->out);
 	client_close(c, reason);
+}
+
+/* Drop a client as too slow (the output budget's verdict). */
+void
+client_drop_slow(struct client *c)
+{
+	client_drop(c, CHATD_LEAVE_SLOW);
 }
 
 /*

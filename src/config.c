@@ -39,6 +39,16 @@ const struct config_key config_keys[] = {
 	{ "buffers", "output_limit", CONF_INT, 1024, 1073741824, "262144",
 	  OFF(output_limit), 1,
 	  "bytes queued to one client before it is dropped as too slow" },
+	{ "buffers", "output_soft_limit", CONF_INT, 0, 1073741824, "65536",
+	  OFF(output_soft_limit), 1, "bytes queued to one client for "
+	  "output_soft_seconds before it is dropped as too slow; also its "
+	  "kernel send buffer; 0 = none" },
+	{ "buffers", "output_soft_seconds", CONF_INT, 1, 3600, "10",
+	  OFF(output_soft_seconds), 1,
+	  "seconds a queue may stay over output_soft_limit" },
+	{ "buffers", "output_budget", CONF_INT, 0, 1099511627776LL,
+	  "268435456", OFF(output_budget), 1, "bytes queued to all clients "
+	  "together before the largest queues are dropped; 0 = none" },
 	{ "limits", "lines_per_second", CONF_INT, 0, 1000000, "20",
 	  OFF(lines_per_second), 1, "per-client input rate; 0 = unlimited" },
 	{ "limits", "burst", CONF_INT, 1, 1000000, "40", OFF(burst), 1,

@@ -89,6 +89,9 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "Connections closed with a reset because the peer was not "
 	    "taking its output, so the kernel frees their buffers at once.",
 	    NULL },
+	[METRIC_BUDGET_DROPS] = { "chatd_budget_drops_total", NULL, 1,
+	    "Clients dropped because all the output queues together passed "
+	    "output_budget (the largest first).", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];

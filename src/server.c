@@ -99,6 +99,7 @@ server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
 	int		 quiet = now == srv->hk_seen;
 
 	lograte_tick(ev_now(loop));
+	budget_check(srv);
 	srv->hk_seen = now;
 	if (now == srv->hk_clean)
 		return;			/* nothing new to clean up */
