@@ -361,6 +361,7 @@ void		 buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
 void		 outq_init(struct outq *);
 void		 outq_free(struct outq *);
+void		 outq_cut(struct outq *);
 void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);

@@ -303,11 +303,28 @@ client_close(struct client *c, const char *reason)
 
 /*
  * Close a client whose output can no longer be delivered (too slow, or the
- * socket failed): what is queued is dropped, nothing more is queued.
+ * socket failed): what is queued is dropped, nothing more is queued.  One
+ * dropped as too slow is told why if the kernel takes it at once, after
+ * the rest of a line already begun (never a cut line, then another); the
+ * connection is then reset (client_finish), which discards what the
+ * kernel could not send.
  */
 static void
 client_drop(struct client *c, const char *reason)
 {
+	static const char	 why[] = "! dropped: output not read fast enough";
+	struct buf		*b;
+	ssize_t			 n;
+
+	if (strcmp(reason, CHATD_LEAVE_SLOW) == 0 &&
+	    !(c->flags & CLIENT_DEAD) && client_is_online(c)) {
+		outq_cut(&c->out);
+		b = buf_line(why, sizeof why - 1);
+		outq_push(&c->out, b);
+		buf_unref(b);
+		if ((n = outq_flush(&c->out, &c->conn)) > 0)
+			metric_add(METRIC_BYTES_OUT, (uint64_t)n);
+	}
 	c->flags |= CLIENT_DEAD;
 	outq_free(&c->out);
 	client_close(c, reason);
