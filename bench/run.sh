@@ -91,6 +91,7 @@ start_chatd() {
 	port = 0
 	max_clients = 1000000
 	idle_timeout = 0
+	show_addresses = true
 	[limits]
 	lines_per_second = 0
 	bytes_per_second = 0
@@ -163,6 +164,7 @@ start_node() {
 	reuse_port = $4
 	max_clients = 1000000
 	idle_timeout = 0
+	show_addresses = true
 	[limits]
 	lines_per_second = 0
 	bytes_per_second = 0

@@ -378,7 +378,7 @@ enum config_type {
 	CONF_REDIS,	/* IP:PORT, [IPv6]:PORT or unix:/path */
 	CONF_WORD	/* letters, digits, '.', '_', '-': a room or node */
 };
-#define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
+#define CONFIG_KEYS_MAX	48	/* keys in config_keys[], at most */
 struct config_extra {
 	char		*section;	/* "plugin.NAME" */
 	char		*key;
@@ -392,6 +392,7 @@ struct config {
 	long long	 max_clients;
 	long long	 idle_timeout;
 	int		 reuse_port;
+	int		 show_addresses;
 	long long	 max_line;
 	long long	 output_limit;
 	long long	 output_soft_limit;

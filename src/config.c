@@ -32,6 +32,9 @@ const struct config_key config_keys[] = {
 	{ "server", "idle_timeout", CONF_INT, 0, 31536000, "60",
 	  OFF(idle_timeout), 1,
 	  "seconds without a line before a client is dropped; 0 = never" },
+	{ "server", "show_addresses", CONF_BOOL, 0, 1, "false",
+	  OFF(show_addresses), 1, "true: default names are addresses and who "
+	  "shows every user's; false: guest:N, and who shows none" },
 	{ "server", "reuse_port", CONF_BOOL, 0, 1, "false", OFF(reuse_port), 0,
 	  "true lets several chatd processes listen on one port (SO_REUSEPORT)" },
 	{ "buffers", "max_line", CONF_INT, 1, 1048576, "1024", OFF(max_line), 1,

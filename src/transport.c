@@ -308,7 +308,7 @@ size_t
 conn_unsent(const struct conn *conn)
 {
 #ifdef SIOCOUTQNSD
-	int	n;
+	int	n = 0;	/* valgrind knows no SIOCOUTQNSD: it writes n unseen */
 
 	if (ioctl(conn->fd, SIOCOUTQNSD, &n) == 0 && n > 0)
 		return ((size_t)n);

@@ -287,6 +287,7 @@ class Server:
                not throttled), max_per_ip = 0, connects_per_second = 0
                (every test connects from 127.0.0.1)
       [log] repeats = 0   (tests wait for log lines of every client)
+      [server] show_addresses = true   (a client's name is its address)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
@@ -299,7 +300,7 @@ class Server:
     """
 
     DEFAULTS = {
-        "server": {"bind": "127.0.0.1", "port": 0},
+        "server": {"bind": "127.0.0.1", "port": 0, "show_addresses": True},
         "limits": {"lines_per_second": 0, "bytes_per_second": 0,
                    "max_per_ip": 0, "connects_per_second": 0},
         "lua": {"path": PLUGINS},
