@@ -23,7 +23,9 @@
  *
  * --idle connects the clients, lets them sit, and reports the server's
  * RSS per connection; then one line is broadcast, which every client must
- * receive.  --slow K adds K clients that never read.
+ * receive.  --slow K adds K clients that never read; with --who-flood W
+ * each of them sends "who" W times when the lines start (a cheap request
+ * with an expensive answer: the others' latency shows what it costs).
  *
  * Output: one line for people, then one line of key=value pairs.  Exit
  * status: 0 when every line arrived, in order, before the deadline; 1
@@ -97,6 +99,7 @@ static struct {
 	int		 ports[MAX_PORTS];	/* a cluster's nodes */
 	int		 nports;
 	int		 nclients, nsenders, nslow;
+	int		 whoflood;	/* "who" lines each slow client sends */
 	uint64_t	 lines;
 	double		 duration;
 	double		 rate;		/* lines/s over all senders; 0 = no limit */
@@ -109,8 +112,8 @@ static struct {
 	int		 idle;
 	int		 verbose;
 } opt = {
-	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0., 0., 64, 16, 100,
-	0, 120., 0, { 0 }, 0, 0, 0, 0
+	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0
 };
 
 static struct conn	*conns;
@@ -871,6 +874,7 @@ static const struct option longopts[] = {
 	{ "size",	required_argument, NULL, 'b' },
 	{ "window",	required_argument, NULL, 'w' },
 	{ "slow",	required_argument, NULL, 'k' },
+	{ "who-flood",	required_argument, NULL, 'F' },
 	{ "idle",	no_argument,	   NULL, 'i' },
 	{ "pid",	required_argument, NULL, 'P' },
 	{ "watch",	required_argument, NULL, 'W' },
@@ -908,6 +912,8 @@ usage(int status)
 "                      come back (default 16)\n"
 "  -k, --slow K        add K clients that never read (receive buffer\n"
 "                      4 KiB), joined after the others\n"
+"  -F, --who-flood W   each --slow client sends \"who\" W times (1..64)\n"
+"                      when the lines start\n"
 "  -i, --idle          connect, let the clients sit, report the server's\n"
 "                      RSS per connection (needs --pid), then broadcast\n"
 "                      one line that every client must receive\n"
@@ -976,7 +982,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:iP:W:S:R:d:vh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:vh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1021,6 +1027,9 @@ parse_args(int argc, char **argv)
 			break;
 		case 'k':
 			opt.nslow = (int)num(longopts[i].name, optarg, 0, 1e6);
+			break;
+		case 'F':
+			opt.whoflood = (int)num(longopts[i].name, optarg, 1, 64);
 			break;
 		case 'i': opt.idle = 1; break;
 		case 'P':
@@ -1096,6 +1105,28 @@ raise_nofile(int total)
 }
 
 /* Whether every reader has joined (chatd: and seen every join notice). */
+/*
+ * Each slow client sends "who" --who-flood times: at most 256 bytes, which
+ * a new socket's send buffer takes at once; the answers are never read.
+ */
+static void
+who_flood(int from, int to)
+{
+	char	buf[4 * 64];
+	int	i, n;
+
+	for (n = 0; n < opt.whoflood; n++)
+		memcpy(buf + 4 * n, "who\n", 4);
+	for (i = from; i < to; i++) {
+		if (conns[i].dead)
+			continue;
+		if (write(conns[i].fd, buf, (size_t)(4 * opt.whoflood)) == -1 &&
+		    opt.verbose)
+			fprintf(stderr, "chatbench: who flood: %s\n",
+			    strerror(errno));
+	}
+}
+
 static int
 all_joined(int nreaders, uint64_t expect_joins)
 {
@@ -1225,6 +1256,8 @@ main(int argc, char **argv)
 					epoll_ctl(ep, EPOLL_CTL_DEL,
 					    conns[i].fd, NULL);
 			phase = 2;
+			if (opt.whoflood > 0 && opt.proto == P_CHATD)
+				who_flood(nreaders, total);
 			server_syscalls(&sr0, &sw0);
 			cpu0 = server_cpu();
 			wcpu0 = proc_cpu(opt.watch);
@@ -1331,7 +1364,8 @@ wait:
 		    (double)hist_quantile(0.50) / 1e6,
 		    (double)hist_quantile(0.99) / 1e6, (double)st.lat_max / 1e6,
 		    lost, srv_pct, me_pct, ok ? "" : " (FAILED)");
-	printf("proto=%s mode=%s clients=%d senders=%d slow=%d lines=%" PRIu64
+	printf("proto=%s mode=%s clients=%d senders=%d slow=%d who_flood=%d "
+	    "lines=%" PRIu64
 	    " duration=%g bytes=%d window=%d rate=%g sources=%d sent=%" PRIu64
 	    " expected=%" PRIu64 " deliveries=%" PRIu64 " join_s=%.3f"
 	    " join_srv_cpu_s=%.2f elapsed_s=%.3f deliveries_per_s=%.0f"
@@ -1346,7 +1380,8 @@ wait:
 	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
-	    opt.nslow, opt.lines, opt.duration, opt.bytes, opt.window,
+	    opt.nslow, opt.whoflood, opt.lines, opt.duration, opt.bytes,
+	    opt.window,
 	    opt.rate, opt.sources, sent, expected, st.deliveries,
 	    (double)(t_joined - t_start) / 1e9,
 	    jcpu0 >= 0. && jcpu1 >= 0. ? jcpu1 - jcpu0 : -1., el,

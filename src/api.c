@@ -225,8 +225,11 @@ user_rename(lua_State *L)
 		return (2);
 	}
 	if (strcmp(lua_tostring(L, 3), c->name) != 0) {
-		log_info("client %llu renamed %s to %s",
-		    (unsigned long long)c->id, lua_tostring(L, 3), c->name);
+		if (lograte_allow(LOGRATE_RENAME, ev_now(c->srv->loop),
+		    c->addr))
+			log_info("client %llu renamed %s to %s",
+			    (unsigned long long)c->id, lua_tostring(L, 3),
+			    c->name);
 		lua_pushvalue(L, 1);
 		lua_pushvalue(L, 3);
 		lua_pushstring(L, c->name);
@@ -488,6 +491,28 @@ chat_find(lua_State *L)
 	return (1);
 }
 
+/*
+ * chat.fold(text): text as names are compared (NFKC case fold, UTS #39
+ * skeleton, i as l), so a filter can match "hеck" with a Cyrillic е or a
+ * zero-width space inside; nil for text that is not UTF-8.
+ */
+static int
+chat_fold(lua_State *L)
+{
+	const char	*text;
+	char		*f;
+	size_t		 len, flen;
+
+	text = luaL_checklstring(L, 1, &len);
+	if ((f = name_fold_text(text, len, &flen)) == NULL)
+		lua_pushnil(L);
+	else {
+		lua_pushlstring(L, f, flen);
+		free(f);
+	}
+	return (1);
+}
+
 /* chat.log(level, text): a line in the server log, with its origin. */
 static int
 chat_log(lua_State *L)
@@ -632,6 +657,7 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 		{ "users", chat_users },
 		{ "names", chat_names },
 		{ "find", chat_find },
+		{ "fold", chat_fold },
 		{ "log", chat_log },
 		{ "stats", chat_stats },
 		{ NULL, NULL }

@@ -12,8 +12,11 @@
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
+ *   budget.c    the output memory budget: soft limit, server-wide sum
+ *   lograte.c   log lines of one kind rate-limited and summarised
  *   text.c      UTF-8 repair, control stripping, name rules
- *   name.c      names that cannot pass for others; NFKC case folding
+ *   name.c      names that cannot pass for others: rules, comparison key
+ *   spoof.c     ICU: NFKC, UTS #39 skeletons and identifier profile
  *   plugin.c    plugin files and hooks: every event handed to Lua
  *   command.c   the command table: names, arguments, usage
  *   wait.c      commands that wait for a cluster's answer
@@ -66,6 +69,11 @@
 #define CHATD_NAME_MAX		32	/* bytes in a chosen name */
 #define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
+#define CHATD_RATE_SWEEP	1024	/* connect buckets kept before a sweep */
+#define CHATD_READ_CHUNK	4096	/* bytes a throttled reader waits for */
+#define CHATD_UNSENT_POLL	0.1	/* seconds between checks that the
+					   kernel sent a finished client's
+					   last bytes */
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
 #define CHATD_FD_SPARE		16	/* descriptors kept for files */
@@ -123,6 +131,21 @@ void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 
+/* budget.c */
+void		 budget_check(struct server *);
+
+/* lograte.c */
+enum lograte_kind {
+	LOGRATE_CONNECT,
+	LOGRATE_LEAVE,
+	LOGRATE_REFUSE,
+	LOGRATE_RENAME,
+	LOGRATE_COUNT
+};
+void		 lograte_set_burst(long long);
+int		 lograte_allow(enum lograte_kind, ev_tstamp, const char *);
+void		 lograte_tick(ev_tstamp);
+
 /* text.c */
 #define TEXT_CLEAN_MAX(n)	((n) * 3)	/* worst case of text_clean */
 size_t		 text_clean(const char *, size_t, char *);
@@ -133,6 +156,7 @@ const char	*text_name_error(const char *, size_t);
 
 /* name.c */
 char		*name_fold(const char *, size_t, size_t *);
+char		*name_fold_text(const char *, size_t, size_t *);
 const char	*name_check(const char *, size_t, char **, size_t *);
 
 /* telnet.c */
@@ -184,6 +208,7 @@ void		 map_free(struct map *);
 void		*map_get(const struct map *, const void *, size_t);
 void		 map_put(struct map *, const void *, size_t, void *);
 void		*map_del(struct map *, const void *, size_t);
+void		 map_sweep(struct map *, int (*)(void *, void *), void *);
 
 /* idmap.c */
 struct idmap_slot {
@@ -299,6 +324,8 @@ ssize_t		 conn_read(struct conn *, char *, size_t);
 ssize_t		 conn_writev(struct conn *, const struct iovec *, int);
 int		 conn_shutdown(struct conn *);
 void		 conn_close(struct conn *);
+void		 conn_abort(struct conn *);
+size_t		 conn_unsent(const struct conn *);
 void		 conn_run_buffered(struct server *);
 
 /* sock.c */
@@ -334,6 +361,7 @@ void		 buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
 void		 outq_init(struct outq *);
 void		 outq_free(struct outq *);
+void		 outq_cut(struct outq *);
 void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);
@@ -350,7 +378,7 @@ enum config_type {
 	CONF_REDIS,	/* IP:PORT, [IPv6]:PORT or unix:/path */
 	CONF_WORD	/* letters, digits, '.', '_', '-': a room or node */
 };
-#define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
+#define CONFIG_KEYS_MAX	48	/* keys in config_keys[], at most */
 struct config_extra {
 	char		*section;	/* "plugin.NAME" */
 	char		*key;
@@ -364,11 +392,20 @@ struct config {
 	long long	 max_clients;
 	long long	 idle_timeout;
 	int		 reuse_port;
+	int		 show_addresses;
 	long long	 max_line;
 	long long	 output_limit;
+	long long	 output_soft_limit;
+	long long	 output_soft_seconds;
+	long long	 output_budget;
 	long long	 lines_per_second;
 	long long	 burst;
+	long long	 bytes_per_second;
+	long long	 output_per_line;
 	long long	 max_per_ip;
+	long long	 ipv6_prefix;
+	long long	 connects_per_second;
+	long long	 connect_burst;
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
@@ -379,6 +416,7 @@ struct config {
 	int		 unsafe;
 	int		 log_level;
 	int		 log_syslog;
+	long long	 log_repeats;
 	char		*metrics_bind;
 	long long	 metrics_port;	/* -1: off */
 	char		*cluster_redis;	/* NULL: this server alone */
@@ -643,6 +681,11 @@ struct client {
 	ev_tstamp	 last_active;		/* last complete line */
 	double		 tokens;		/* input rate bucket */
 	ev_tstamp	 tokens_at;
+	uint64_t	 queued;		/* bytes ever queued to it */
+	ev_tstamp	 soft_since;		/* over output_soft_limit since;
+						   0: not over */
+	double		 btokens;		/* input bytes bucket */
+	ev_tstamp	 btokens_at;
 
 	struct conn	 conn;			/* the socket and its transport */
 	ev_timer	 idle;			/* handshake, idle, then linger,
@@ -666,10 +709,11 @@ void		 client_unwait(struct client *);
 void		 client_reap(struct client *);
 void		 client_flush(struct client *);
 void		 client_finish(struct client *);
+void		 client_drop_slow(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
-size_t		 client_ipkey(const struct sockaddr *, unsigned char *);
+size_t		 client_ipkey(const struct sockaddr *, unsigned char *, int);
 
 /* listener.c */
 /*
@@ -704,6 +748,7 @@ int		 listener_open_all(struct server *, char *, size_t);
 void		 listener_close_all(struct server *);
 void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
+void		 listener_free_limits(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 
@@ -733,6 +778,8 @@ enum metric {
 	METRIC_PLUGIN_NSEC,		/* {plugin}, rendered in seconds */
 	METRIC_PLUGIN_OFF,		/* {plugin}: functions switched off */
 	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_ABORTS,			/* closed with a reset */
+	METRIC_BUDGET_DROPS,		/* dropped for output_budget */
 	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
 	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_COUNT
@@ -838,6 +885,8 @@ struct server {
 	struct cluster	*cluster;	/* NULL: this server alone */
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
+	struct map	 connects;	/* ipkey -> struct connect_rate */
+	ev_tstamp	 connects_swept;
 	size_t		 nclients;	/* every open client socket */
 	size_t		 max_clients;	/* max_clients, as descriptors allow */
 	size_t		 fd_base;	/* descriptors open before clients */

@@ -393,17 +393,11 @@ command_tramp(lua_State *L)
 }
 
 
-/* Whether s holds nothing but blanks. */
+/* Whether s holds nothing a reader would see (text_is_blank). */
 static int
 command_blank(const char *s, size_t len)
 {
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (strchr(" \t\n\v\f\r", s[i]) == NULL || s[i] == '\0')
-			return (0);
-	}
-	return (1);
+	return (text_is_blank(s, len));
 }
 
 /*

@@ -32,6 +32,9 @@ const struct config_key config_keys[] = {
 	{ "server", "idle_timeout", CONF_INT, 0, 31536000, "60",
 	  OFF(idle_timeout), 1,
 	  "seconds without a line before a client is dropped; 0 = never" },
+	{ "server", "show_addresses", CONF_BOOL, 0, 1, "false",
+	  OFF(show_addresses), 1, "true: default names are addresses and who "
+	  "shows every user's; false: guest:N, and who shows none" },
 	{ "server", "reuse_port", CONF_BOOL, 0, 1, "false", OFF(reuse_port), 0,
 	  "true lets several chatd processes listen on one port (SO_REUSEPORT)" },
 	{ "buffers", "max_line", CONF_INT, 1, 1048576, "1024", OFF(max_line), 1,
@@ -39,12 +42,38 @@ const struct config_key config_keys[] = {
 	{ "buffers", "output_limit", CONF_INT, 1024, 1073741824, "262144",
 	  OFF(output_limit), 1,
 	  "bytes queued to one client before it is dropped as too slow" },
+	{ "buffers", "output_soft_limit", CONF_INT, 0, 1073741824, "65536",
+	  OFF(output_soft_limit), 1, "bytes queued to one client for "
+	  "output_soft_seconds before it is dropped as too slow; also its "
+	  "kernel send buffer; 0 = none" },
+	{ "buffers", "output_soft_seconds", CONF_INT, 1, 3600, "10",
+	  OFF(output_soft_seconds), 1,
+	  "seconds a queue may stay over output_soft_limit" },
+	{ "buffers", "output_budget", CONF_INT, 0, 1099511627776LL,
+	  "268435456", OFF(output_budget), 1, "bytes queued to all clients "
+	  "together before the largest queues are dropped; 0 = none" },
 	{ "limits", "lines_per_second", CONF_INT, 0, 1000000, "20",
 	  OFF(lines_per_second), 1, "per-client input rate; 0 = unlimited" },
 	{ "limits", "burst", CONF_INT, 1, 1000000, "40", OFF(burst), 1,
 	  "lines a client may send at once before the rate applies" },
-	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "0", OFF(max_per_ip), 1,
-	  "connections from one address; 0 = unlimited" },
+	{ "limits", "bytes_per_second", CONF_INT, 0, 1073741824, "32768",
+	  OFF(bytes_per_second), 1, "per-client input rate in bytes, "
+	  "over-long lines and telnet data included; 0 = unlimited" },
+	{ "limits", "output_per_line", CONF_INT, 0, 1073741824, "1024",
+	  OFF(output_per_line), 1, "bytes of answer one input line may cost "
+	  "its sender; each more costs another line of the rate; 0 = free" },
+	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "16", OFF(max_per_ip),
+	  1, "connections from one address (an IPv6 network of ipv6_prefix "
+	  "bits); 0 = unlimited" },
+	{ "limits", "ipv6_prefix", CONF_INT, 1, 128, "64", OFF(ipv6_prefix), 1,
+	  "leading bits of an IPv6 address that name one user's network, for "
+	  "max_per_ip and the connect rate" },
+	{ "limits", "connects_per_second", CONF_INT, 0, 1000000, "2",
+	  OFF(connects_per_second), 1,
+	  "new connections one address may open per second; 0 = unlimited" },
+	{ "limits", "connect_burst", CONF_INT, 1, 1000000, "16",
+	  OFF(connect_burst), 1,
+	  "connections one address may open at once before the rate applies" },
 	{ "lua", "path", CONF_PATH, 0, 0, NULL, OFF(lua_path), 1,
 	  "directory whose *.lua files load in name order" },
 	{ "lua", "max_instructions", CONF_INT, 1000, 1000000000000LL,
@@ -68,6 +97,9 @@ const struct config_key config_keys[] = {
 	  "error | warn | info | debug" },
 	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
 	  "true logs to syslog (facility daemon) instead of stderr" },
+	{ "log", "repeats", CONF_INT, 0, 1000000, "20", OFF(log_repeats), 1,
+	  "lines of one kind (connects, leaves, refusals, renames) per 10 s "
+	  "before the rest is summarised; 0 = every line" },
 	{ "metrics", "bind", CONF_ADDR, 0, 0, "127.0.0.1", OFF(metrics_bind),
 	  0, "address of the GET /metrics listener" },
 	{ "metrics", "port", CONF_PORT, 0, 65535, "off", OFF(metrics_port), 0,

@@ -23,6 +23,13 @@
 
 #define MSG_FULL	"! server full\r\n"
 #define MSG_PER_IP	"! too many connections from your address\r\n"
+#define MSG_RATE	"! connecting too often from your address\r\n"
+
+/* The connect rate of one address: a token bucket. */
+struct connect_rate {
+	double		 tokens;
+	ev_tstamp	 at;
+};
 
 static void	listener_admit(struct listener *, int, const struct sockaddr *);
 
@@ -51,12 +58,15 @@ set_nonblock(int fd)
 
 /* Tell a connection why it is refused, and close it. */
 static void
-listener_refuse(int fd, const char *msg, const char *addr, const char *why)
+listener_refuse(struct server *srv, int fd, const char *msg,
+    const char *addr, const char *why)
 {
 	ssize_t	n;
 
 	metric_label_inc(METRIC_REFUSED, why);
-	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
+	if (lograte_allow(LOGRATE_REFUSE, ev_now(srv->loop), addr))
+		log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4,
+		    msg + 2);
 	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
 	(void)n;
 	shutdown(fd, SHUT_WR);
@@ -76,6 +86,81 @@ listener_release_ip(struct server *srv, const unsigned char *key, size_t len)
 		map_put(&srv->per_ip, key, len, (void *)(n - 1));
 }
 
+/* Refill a connect bucket to now. */
+static void
+listener_refill(struct server *srv, struct connect_rate *r)
+{
+	ev_tstamp	now = ev_now(srv->loop);
+
+	r->tokens += (now - r->at) * (double)srv->cfg.connects_per_second;
+	if (r->tokens > (double)srv->cfg.connect_burst)
+		r->tokens = (double)srv->cfg.connect_burst;
+	r->at = now;
+}
+
+/* Whether a bucket is full again, so forgetting it changes nothing. */
+static int
+listener_rate_full(void *v, void *arg)
+{
+	struct connect_rate	*r = v;
+	struct server		*srv = arg;
+
+	listener_refill(srv, r);
+	if (r->tokens < (double)srv->cfg.connect_burst)
+		return (0);
+	free(r);
+	return (1);
+}
+
+/*
+ * Take a token from the connect bucket of an address; 0 if it has none.
+ * Buckets of addresses that have not connected for a while are full and
+ * are swept once there are many (at most once a second), so the map
+ * holds about the addresses of the last connect_burst /
+ * connects_per_second seconds.
+ */
+static int
+listener_take_connect(struct server *srv, const unsigned char *key,
+    size_t keylen)
+{
+	struct connect_rate	*r;
+
+	if (srv->cfg.connects_per_second == 0)
+		return (1);
+	if ((r = map_get(&srv->connects, key, keylen)) == NULL) {
+		if (srv->connects.count >= CHATD_RATE_SWEEP &&
+		    ev_now(srv->loop) - srv->connects_swept >= 1.) {
+			map_sweep(&srv->connects, listener_rate_full, srv);
+			srv->connects_swept = ev_now(srv->loop);
+		}
+		r = xmalloc(sizeof *r);
+		r->tokens = (double)srv->cfg.connect_burst;
+		r->at = ev_now(srv->loop);
+		map_put(&srv->connects, key, keylen, r);
+	}
+	listener_refill(srv, r);
+	if (r->tokens < 1.)
+		return (0);
+	r->tokens -= 1.;
+	return (1);
+}
+
+/* Forget every connect bucket (at exit). */
+static int
+listener_rate_free(void *v, __unused void *arg)
+{
+	free(v);
+	return (1);
+}
+
+/* Free what the connection limits hold. */
+void
+listener_free_limits(struct server *srv)
+{
+	map_sweep(&srv->connects, listener_rate_free, NULL);
+	map_free(&srv->connects);
+}
+
 /* Take one accepted connection through the limits to a new client. */
 static void
 listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
@@ -89,13 +174,17 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 
 	client_format_addr(sa, addr, sizeof addr);
 	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(fd, MSG_FULL, addr, "full");
+		listener_refuse(srv, fd, MSG_FULL, addr, "full");
 		return;
 	}
-	keylen = client_ipkey(sa, key);
+	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(fd, MSG_PER_IP, addr, "per_ip");
+		listener_refuse(srv, fd, MSG_PER_IP, addr, "per_ip");
+		return;
+	}
+	if (!listener_take_connect(srv, key, keylen)) {
+		listener_refuse(srv, fd, MSG_RATE, addr, "rate");
 		return;
 	}
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));

@@ -42,7 +42,8 @@ struct metric_def {
 	const char	*const *init;	/* label values shown from the start */
 };
 
-static const char *const metric_refusals[] = { "full", "per_ip", NULL };
+static const char *const metric_refusals[] = { "full", "per_ip", "rate",
+	NULL };
 static const char *const metric_leaves[] = {
 	CHATD_LEAVE_QUIT, CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT,
 	CHATD_LEAVE_SLOW, CHATD_LEAVE_SHUTDOWN, "plugin", NULL
@@ -92,6 +93,13 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
+	[METRIC_ABORTS] = { "chatd_connections_reset_total", NULL, 1,
+	    "Connections closed with a reset because the peer was not "
+	    "taking its output, so the kernel frees their buffers at once.",
+	    NULL },
+	[METRIC_BUDGET_DROPS] = { "chatd_budget_drops_total", NULL, 1,
+	    "Clients dropped because all the output queues together passed "
+	    "output_budget (the largest first).", NULL },
 	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,
 	    "Times this server joined the shared room (at start and after "
 	    "each loss of the link).", NULL },

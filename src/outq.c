@@ -154,6 +154,29 @@ outq_free(struct outq *q)
 	q->bytes = 0;
 }
 
+/*
+ * Drop everything queued but the rest of a line already begun, so that
+ * what the peer gets next ends where a line ends.
+ */
+void
+outq_cut(struct outq *q)
+{
+	struct buf	*b, *rest = NULL;
+
+	if (q->count > 0 && q->off > 0) {
+		b = q->head->bufs[q->first];
+		rest = xmalloc(sizeof *rest + b->len - q->off);
+		rest->refs = 1;
+		rest->len = b->len - q->off;
+		memcpy(rest->data, b->data + q->off, rest->len);
+	}
+	outq_free(q);
+	if (rest != NULL) {
+		outq_push(q, rest);
+		buf_unref(rest);
+	}
+}
+
 /* Queue a buffer; the queue takes a reference of its own. */
 void
 outq_push(struct outq *q, struct buf *b)

@@ -98,6 +98,8 @@ server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
 			    metric_get(METRIC_BROADCASTS);
 	int		 quiet = now == srv->hk_seen;
 
+	lograte_tick(ev_now(loop));
+	budget_check(srv);
 	srv->hk_seen = now;
 	if (now == srv->hk_clean)
 		return;			/* nothing new to clean up */
@@ -211,6 +213,7 @@ server_reload(struct server *srv)
 	srv->cfg = cfg;
 
 	log_set_level(srv->cfg.log_level);
+	lograte_set_burst(srv->cfg.log_repeats);
 	log_set_syslog(srv->cfg.log_syslog);
 	listener_fit_clients(srv);
 	listener_apply_config(srv);
@@ -243,6 +246,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	ev_set_userdata(srv->loop, srv);
 	registry_init(&srv->reg, srv);
 	map_init(&srv->per_ip);
+	map_init(&srv->connects);
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
 	TAILQ_INIT(&srv->draining);
@@ -251,6 +255,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	srv->started = ev_time();
 	srv->room = &room_local;
 	log_set_level(srv->cfg.log_level);
+	lograte_set_burst(srv->cfg.log_repeats);
 }
 
 /*
@@ -358,6 +363,7 @@ server_free(struct server *srv)
 	registry_free(&srv->reg);
 	outq_pool_free();
 	map_free(&srv->per_ip);
+	listener_free_limits(srv);
 	config_free(&srv->cfg);
 	free(srv->scratch);
 	free(srv->config_path);

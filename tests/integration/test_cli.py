@@ -163,6 +163,7 @@ class CliTest(unittest.TestCase):
                            dirpath=os.path.join(base, "conf", "myplugins"))
         cfgpath = ct.write_file(os.path.join(base, "conf", "chatd.ini"),
                                 "[server]\nbind = 127.0.0.1\nport = 0\n"
+                                "show_addresses = true\n"
                                 "[limits]\nlines_per_second = 0\n"
                                 "[lua]\npath = myplugins\n")
         other = ct.mkdtemp()

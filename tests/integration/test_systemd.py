@@ -234,6 +234,7 @@ class SocketActivationTest(unittest.TestCase):
         d = ct.mkdtemp()
         cfg = ct.write_file(os.path.join(d, "chatd.ini"), ct.format_ini(
             ct.merge_config({"lua": {"path": ct.PLUGINS},
+                             "server": {"show_addresses": True},
                              "limits": {"lines_per_second": 0}}, config)))
         args = [tool]
         for port, name in sockets:

@@ -141,6 +141,71 @@ def rss_kb(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
+def _hexaddr(h):
+    """An address of /proc/net/tcp{,6}: hex words in host byte order."""
+    raw = bytes.fromhex(h)
+    words = [raw[i:i + 4][::-1] for i in range(0, len(raw), 4)]
+    packed = b"".join(words)
+    if len(packed) == 4:
+        return socket.inet_ntop(socket.AF_INET, packed)
+    if packed[:12] == b"\0" * 10 + b"\xff\xff":
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    return socket.inet_ntop(socket.AF_INET6, packed)
+
+
+def kernel_sockets(port):
+    """The kernel's TCP sockets whose local port is `port`, listeners
+    left out, orphans (closed by their process) included: a list of
+    (peer address, peer port, state, bytes in the send queue), from
+    /proc/net/tcp and tcp6 (state as its hex code: 01 established, 04
+    FIN_WAIT1, 06 TIME_WAIT, 0A LISTEN)."""
+    out = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            lport = int(f[1].rsplit(":", 1)[1], 16)
+            if lport != port or f[3] == "0A":
+                continue
+            raddr, rport = f[2].rsplit(":", 1)
+            out.append((_hexaddr(raddr), int(rport, 16), f[3],
+                        int(f[4].split(":")[0], 16)))
+    return out
+
+
+def sockstat_tcp_kb():
+    """The host's TCP memory in KiB ("mem", in pages, of the TCP line of
+    /proc/net/sockstat): every socket of the machine, so a figure to
+    report, not to assert on a shared host."""
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                f = line.split()
+                return int(f[f.index("mem") + 1]) * os.sysconf(
+                    "SC_PAGE_SIZE") // 1024
+    return 0
+
+
+def name_key(name):
+    """The key chatd compares names by (name.c: NFKC case fold, UTS #39
+    skeleton, i as l), for the ASCII names tests use: the names Redis
+    holds in a cluster.  Among ASCII letters and digits the skeleton
+    changes only 0 (O), 1 and I (l) and m (rn); a default name (with a
+    ':') is its own key."""
+    if not name.isascii():
+        raise ValueError("name_key: ASCII names only")
+    if ":" in name:
+        return name
+    out = name.lower()
+    for a, b in (("0", "o"), ("1", "l"), ("i", "l"), ("m", "rn")):
+        out = out.replace(a, b)
+    return out
+
+
 def format_ini(sections):
     """sections: {section: {key: value}} -> INI text (order kept)."""
     out = []
@@ -276,7 +341,11 @@ class Server:
 
     config: {section: {key: value}} merged over the defaults
       [server] bind = 127.0.0.1, port = 0
-      [limits] lines_per_second = 0   (floods are not throttled)
+      [limits] lines_per_second = 0, bytes_per_second = 0   (floods are
+               not throttled), max_per_ip = 0, connects_per_second = 0
+               (every test connects from 127.0.0.1)
+      [log] repeats = 0   (tests wait for log lines of every client)
+      [server] show_addresses = true   (a client's name is its address)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
@@ -289,9 +358,11 @@ class Server:
     """
 
     DEFAULTS = {
-        "server": {"bind": "127.0.0.1", "port": 0},
-        "limits": {"lines_per_second": 0},
+        "server": {"bind": "127.0.0.1", "port": 0, "show_addresses": True},
+        "limits": {"lines_per_second": 0, "bytes_per_second": 0,
+                   "max_per_ip": 0, "connects_per_second": 0},
         "lua": {"path": PLUGINS},
+        "log": {"repeats": 0},
     }
 
     def __init__(self, config=None, plugins=None, cwd=None,

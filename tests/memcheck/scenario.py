@@ -47,7 +47,8 @@ end)
 # batch through the throttle.
 CONFIG = {
     "server": {"idle_timeout": 0},
-    "limits": {"lines_per_second": 100, "burst": 50},
+    "limits": {"lines_per_second": 100, "burst": 50, "max_per_ip": 0,
+               "connects_per_second": 0},
     "buffers": {"max_line": 64, "output_limit": 16384},
 }
 

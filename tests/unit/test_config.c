@@ -155,7 +155,9 @@ test_defaults(void)
 	is_int(cfg.output_limit, 262144, "default output_limit 262144");
 	is_int(cfg.lines_per_second, 20, "default lines_per_second 20");
 	is_int(cfg.burst, 40, "default burst 40");
-	is_int(cfg.max_per_ip, 0, "default max_per_ip 0");
+	is_int(cfg.max_per_ip, 16, "default max_per_ip 16");
+	is_int(cfg.ipv6_prefix, 64, "default ipv6_prefix 64");
+	is_int(cfg.connects_per_second, 2, "default connects_per_second 2");
 	ok(cfg.lua_path == NULL, "default lua_path NULL");
 	is_int(cfg.log_level, LL_INFO, "default log level info");
 	is_int(cfg.log_syslog, 0, "default: log to stderr (syslog 0)");
