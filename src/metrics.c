@@ -84,6 +84,10 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "Errors raised by plugin code, by plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
+	[METRIC_UPGRADES] = { "chatd_upgrades_total", NULL, 1,
+	    "Upgrades (SIGUSR2) this process began.", NULL },
+	[METRIC_UPGRADE_FAILURES] = { "chatd_upgrade_failures_total", NULL, 1,
+	    "Upgrades that failed; this process went on serving.", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];

@@ -63,6 +63,7 @@ enum plugin_event {
 	EV_CHAT,
 	EV_RENAME,
 	EV_LINK,
+	EV_UPGRADE,
 	EV_COUNT
 };
 
