@@ -672,6 +672,7 @@ struct ustate_client;
 void		 client_adopt(struct server *, const struct ustate_client *,
 		     int);
 void		 client_resume(struct client *);
+void		 client_freeze(struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
 size_t		 client_ipkey(const struct sockaddr *, unsigned char *);
 

@@ -247,6 +247,19 @@ client_resume(struct client *c)
 	client_process(c);	/* stops reading again if throttled */
 }
 
+/*
+ * The client's socket now belongs to the new process of an upgrade: stop
+ * every watcher and timer, including any already pending in this loop
+ * turn, so that this process never reads, writes or times it out again.
+ */
+void
+client_freeze(struct client *c)
+{
+	conn_want(&c->conn, CONN_READ | CONN_WRITE, 0);
+	ev_timer_stop(c->srv->loop, &c->idle);
+	ev_timer_stop(c->srv->loop, &c->throttle);
+}
+
 /* The handshake is done (or there was none): register and announce. */
 static void
 client_ready(struct conn *conn)

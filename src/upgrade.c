@@ -392,8 +392,10 @@ upgrade_fail(struct upgrade *u, const char *fmt, ...)
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	/* A process that said why or closed its end is leaving by itself:
-	 * give it a moment to say how, then make sure it is gone. */
-	for (i = 0; (r = waitpid(u->pid, &st, WNOHANG)) == 0 && i < 20; i++)
+	 * give it a moment to say how (not one that hangs), then make sure
+	 * it is gone. */
+	for (i = 0; (r = waitpid(u->pid, &st, WNOHANG)) == 0 &&
+	    i < (ev_is_active(&u->timer) ? 100 : 0); i++)
 		usleep(10000);
 	if (r == 0) {
 		kill(u->pid, SIGKILL);
@@ -423,7 +425,7 @@ upgrade_output(const struct client *c, struct clbuf *out)
  */
 static void
 upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
-    size_t *nfds)
+    size_t *nfds, size_t *nqueued, size_t *queued)
 {
 	struct ustate_header	 h;
 	struct ustate_listener	 ul;
@@ -471,6 +473,10 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 		uc.input = c->in.data != NULL ? c->in.data + c->in.start : "";
 		uc.inputlen = c->in.len - c->in.start;
 		upgrade_output(c, &out);
+		if (out.len > 0) {
+			(*nqueued)++;
+			*queued += out.len;
+		}
 		uc.output = out.data != NULL ? out.data : "";
 		uc.outputlen = out.len;
 		ustate_put_client(state, &uc);
@@ -479,6 +485,26 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 	ustate_put_end(state);
 	clbuf_free(&out);
 	*nfds = n;
+}
+
+/*
+ * Handed over: the sockets are the new process's.  Callbacks already
+ * pending in this loop turn must not run (a read would take a line from
+ * the new process), so every watcher on them stops here, and the loop
+ * ends after this turn.
+ */
+static void
+upgrade_freeze(struct server *srv)
+{
+	struct client	*c;
+
+	listener_close_all(srv);
+	TAILQ_FOREACH(c, &srv->reg.all, entry) {
+		if (!(c->flags & CLIENT_REMOTE))
+			client_freeze(c);
+	}
+	ev_prepare_stop(srv->loop, &srv->prepare);
+	ev_break(srv->loop, EVBREAK_ALL);
 }
 
 /*
@@ -493,14 +519,14 @@ upgrade_handover(struct upgrade *u)
 	unsigned char	 end[12];
 	char		 err[256];
 	double		 t0 = upgrade_clock(), deadline;
-	size_t		 nfds = 0, i, k;
+	size_t		 nfds = 0, i, k, nqueued = 0, queued = 0;
 	int		*fds, type = 0, r, j;
 
 	/* Reap who is leaving and write what the kernel takes: what is
 	 * left queued travels with the state. */
 	server_settle(srv);
 	fds = xcalloc(srv->nlisteners + srv->nclients + 1, sizeof *fds);
-	upgrade_snapshot(srv, &state, fds, &nfds);
+	upgrade_snapshot(srv, &state, fds, &nfds, &nqueued, &queued);
 	deadline = upgrade_clock() + (double)srv->cfg.upgrade_timeout;
 	for (i = 0; i < state.len; i += UPGRADE_CHUNK) {
 		k = state.len - i < UPGRADE_CHUNK ? state.len - i :
@@ -546,15 +572,16 @@ upgrade_handover(struct upgrade *u)
 		goto fail;
 	}
 	log_info("upgrade: %zu clients and %zu listeners (%zu bytes of "
-	    "state) handed to pid %d in %.1f ms; exiting", srv->reg.count,
-	    srv->nlisteners, state.len, (int)u->pid,
+	    "state, queued output for %zu clients: %zu bytes) handed to pid "
+	    "%d in %.1f ms; exiting", srv->reg.count, srv->nlisteners,
+	    state.len, nqueued, queued, (int)u->pid,
 	    (upgrade_clock() - t0) * 1e3);
 	srv->upgraded = 1;
 	clbuf_free(&state);
 	clbuf_free(&reply);
 	free(fds);
 	upgrade_end(u);
-	ev_break(srv->loop, EVBREAK_ALL);
+	upgrade_freeze(srv);
 	return;
 
 fail:
