@@ -3,6 +3,8 @@
 # The pause an upgrade (SIGUSR2) costs the clients of a busy room.  For
 # each N of SIZES, REPS rounds of two runs of
 #   chatbench -n N -s 10 -r RATE -b 64 -t DURATION
+# (RATE = DELIVERIES / N lines per second, so that the server delivers
+# the same number of lines per second whatever the size of the room)
 # against a fresh chatd: one against BASELINE (a build without upgrades,
 # or CHATD itself) left alone, one against CHATD upgraded (-U) halfway
 # through, to a copy of its own binary.  The order within a round
@@ -15,7 +17,8 @@
 #
 #   CHATD=path  CHATBENCH=path  PLUGINS=dir   as for bench/run.sh
 #   BASELINE=path   the chatd run without an upgrade (default: CHATD)
-#   SIZES="1000 5000"  REPS=3  DURATION=4  RATE=1000 (lines/s in all)
+#   BASELINE_PLUGINS=dir   [lua] path for BASELINE (default: PLUGINS)
+#   SIZES="1000 5000"  REPS=3  DURATION=4  DELIVERIES=500000 (per second)
 #
 # Servers are started here and stopped by their PID (after an upgrade,
 # the pid the log names); nothing else is touched.
@@ -27,10 +30,11 @@ CHATD=${CHATD:-$top/chatd}
 CHATBENCH=${CHATBENCH:-$top/chatbench}
 PLUGINS=${PLUGINS:-$top/plugins}
 BASELINE=${BASELINE:-$CHATD}
+BASELINE_PLUGINS=${BASELINE_PLUGINS:-$PLUGINS}
 SIZES=${SIZES:-1000 5000}
 REPS=${REPS:-3}
 DURATION=${DURATION:-4}
-RATE=${RATE:-1000}
+DELIVERIES=${DELIVERIES:-500000}
 
 work=$(mktemp -d /tmp/upgrade-pause.XXXXXX)
 spid=
@@ -51,9 +55,9 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 # run N MODE: one fresh server ("base" or "upgrade"), one chatbench run.
 # Prints "gap_ms [handover_ms adopt_ms]".
 run() {
-	local n=$1 mode=$2 bin port out gap hand adopt newpid i
-	bin=$work/chatd-b
-	[ "$mode" = upgrade ] && bin=$work/chatd-a
+	local n=$1 mode=$2 bin plugins port out gap hand adopt newpid i
+	bin=$work/chatd-b plugins=$BASELINE_PLUGINS
+	[ "$mode" = upgrade ] && bin=$work/chatd-a plugins=$PLUGINS
 	cat >"$work/chatd.ini" <<EOT
 [server]
 bind = 127.0.0.1
@@ -63,7 +67,7 @@ idle_timeout = 0
 [limits]
 lines_per_second = 0
 [lua]
-path = $PLUGINS
+path = $plugins
 EOT
 	: >"$work/log"
 	"$bin" -c "$work/chatd.ini" 2>"$work/log" &
@@ -74,17 +78,18 @@ EOT
 		[ -n "$port" ] && break
 		sleep 0.05
 	done
-	[ -n "$port" ] || { echo "chatd did not start" >&2; exit 1; }
-	local up=
+	[ -n "$port" ] || { echo "chatd did not start:" >&2; cat "$work/log" >&2
+		exit 1; }
+	local up= rate=$((DELIVERIES / n))
 	[ "$mode" = upgrade ] && up="-U $(awk "BEGIN { print $DURATION / 2 }")"
-	out=$("$CHATBENCH" -p "$port" -n "$n" -s 10 -r "$RATE" -b 64 \
+	out=$("$CHATBENCH" -p "$port" -n "$n" -s 10 -r "$rate" -b 64 \
 	    -t "$DURATION" -P "$spid" -d 300 $up) || {
 		echo "chatbench failed: $out" >&2; exit 1; }
 	gap=$(echo "$out" | tail -1 | field gap_max_us)
 	if [ "$mode" = upgrade ]; then
 		hand=$(sed -n 's/.*handed to pid [0-9]* in \([0-9.]*\) ms.*/\1/p' \
 		    "$work/log")
-		adopt=$(sed -n 's/.*upgrade: took .* in \([0-9.]*\) ms.*/\1/p' \
+		adopt=$(sed -n 's/.*upgrade: took .* in \([0-9.]*\) ms (.*/\1/p' \
 		    "$work/log")
 		newpid=$(sed -n 's/.*handed to pid \([0-9]*\) in.*/\1/p' \
 		    "$work/log")
@@ -104,7 +109,7 @@ EOT
 	echo
 }
 
-echo "chatbench -n N -s 10 -r $RATE -b 64 -t $DURATION, upgrade (-U) at" \
+echo "chatbench -n N -s 10 -r $DELIVERIES/N -b 64 -t $DURATION, upgrade (-U) at" \
     "$(awk "BEGIN { print $DURATION / 2 }") s; REPS=$REPS"
 echo "A (upgraded): $CHATD"
 echo "B (left alone): $BASELINE"

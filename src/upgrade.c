@@ -816,7 +816,7 @@ upgrade_adopt(struct server *srv, char *err, size_t errlen)
 	struct clbuf	 state = { NULL, 0, 0 }, body = { NULL, 0, 0 };
 	struct ustate	 st;
 	const char	*why;
-	double		 t0 = upgrade_clock(), deadline;
+	double		 t0 = 0., deadline;
 	size_t		 nfds = 0, want;
 	int		*fds = NULL, type, r, rc = -1;
 	char		 msg[256];
@@ -833,6 +833,9 @@ upgrade_adopt(struct server *srv, char *err, size_t errlen)
 			snprintf(err, errlen, "the old process closed its end");
 		if (r <= 0)
 			goto out;
+		/* The old process has stopped serving: the pause begins. */
+		if (t0 == 0.)
+			t0 = upgrade_clock();
 		if (type == UP_STATE)
 			clbuf_append(&state, body.data, body.len);
 		else if (type == UP_END)
@@ -861,8 +864,8 @@ upgrade_adopt(struct server *srv, char *err, size_t errlen)
 	}
 	r = upgrade_adopt_state(srv, &st, fds, err, errlen);
 	log_info("upgrade: took %zu listeners and %zu clients from chatd %s "
-	    "in %.1f ms", st.nlisteners, st.nclients, st.version,
-	    (upgrade_clock() - t0) * 1e3);
+	    "in %.1f ms (received and adopted)", st.nlisteners, st.nclients,
+	    st.version, (upgrade_clock() - t0) * 1e3);
 	snprintf(srv->upgraded_from, sizeof srv->upgraded_from, "%s",
 	    st.version);
 	ustate_free(&st);
