@@ -67,6 +67,7 @@ struct upgrade {
 	int		 fd;
 	ev_io		 io;
 	ev_timer	 timer;
+	ev_child	 child;		/* libev reaps it: the status is here */
 };
 
 static char		*upgrade_exe;	/* the installed binary */
@@ -353,6 +354,7 @@ upgrade_end(struct upgrade *u)
 
 	ev_io_stop(srv->loop, &u->io);
 	ev_timer_stop(srv->loop, &u->timer);
+	ev_child_stop(srv->loop, &u->child);
 	if (u->fd != -1)
 		close(u->fd);
 	srv->upgrade = NULL;
@@ -399,9 +401,12 @@ upgrade_fail(struct upgrade *u, const char *fmt, ...)
 		usleep(10000);
 	if (r == 0) {
 		kill(u->pid, SIGKILL);
-		while (waitpid(u->pid, &st, 0) == -1 && errno == EINTR)
+		while ((r = waitpid(u->pid, &st, 0)) == -1 && errno == EINTR)
 			;
 	}
+	/* The loop's SIGCHLD handler may have reaped it first. */
+	if (r == -1 && u->child.rpid == u->pid)
+		st = u->child.rstatus;
 	upgrade_status(st, how, sizeof how);
 	log_error("upgrade failed: %s%s; this process (pid %d) goes on "
 	    "serving %zu clients", why, how, (int)getpid(),
@@ -626,6 +631,13 @@ upgrade_io_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 	clbuf_free(&body);
 }
 
+/* The new process ended; what it said, or its silence, tells why. */
+static void
+upgrade_child_cb(__unused struct ev_loop *loop, __unused ev_child *w,
+    __unused int revents)
+{
+}
+
 /* The new process took too long to get ready. */
 static void
 upgrade_timer_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
@@ -727,6 +739,8 @@ upgrade_start(struct server *srv)
 	ev_timer_init(&u->timer, upgrade_timer_cb,
 	    (double)srv->cfg.upgrade_timeout, 0.);
 	ev_timer_start(srv->loop, &u->timer);
+	ev_child_init(&u->child, upgrade_child_cb, pid, 0);
+	ev_child_start(srv->loop, &u->child);
 	systemd_notify("STATUS=upgrading: pid %d starting", (int)pid);
 }
 
