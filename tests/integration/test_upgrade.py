@@ -13,6 +13,7 @@ load leave the room served by the old process."""
 import os
 import re
 import signal
+import threading
 import time
 import unittest
 
@@ -142,10 +143,30 @@ class UpgradeTest(unittest.TestCase):
                         c.sendline(text)
                         sent[c].append(text)
 
+            # While the upgrade runs, the senders keep talking, a round
+            # every millisecond, so that lines reach the old process, its
+            # frozen sockets during the hand-over, and the new one.
+            done = threading.Event()
+
+            def talk():
+                j = 0
+                while not done.is_set():
+                    for c in senders:
+                        text = "%s during %d" % (c.name, j)
+                        c.sendline(text)
+                        sent[c].append(text)
+                    j += 1
+                    time.sleep(0.001)
+
+            talker = threading.Thread(target=talk)
             batch("before")
             old_pid = srv.pid
             t0 = time.monotonic()
-            ok, line = srv.upgrade(20, during=lambda: batch("during"))
+            try:
+                ok, line = srv.upgrade(20, during=talker.start)
+            finally:
+                done.set()
+                talker.join(10)
             t_up = time.monotonic() - t0
             self.assertTrue(ok, line)
             self.assertEqual(srv.old_status, 0)
@@ -190,7 +211,10 @@ class UpgradeTest(unittest.TestCase):
             m = re.search(r"handed to pid \d+ in ([\d.]+) ms", line)
             print("%d clients handed over in %s ms (the old process's "
                   "count); %.0f ms from SIGUSR2 until the test saw the "
-                  "old one exit" % (N + 1, m.group(1), t_up * 1e3))
+                  "old one exit; %d lines sent meanwhile" %
+                  (N + 1, m.group(1), t_up * 1e3,
+                   sum(t.startswith(c.name + " during")
+                       for c, ts in sent.items() for t in ts)))
             for c in clients + [slow]:
                 c.close()
             self.assertEqual(srv.stop(), 0)
