@@ -6,7 +6,7 @@ pid's READY=1 at an upgrade, STOPPING=1), the watchdog
 pings and how a loop held by a runaway call stops them, and socket
 activation through systemd-socket-activate (sockets matched by name to
 the chat and metrics listeners; a lone unnamed one is the chat one; a
-name no listener takes is an error)."""
+name no listener takes is an error; an upgrade hands them on)."""
 
 import os
 import re
@@ -340,6 +340,45 @@ class SocketActivationTest(unittest.TestCase):
         c.close()
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(10), 0)
+
+    def test_upgrade_keeps_systemd_sockets(self):
+        """The sockets systemd passed go to the new process of an upgrade
+        (which could bind nothing itself: [server] port 1), the metrics
+        one included."""
+        chat, metrics = ct.free_port(), ct.free_port()
+        ct.subreaper()  # the new process is waited for here
+        proc, log = self.activate([(chat, "chat"), (metrics, "metrics")],
+                                  {"server": {"bind": "127.0.0.1",
+                                              "port": 1}})
+        c = ct.Client(chat)
+        c.join(timeout=10)
+        self.wait_log(log, r"listening on 127\.0\.0\.1:%d \(metrics" %
+                      metrics)
+        proc.send_signal(signal.SIGUSR2)
+        new = int(self.wait_log(log, r"handed to pid (\d+)").group(1))
+        self.assertEqual(proc.wait(10), 0)
+        try:
+            self.wait_log(log, r"chatd\[%d\] info: listening on "
+                          r"127\.0\.0\.1:%d \(handed over\)" % (new, chat))
+            c.expect_match(r"\* server upgraded to chatd \S+")
+            d = ct.Client(chat)
+            d.join()
+            c.expect("* %s joined" % d.name)
+            with socket.create_connection(("127.0.0.1", metrics)) as s:
+                s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            self.assertIn(b"\nchatd_users 2\n", data)
+            c.close()
+            d.close()
+        finally:
+            os.kill(new, signal.SIGTERM)
+            _, status = os.waitpid(new, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
     def test_lone_unnamed_socket_is_chat(self):
         port = ct.free_port()
