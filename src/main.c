@@ -82,6 +82,23 @@ pid_gone(pid_t pid)
 	    p[2] == 'Z');
 }
 
+/* Whether process pid has a child: 1, 0, or -1 if that cannot be told. */
+static int
+pid_has_child(pid_t pid)
+{
+	char	path[64];
+	FILE	*f;
+	int	c;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	c = fgetc(f);
+	fclose(f);
+	return (c != EOF);
+}
+
 /*
  * chatd -u pid: check this binary's configuration and plugins, then send
  * SIGUSR2 to the running chatd and wait until it has handed over and
@@ -93,6 +110,7 @@ upgrade_running(struct config *cfg, const char *arg, char *err, size_t errlen)
 	char		*end;
 	long		 pid;
 	double		 waited, limit = (double)cfg->upgrade_timeout + 5.;
+	int		 seen = 0, child;
 
 	pid = strtol(arg, &end, 10);
 	if (*arg == '\0' || *end != '\0' || pid <= 1) {
@@ -109,10 +127,26 @@ upgrade_running(struct config *cfg, const char *arg, char *err, size_t errlen)
 		fprintf(stderr, "chatd: pid %ld: %s\n", pid, strerror(errno));
 		return (1);
 	}
+	/* Success is pid gone.  Failure shows sooner where /proc lists
+	 * children: the new process it started is gone and it is not; it
+	 * is checked again a little later, as pid may be exiting after a
+	 * hand-over (its child is then no longer its own). */
 	for (waited = 0; waited < limit; waited += 0.05) {
 		if (pid_gone((pid_t)pid)) {
 			printf("chatd: pid %ld handed over and exited\n", pid);
 			return (0);
+		}
+		child = pid_has_child((pid_t)pid);
+		if (child == 1)
+			seen = 1;
+		else if (child == 0 && seen) {
+			usleep(500000);
+			if (pid_gone((pid_t)pid))
+				continue;
+			fprintf(stderr, "chatd: pid %ld still serving: the new "
+			    "process it started is gone; the upgrade failed "
+			    "(its log says why)\n", pid);
+			return (1);
 		}
 		usleep(50000);
 	}

@@ -293,6 +293,26 @@ class UpgradeTest(unittest.TestCase):
             a.close()
             self.assertEqual(srv.stop(), 0)
 
+    def test_cli_rollback(self):
+        """chatd -u reports a failed upgrade once the new process the
+        running one started is gone, and the room is served on."""
+        d = ct.mkdtemp()
+        script = ct.write_file(os.path.join(d, "hangs"),
+                               "#!/bin/sh\nexec sleep 60\n")
+        with self.server({"server": {"upgrade_timeout": 2}}) as srv:
+            a = srv.client()
+            srv.install_binary(script)
+            r = ct.run_chatd(["-c", srv.config_path, "-u", str(srv.pid)],
+                             timeout=30)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertRegex(r.stderr, r"pid %d still serving: the new "
+                             r"process it started is gone" % srv.pid)
+            srv.wait_log(r"upgrade failed: the new chatd \(pid \d+\) was "
+                         r"not ready within upgrade_timeout")
+            a.ask("still here", "[%s]: still here" % a.name)
+            a.close()
+            self.assertEqual(srv.stop(), 0)
+
 
 if __name__ == "__main__":
     ct.main()
