@@ -44,6 +44,7 @@
 #include <sys/timerfd.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -85,6 +86,7 @@ struct conn {
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
 	uint64_t	 got;		/* chat lines received */
+	uint64_t	 last_rx;	/* when the last one came */
 	/* senders */
 	uint64_t	 sent, acked;
 	double		 next_at;	/* rate mode: when the next line is due */
@@ -111,9 +113,10 @@ static struct {
 	int		 watch;	/* another process to report on */
 	int		 idle;
 	int		 verbose;
+	double		 upgrade;	/* SIGUSR2 to pid this long into chat */
 } opt = {
 	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
-	100, 0, 120., 0, { 0 }, 0, 0, 0, 0
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0.
 };
 
 static struct conn	*conns;
@@ -132,6 +135,8 @@ static struct {
 	uint64_t	 other, errors, chat_early;
 	uint64_t	 deliveries, reordered, bad;
 	uint64_t	 lat_max;
+	uint64_t	 gap_max;	/* longest wait of a client between lines */
+	uint64_t	 t_upgrade;	/* when SIGUSR2 was sent */
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
 	int		 dead, finished;
@@ -270,6 +275,11 @@ handle_chat(struct conn *c, const char *p, const char *end, uint64_t t)
 		st.chat_early++;
 		return;
 	}
+	/* While lines are sent, no reader should wait long for the next:
+	 * the longest wait is the pause an upgrade costs. */
+	if (c->last_rx != 0 && t > c->last_rx && t - c->last_rx > st.gap_max)
+		st.gap_max = t - c->last_rx;
+	c->last_rx = t;
 	c->got++;
 	st.deliveries++;
 	if (c->got == target)
@@ -881,6 +891,7 @@ static const struct option longopts[] = {
 	{ "sources",	required_argument, NULL, 'S' },
 	{ "ramp",	required_argument, NULL, 'R' },
 	{ "deadline",	required_argument, NULL, 'd' },
+	{ "upgrade",	required_argument, NULL, 'U' },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -927,6 +938,9 @@ usage(int status)
 "  -R, --ramp C        connections waiting for their welcome at once\n"
 "                      (default 100)\n"
 "  -d, --deadline D    give up after D seconds in all (default 120)\n"
+"  -U, --upgrade T     T seconds into the chat, send SIGUSR2 to --pid (a\n"
+"                      chatd upgrade) and report the longest wait any\n"
+"                      client had between two lines\n"
 "  -v, --verbose       progress and oddities on stderr (twice: more)\n"
 "  -h, --help          this text\n"
 "\n"
@@ -982,7 +996,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:vh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:vh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1050,6 +1064,9 @@ parse_args(int argc, char **argv)
 		case 'd':
 			opt.deadline = num(longopts[i].name, optarg, 0.1, 1e6);
 			break;
+		case 'U':
+			opt.upgrade = num(longopts[i].name, optarg, 0.001, 1e6);
+			break;
 		case 'v': opt.verbose++; break;
 		case 'h': usage(0);
 		default: usage(2);
@@ -1072,6 +1089,9 @@ parse_args(int argc, char **argv)
 		opt.rate = 0.;
 	} else if (opt.lines == 0 && opt.duration == 0.)
 		opt.lines = 1000;
+	if (opt.upgrade > 0. && (opt.pid == 0 || opt.npids > 1 ||
+	    opt.idle || opt.proto != P_CHATD))
+		die("--upgrade needs one chatd's --pid, and no --idle");
 	if (opt.nsenders < 0)
 		opt.nsenders = opt.nclients < 10 ? opt.nclients : 10;
 	if (opt.nsenders > opt.nclients)
@@ -1270,6 +1290,13 @@ main(int argc, char **argv)
 				conns[i].next_at = opt.rate > 0. ? t +
 				    (double)i / opt.rate : t;
 		}
+		if (phase == 2 && opt.upgrade > 0. && st.t_upgrade == 0 &&
+		    t >= (double)t_chat / 1e9 + opt.upgrade) {
+			if (kill(opt.pid, SIGUSR2) == -1)
+				die("--upgrade: pid %d: %s", opt.pid,
+				    strerror(errno));
+			st.t_upgrade = now_ns();
+		}
 		if (phase == 2) {
 			pump(t, t_stop);
 			if (opt.lines == 0 && t >= t_stop) {
@@ -1357,13 +1384,15 @@ wait:
 	else
 		printf("%s: %d clients, %d senders, %d B%s: %.3g M deliveries/s"
 		    ", p50 %.3g ms, p99 %.3g ms, max %.3g ms, lost %" PRIu64
-		    "; CPU: server %.0f %%, chatbench %.0f %%%s\n", pname,
+		    "; CPU: server %.0f %%, chatbench %.0f %%; longest wait "
+		    "%.3g ms%s%s\n", pname,
 		    nreaders, opt.nsenders, opt.bytes, opt.rate > 0. ?
 		    " at a fixed rate" : "", el > 0. ?
 		    (double)st.deliveries / el / 1e6 : 0.,
 		    (double)hist_quantile(0.50) / 1e6,
 		    (double)hist_quantile(0.99) / 1e6, (double)st.lat_max / 1e6,
-		    lost, srv_pct, me_pct, ok ? "" : " (FAILED)");
+		    lost, srv_pct, me_pct, (double)st.gap_max / 1e6,
+		    st.t_upgrade != 0 ? " (upgraded)" : "", ok ? "" : " (FAILED)");
 	printf("proto=%s mode=%s clients=%d senders=%d slow=%d who_flood=%d "
 	    "lines=%" PRIu64
 	    " duration=%g bytes=%d window=%d rate=%g sources=%d sent=%" PRIu64
@@ -1378,7 +1407,8 @@ wait:
 	    " bench_cpu_pct=%.0f srv_reads=%lld srv_writes=%lld"
 	    " watch_cpu_s=%.2f watch_cpu_pct=%.0f"
 	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
-	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld complete=%d\n",
+	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld"
+	    " gap_max_us=%.1f upgraded=%d complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.whoflood, opt.lines, opt.duration, opt.bytes,
 	    opt.window,
@@ -1399,7 +1429,8 @@ wait:
 	    wcpu0 >= 0. && wcpu1 >= 0. && el > 0. ? 100. * (wcpu1 - wcpu0) /
 	    el : -1., rss0, rss_idle,
 	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
-	    nreaders : -1., rss_kb, hwm_kb, !timed_out);
+	    nreaders : -1., rss_kb, hwm_kb, (double)st.gap_max / 1e3,
+	    st.t_upgrade != 0, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */

@@ -38,6 +38,8 @@
  *   http.c      the HTTP door: one request read, one response written
  *   exporter.c  the /metrics listener
  *   systemd.c   readiness, watchdog and sockets from systemd
+ *   upgrade.c   a new binary takes over every socket (SIGUSR2)
+ *   ustate.c    the state it is handed, as bytes
  */
 
 #ifndef CHATD_H
@@ -365,6 +367,8 @@ void		 outq_cut(struct outq *);
 void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);
+struct clbuf;
+void		 outq_copy(const struct outq *, struct clbuf *);
 
 /* config.c */
 enum config_type {
@@ -424,6 +428,7 @@ struct config {
 	char		*cluster_node;	/* NULL: host name and process id */
 	long long	 heartbeat;
 	long long	 node_timeout;
+	long long	 upgrade_timeout;
 
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
@@ -470,6 +475,8 @@ struct registry {
 void		 registry_init(struct registry *, struct server *);
 void		 registry_free(struct registry *);
 void		 registry_add(struct registry *, struct client *);
+void		 registry_adopt(struct registry *, struct client *, uint64_t,
+		     const char *, size_t);
 void		 registry_add_remote(struct registry *, struct client *,
 		     const char *, size_t);
 void		 registry_remove(struct registry *, struct client *);
@@ -712,6 +719,11 @@ void		 client_finish(struct client *);
 void		 client_drop_slow(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);
+struct ustate_client;
+void		 client_adopt(struct server *, const struct ustate_client *,
+		     int);
+void		 client_resume(struct client *);
+void		 client_freeze(struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
 size_t		 client_ipkey(const struct sockaddr *, unsigned char *, int);
 
@@ -751,6 +763,11 @@ void		 listener_fit_clients(struct server *);
 void		 listener_free_limits(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
+void		 listener_hold_ip(struct server *, const unsigned char *,
+		     size_t);
+const char	*listener_kind_name(const struct listener_kind *);
+int		 listener_adopt(struct server *, const char *, int,
+		     const char *, char *, size_t);
 
 /* metrics.c */
 /*
@@ -782,6 +799,8 @@ enum metric {
 	METRIC_BUDGET_DROPS,		/* dropped for output_budget */
 	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
 	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
+	METRIC_UPGRADES,		/* begun by this process */
+	METRIC_UPGRADE_FAILURES,	/* ... and rolled back */
 	METRIC_COUNT
 };
 struct metric_series {
@@ -872,6 +891,68 @@ void		 systemd_reloading(void);
 void		 systemd_ready(struct server *);
 void		 systemd_stopping(void);
 void		 systemd_free(void);
+void		 systemd_child_env(void);
+
+/* ustate.c */
+#define USTATE_DISCARDING	0x01	/* inside an input line too long */
+#define USTATE_FLAGS		0x01	/* every flag known */
+struct ustate_header {
+	const char	*version;	/* of the chatd that wrote it */
+	uint64_t	 next_id;
+	double		 started;
+	size_t		 nlisteners;
+	size_t		 nclients;
+};
+struct ustate_listener {
+	char		 kind[CHATD_WORD_MAX + 1];	/* "chat", "metrics" */
+	char		 addr[CHATD_ADDR_MAX];
+};
+struct ustate_client {
+	uint64_t	 id;
+	const char	*name;		/* not NUL-terminated */
+	size_t		 namelen;
+	char		 addr[CHATD_ADDR_MAX];
+	unsigned char	 ipkey[17];
+	size_t		 ipkeylen;
+	double		 joined;
+	double		 last_active;
+	double		 tokens;
+	double		 tokens_at;
+	unsigned char	 telnet_state;
+	unsigned char	 telnet_cr;
+	unsigned	 flags;		/* USTATE_* */
+	const char	*input;		/* read, not yet taken as lines */
+	size_t		 inputlen;
+	const char	*output;	/* queued, not yet written */
+	size_t		 outputlen;
+};
+struct ustate {
+	char		 version[32];
+	uint64_t	 next_id;
+	double		 started;
+	struct ustate_listener *listeners;
+	size_t		 nlisteners;
+	struct ustate_client *clients;
+	size_t		 nclients;
+};
+void		 ustate_put_header(struct clbuf *, const struct ustate_header *);
+void		 ustate_put_listener(struct clbuf *,
+		     const struct ustate_listener *);
+void		 ustate_put_client(struct clbuf *, const struct ustate_client *);
+void		 ustate_put_end(struct clbuf *);
+const char	*ustate_parse(const char *, size_t, struct ustate *);
+void		 ustate_free(struct ustate *);
+
+/* upgrade.c */
+struct upgrade;
+void		 upgrade_init(int, char **);
+void		 upgrade_free(void);
+void		 upgrade_start(struct server *);
+void		 upgrade_abort(struct server *);
+int		 upgrade_child(void);
+void		 upgrade_refuse(const char *);
+int		 upgrade_adopt(struct server *, char *, size_t);
+void		 upgrade_resume(struct server *);
 
 /* server.c */
 struct server {
@@ -902,11 +983,15 @@ struct server {
 	int		 stopping;
 	ev_tstamp	 started;
 	struct exporter	*exporter;	/* [metrics], NULL when off */
+	struct upgrade	*upgrade;	/* SIGUSR2: a new process starting */
+	int		 upgraded;	/* handed over: leave without a word */
+	char		 upgraded_from[32];	/* the old process's version */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;
 	ev_signal	 sigterm;
 	ev_signal	 sighup;
+	ev_signal	 sigusr2;
 	ev_timer	 stop_timer;
 	ev_timer	 housekeeping;
 	uint64_t	 hk_seen;	/* activity count at the last tick */
@@ -921,6 +1006,7 @@ void		 server_reload(struct server *);
 void		 server_stop(struct server *);
 void		 server_mark_pending(struct server *, struct client *);
 void		 server_mark_closing(struct server *, struct client *);
+void		 server_settle(struct server *);
 char		*server_scratch(struct server *, size_t);
 
 /* script.c */
@@ -939,6 +1025,7 @@ void		 plugin_forget(struct script *, struct client *);
 void		 plugin_link(struct script *, int);
 void		 plugin_renamed(struct script *, struct client *, const char *,
 		     const char *);
+void		 plugin_upgraded(struct script *, const char *, const char *);
 
 /* wait.c */
 void		 wait_claimed(struct server *, uint64_t, const char *,

@@ -196,6 +196,87 @@ client_new(struct server *srv, struct listener *l, int fd,
 	return (c);
 }
 
+/*
+ * Set up a client handed over by the old process of an upgrade (a plain
+ * TCP socket, fd, and its state), registered under its id and name
+ * without a join: nothing is read or written until client_resume().
+ */
+void
+client_adopt(struct server *srv, const struct ustate_client *uc, int fd)
+{
+	struct client	*c;
+	struct buf	*b;
+	char		*space;
+	size_t		 avail, n;
+
+	c = xcalloc(1, sizeof *c);
+	c->srv = srv;
+	memcpy(c->addr, uc->addr, sizeof c->addr);
+	memcpy(c->ipkey, uc->ipkey, uc->ipkeylen);
+	c->ipkeylen = (unsigned char)uc->ipkeylen;
+	listener_hold_ip(srv, c->ipkey, c->ipkeylen);
+	conn_init(&c->conn, srv, fd, &transport_tcp, &client_owner);
+	c->joined = uc->joined;
+	c->last_active = uc->last_active;
+	c->tokens = uc->tokens;
+	c->tokens_at = uc->tokens_at;
+	client_set_sndbuf(c);
+	telnet_init(&c->telnet);
+	c->telnet.state = uc->telnet_state;
+	c->telnet.cr = uc->telnet_cr;
+	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
+	if (uc->inputlen > 0) {
+		/* At most one line's worth was kept; a max_line now lower
+		 * makes it a line too long, as on a reload. */
+		space = linebuf_space(&c->in, &avail);
+		n = uc->inputlen < avail ? uc->inputlen : avail;
+		memcpy(space, uc->input, n);
+		linebuf_commit(&c->in, n);
+	}
+	c->in.discarding = (uc->flags & USTATE_DISCARDING) != 0;
+	outq_init(&c->out);
+	if (uc->outputlen > 0) {
+		b = xmalloc(sizeof *b + uc->outputlen);
+		b->refs = 1;
+		b->len = uc->outputlen;
+		memcpy(b->data, uc->output, uc->outputlen);
+		outq_push(&c->out, b);
+		buf_unref(b);
+	}
+	ev_init(&c->idle, client_idle_cb);
+	ev_init(&c->throttle, client_throttle_cb);
+	srv->nclients++;
+	registry_adopt(&srv->reg, c, uc->id, uc->name, uc->namelen);
+}
+
+/*
+ * An adopted client is served: its queued output is flushed before the
+ * loop sleeps, its buffered lines are handled (as the rate allows), and
+ * its socket is read again, from where the old process left it.
+ */
+void
+client_resume(struct client *c)
+{
+	conn_want(&c->conn, CONN_READ, 1);
+	client_arm_idle(c);
+	if (c->out.count > 0)
+		server_mark_pending(c->srv, c);
+	client_process(c);	/* stops reading again if throttled */
+}
+
+/*
+ * The client's socket now belongs to the new process of an upgrade: stop
+ * every watcher and timer, including any already pending in this loop
+ * turn, so that this process never reads, writes or times it out again.
+ */
+void
+client_freeze(struct client *c)
+{
+	conn_want(&c->conn, CONN_READ | CONN_WRITE, 0);
+	ev_timer_stop(c->srv->loop, &c->idle);
+	ev_timer_stop(c->srv->loop, &c->throttle);
+}
+
 /* The handshake is done (or there was none): register and announce. */
 static void
 client_ready(struct conn *conn)

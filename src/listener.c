@@ -161,6 +161,16 @@ listener_free_limits(struct server *srv)
 	map_free(&srv->connects);
 }
 
+/* Increase the connection count of an address. */
+void
+listener_hold_ip(struct server *srv, const unsigned char *key, size_t len)
+{
+	uintptr_t	n;
+
+	n = (uintptr_t)map_get(&srv->per_ip, key, len);
+	map_put(&srv->per_ip, key, len, (void *)(n + 1));
+}
+
 /* Take one accepted connection through the limits to a new client. */
 static void
 listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
@@ -187,7 +197,7 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 		listener_refuse(srv, fd, MSG_RATE, addr, "rate");
 		return;
 	}
-	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
+	listener_hold_ip(srv, key, keylen);
 	/* Lines are small and already batched per loop turn: send them now. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	client_new(srv, l, fd, sa);
@@ -445,6 +455,13 @@ listener_open(struct listener *l, struct server *srv,
 	return (1);
 }
 
+/* The name a kind is known by across an upgrade: "chat" for plain. */
+const char *
+listener_kind_name(const struct listener_kind *kind)
+{
+	return (kind->name != NULL ? kind->name : "chat");
+}
+
 /* Take the settings of a listener's section that apply live. */
 static void
 listener_configure(struct listener *l)
@@ -494,6 +511,53 @@ listener_open_all(struct server *srv, char *err, size_t errlen)
 		    kind->name : "chat");
 	}
 	return (systemd_listen_check(names, err, errlen));
+}
+
+/*
+ * Listen on a socket the old process of an upgrade handed over, for the
+ * kind it names.  Returns 0, or -1 with the reason in err (a kind this
+ * binary does not have).
+ */
+int
+listener_adopt(struct server *srv, const char *name, int fd, const char *addr,
+    char *err, size_t errlen)
+{
+	const struct listener_kind	*kind;
+	struct listener			*l;
+
+	for (kind = listener_kinds; kind->section != NULL; kind++) {
+		if (strcmp(listener_kind_name(kind), name) == 0)
+			break;
+	}
+	if (kind->section == NULL) {
+		snprintf(err, errlen, "a listener of kind '%s', which this "
+		    "chatd does not have", name);
+		return (-1);
+	}
+	if (srv->nlisteners == CHATD_LISTENER_MAX) {
+		snprintf(err, errlen, "more than %d listeners",
+		    CHATD_LISTENER_MAX);
+		return (-1);
+	}
+	if (set_nonblock(fd) == -1) {
+		snprintf(err, errlen, "listener %s: fcntl: %s", addr,
+		    strerror(errno));
+		return (-1);
+	}
+	l = &srv->listeners[srv->nlisteners++];
+	memset(l, 0, sizeof *l);
+	l->srv = srv;
+	l->kind = kind;
+	l->fd = fd;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
+	ev_init(&l->pause, listener_resume_cb);
+	ev_io_start(srv->loop, &l->io);
+	listener_configure(l);
+	log_info("listening on %s%s%s (handed over)", l->addr,
+	    kind->name != NULL ? " for " : "", kind->name != NULL ?
+	    kind->name : "");
+	return (0);
 }
 
 /* A reloaded configuration: the handshake timeouts. */

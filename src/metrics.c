@@ -105,6 +105,10 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "each loss of the link).", NULL },
 	[METRIC_REDIS_RECONNECTS] = { "chatd_redis_reconnects_total", NULL, 1,
 	    "Connection attempts to Redis after a failure.", NULL },
+	[METRIC_UPGRADES] = { "chatd_upgrades_total", NULL, 1,
+	    "Upgrades (SIGUSR2) this process began.", NULL },
+	[METRIC_UPGRADE_FAILURES] = { "chatd_upgrade_failures_total", NULL, 1,
+	    "Upgrades that failed; this process went on serving.", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];

@@ -263,3 +263,22 @@ outq_flush(struct outq *q, struct conn *conn)
 	}
 	return ((ssize_t)total);
 }
+
+/* Append the bytes a queue has not written yet to b, in order. */
+void
+outq_copy(const struct outq *q, struct clbuf *b)
+{
+	const struct outq_chunk	*k = q->head;
+	const struct buf	*buf;
+	size_t			 i, j = q->first, off = q->off;
+
+	for (i = 0; i < q->count; i++) {
+		if (j == OUTQ_CHUNK_BUFS) {
+			k = k->next;
+			j = 0;
+		}
+		buf = k->bufs[j++];
+		clbuf_append(b, buf->data + off, buf->len - off);
+		off = 0;
+	}
+}

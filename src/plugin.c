@@ -47,6 +47,8 @@ struct plugin_event_call {
 	const char	*text;		/* line; rename: the old name */
 	size_t		 textlen;
 	int		 up;		/* link */
+	const char	*from;		/* upgrade: the old version */
+	const char	*to;		/* ... and this one */
 };
 
 /* What loading one file hands to its protected function. */
@@ -57,7 +59,7 @@ struct plugin_load_call {
 };
 
 static const char *const plugin_events[EV_COUNT] = {
-	"join", "leave", "line", "chat", "rename", "link"
+	"join", "leave", "line", "chat", "rename", "link", "upgrade"
 };
 
 /* The file a plugin was loaded from. */
@@ -306,7 +308,7 @@ plugin_chat_on(lua_State *L)
 	if (i == EV_COUNT)
 		return (luaL_argerror(L, 1, lua_pushfstring(L,
 		    "unknown event '%s' (join, leave, line, chat, rename, "
-		    "link)",
+		    "link, upgrade)",
 		    ev)));
 	h = &P->hooks[i];
 	if (h->n == h->cap) {
@@ -724,4 +726,32 @@ plugin_renamed(struct script *S, struct client *c, const char *old,
 	call.text = old;
 	call.reason = why;
 	script_run(S, plugin_renamed_tramp, &call, c);
+}
+
+/* Protected: the upgrade hooks. */
+static int
+plugin_upgraded_tramp(lua_State *L)
+{
+	struct plugin_event_call *call = lua_touserdata(L, 1);
+
+	lua_pushstring(L, call->from);
+	lua_pushstring(L, call->to);
+	plugin_fire(L, EV_UPGRADE, 2, 0);
+	return (0);
+}
+
+/*
+ * This process took the room over from chatd version from (an upgrade);
+ * to is its own version.
+ */
+void
+plugin_upgraded(struct script *S, const char *from, const char *to)
+{
+	struct plugin_event_call call;
+
+	memset(&call, 0, sizeof call);
+	call.from = from;
+	call.to = to;
+	snprintf(S->call, sizeof S->call, "upgrade");
+	script_run(S, plugin_upgraded_tramp, &call, NULL);
 }

@@ -120,6 +120,29 @@ registry_add(struct registry *reg, struct client *c)
 }
 
 /*
+ * Register a client handed over by the old process of an upgrade, under
+ * the id and name it had there.
+ */
+void
+registry_adopt(struct registry *reg, struct client *c, uint64_t id,
+    const char *name, size_t len)
+{
+	char	*key;
+	size_t	 keylen;
+
+	if ((key = name_fold(name, len, &keylen)) == NULL)
+		key = xstrndup(name, keylen = len);
+	c->id = id;
+	if (reg->next_id <= id)
+		reg->next_id = id + 1;
+	registry_store_name(reg, c, name, len, key, keylen);
+	idmap_put(&reg->by_id, c->id, c);
+	TAILQ_INSERT_TAIL(&reg->all, c, entry);
+	reg->count++;
+	room_joined(reg->srv, c);
+}
+
+/*
  * Register a user of another server (CLIENT_REMOTE set, addr filled in)
  * under the name its server gave it, which the caller has checked.
  */

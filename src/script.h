@@ -78,6 +78,7 @@ enum plugin_event {
 	EV_CHAT,
 	EV_RENAME,
 	EV_LINK,
+	EV_UPGRADE,
 	EV_COUNT
 };
 

@@ -14,8 +14,8 @@ work from a read-only VPATH source tree and may run in parallel.
 
 Server(config={section: {key: value}}, plugins={file.lua: source}) is a
 context manager: .port .pid .log_text() .mark() .wait_log(rx, after=)
-.signal(sig) .reload() .write_config() .wait_exit(t) .stop() .rss_kb()
-.client() .room(n).  Client(port) has send() sendline() ask() line()
+.signal(sig) .reload() .upgrade() .write_config() .wait_exit(t) .stop()
+.rss_kb() .client() .room(n).  Client(port) has send() sendline() ask() line()
 expect() expect_match() expect_lines() read_until() lines_until()
 expect_closed() no_line() drain() join() sync() abort(); .name is the peer
 address the server names it by.  With a [metrics] port, Server.scrape()
@@ -263,6 +263,15 @@ def run_chatd(args, timeout=10, cwd=None):
                                             e.stdout, e.stderr))
 
 
+def subreaper():
+    """Make this test process the parent of orphans (PR_SET_CHILD_SUBREAPER),
+    so that the new chatd of an upgrade, whose parent (the old chatd)
+    exits, can be waited for here."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:
+        raise AssertionError("prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
 def need(program, package=None):
     """The path of a program a test needs.  Without it the test fails,
     naming the Debian package; it never skips (CI installs it)."""
@@ -353,6 +362,9 @@ class Server:
     ("" for none: only `plugins`).  Either one makes that directory.
     config_text: the whole file instead; config_file: an existing file.
     rlimits: {resource.RLIMIT_*: (soft, hard)} set in the child before exec.
+    binary: the chatd to run (default CHATD); an upgrade starts the file
+    at that path again, so a test that installs a new binary there uses
+    a copy of its own (install_binary()).
     ready: "log" (wait for the listening line), "connect" (probe the
     configured port) or None (return at once, for startup tests).
     """
@@ -368,8 +380,11 @@ class Server:
     def __init__(self, config=None, plugins=None, cwd=None,
                  start_timeout=START_TIMEOUT, config_text=None,
                  config_file=None, ready="log", rlimits=None,
-                 plugin_base=None):
+                 plugin_base=None, binary=None):
         self.dir = mkdtemp()
+        self.binary = binary or CHATD
+        self.upgraded_pid = None  # the process that took over, if any
+        self.upgraded_status = None
         self.rlimits = rlimits or {}
         cfg = merge_config(self.DEFAULTS, config)
         self.plugin_dir = None
@@ -405,13 +420,13 @@ class Server:
 
     # -- lifecycle -----------------------------------------------------
     def start(self):
-        if not os.access(CHATD, os.X_OK):
+        if not os.access(self.binary, os.X_OK):
             raise AssertionError("chatd binary not found at %s (set CHATD)"
-                                 % CHATD)
+                                 % self.binary)
         self._log = open(self.log_path, "wb")
         self._out = open(self.out_path, "wb")
         self.proc = subprocess.Popen(
-            [CHATD, "-c", self.config_path], stdin=subprocess.DEVNULL,
+            [self.binary, "-c", self.config_path], stdin=subprocess.DEVNULL,
             stdout=self._out, stderr=self._log, cwd=self.cwd,
             preexec_fn=self._preexec)
         _live_servers.append(self)
@@ -487,17 +502,84 @@ class Server:
 
     @property
     def pid(self):
-        return self.proc.pid
+        """The serving process: after an upgrade, the one that took over."""
+        return self.upgraded_pid or self.proc.pid
+
+    def _upgraded_alive(self):
+        if self.upgraded_status is not None:
+            return False
+        try:
+            pid, status = os.waitpid(self.upgraded_pid, os.WNOHANG)
+        except ChildProcessError:
+            try:
+                os.kill(self.upgraded_pid, 0)
+            except ProcessLookupError:
+                self.upgraded_status = -1
+                return False
+            return True
+        if pid == 0:
+            return True
+        self.upgraded_status = os.waitstatus_to_exitcode(status)
+        return False
 
     def alive(self):
+        if self.upgraded_pid is not None:
+            return self._upgraded_alive()
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig):
         if self.alive():
-            os.kill(self.proc.pid, sig)
+            os.kill(self.pid, sig)
+
+    def install_binary(self, source):
+        """Put a copy of `source` (a file) at .binary, as a package would:
+        written aside, then renamed over the running one."""
+        tmp = self.binary + ".new"
+        shutil.copy(source, tmp)
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, self.binary)
+
+    def upgrade(self, timeout=START_TIMEOUT, during=None):
+        """SIGUSR2 (then during(), if given), and wait for the hand-over or
+        its failure logged after it.  On success the old process has
+        exited and .pid is the new one.  Returns (True if handed over,
+        that log line)."""
+        subreaper()
+        m0 = self.mark()
+        old = self.pid
+        self.signal(signal.SIGUSR2)
+        if during is not None:
+            during()
+        m = self.wait_log(r"[^\n]*(handed to pid (\d+)|upgrade failed)"
+                          r"[^\n]*", timeout, m0)
+        if m.group(2) is None:
+            return False, m.group(0)
+        new = int(m.group(2))
+        if self.upgraded_pid is None:
+            self.old_status = self.proc.wait(timeout)
+        else:
+            deadline = time.monotonic() + timeout
+            while self._upgraded_alive():
+                if time.monotonic() > deadline:
+                    raise AssertionError("old chatd (pid %d) did not exit"
+                                         % old)
+                time.sleep(0.02)
+            self.old_status = self.upgraded_status
+        self.upgraded_pid = new
+        self.upgraded_status = None
+        return True, m.group(0)
 
     def wait_exit(self, timeout=DEFAULT_TIMEOUT):
         """Wait for the process to exit; returns its status or raises."""
+        if self.upgraded_pid is not None:
+            deadline = time.monotonic() + timeout
+            while self._upgraded_alive():
+                if time.monotonic() > deadline:
+                    raise AssertionError("chatd (pid %d) still running "
+                                         "after %.1fs" % (self.pid, timeout))
+                time.sleep(0.02)
+            self.returncode = self.upgraded_status
+            return self.returncode
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -520,6 +602,17 @@ class Server:
             return None
         if close_clients:
             self.close_clients()
+        if self.upgraded_pid is not None:
+            if self.alive():
+                os.kill(self.pid, signal.SIGTERM)
+                try:
+                    self.wait_exit(timeout)
+                except AssertionError:
+                    os.kill(self.pid, signal.SIGKILL)
+                    self.wait_exit(5)
+            self.returncode = self.upgraded_status
+            self._close_files()
+            return self.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -585,10 +678,11 @@ class Server:
             m = rx.search(text, after)
             if m:
                 return m
-            if self.proc.poll() is not None:
+            if not self.alive():
                 raise AssertionError(
                     "chatd exited (status %s) before logging %r; log:\n%s"
-                    % (self.proc.returncode, rx.pattern, text[-4000:]))
+                    % (self.upgraded_status if self.upgraded_pid
+                       else self.proc.returncode, rx.pattern, text[-4000:]))
             if time.monotonic() > deadline:
                 raise AssertionError("log did not match %r within %.1fs; log:\n%s"
                                      % (rx.pattern, timeout, text[-4000:]))
@@ -603,7 +697,7 @@ class Server:
         return m.group(1) == "done", m.group(0)
 
     def rss_kb(self):
-        return rss_kb(self.proc.pid)
+        return rss_kb(self.pid)
 
     # -- metrics (a [metrics] port in the config) ----------------------
     def metrics_addr(self):
