@@ -9,6 +9,7 @@
  *               back-off
  *   transport.c a connection: readiness, handshake, buffered input
  *   sock.c      the plain TCP transport: read(), writev(), shutdown()
+ *   tls.c       the TLS transport (OpenSSL): records, handshake, context
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
@@ -88,6 +89,7 @@
 
 struct server;
 struct script;
+struct config;
 struct cluster;
 struct peer;
 
@@ -304,6 +306,15 @@ void		 conn_run_buffered(struct server *);
 /* sock.c */
 extern const struct transport transport_tcp;
 
+/* tls.c */
+extern const struct transport transport_tls;
+int		 tls_check(const struct config *, char *, size_t);
+int		 tls_open(struct server *, char *, size_t);
+int		 tls_reload(struct server *, const struct config *, char *,
+		     size_t);
+void		 tls_close(struct server *);
+void		*tls_context(struct server *);
+
 /* outq.c */
 struct buf {
 	unsigned	 refs;
@@ -350,7 +361,7 @@ enum config_type {
 	CONF_REDIS,	/* IP:PORT, [IPv6]:PORT or unix:/path */
 	CONF_WORD	/* letters, digits, '.', '_', '-': a room or node */
 };
-#define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
+#define CONFIG_KEYS_MAX	48	/* keys in config_keys[], at most */
 struct config_extra {
 	char		*section;	/* "plugin.NAME" */
 	char		*key;
@@ -382,6 +393,15 @@ struct config {
 	char		*cluster_node;	/* NULL: host name and process id */
 	long long	 heartbeat;
 	long long	 node_timeout;
+	char		*tls_bind;
+	long long	 tls_port;	/* -1: off */
+	char		*tls_cert;	/* NULL: unset */
+	char		*tls_key;
+	char		*tls_min_version;
+	char		*tls_ciphers;
+	char		*tls_ciphersuites;
+	char		*tls_client_ca;	/* NULL: no client certificates */
+	long long	 tls_handshake_timeout;
 
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
@@ -840,6 +860,7 @@ struct server {
 	int		 stopping;
 	ev_tstamp	 started;
 	struct exporter	*exporter;	/* [metrics], NULL when off */
+	void		*tls;		/* SSL_CTX of [tls], NULL when off */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;

@@ -32,6 +32,7 @@ static void	listener_admit(struct listener *, int, const struct sockaddr *);
  */
 const struct listener_kind listener_kinds[] = {
 	{ NULL, "server", &transport_tcp, NULL, listener_admit },
+	{ "tls", "tls", &transport_tls, tls_context, listener_admit },
 	{ "metrics", "metrics", NULL, NULL, exporter_admit },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
