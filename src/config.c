@@ -552,8 +552,8 @@ config_changed(const struct config *a, const struct config *b,
 {
 	const char	*sa, *sb;
 
-	if (k->type != CONF_INT && k->type != CONF_BOOL &&
-	    k->type != CONF_LEVEL) {
+	if (k->type != CONF_INT && k->type != CONF_PORT &&
+	    k->type != CONF_BOOL && k->type != CONF_LEVEL) {
 		sa = config_str(a, k);
 		sb = config_str(b, k);
 		if (sa == NULL || sb == NULL)

@@ -50,17 +50,26 @@ set_nonblock(int fd)
 	return (0);
 }
 
-/* Tell a connection why it is refused, and close it. */
+/*
+ * Tell a connection why it is refused, and close it.  A transport with a
+ * handshake (TLS) would have to run it to say anything, at the cost a
+ * refusal is there to spare: such a connection is closed without a word.
+ */
 static void
-listener_refuse(int fd, const char *msg, const char *addr, const char *why)
+listener_refuse(struct listener *l, int fd, const char *msg,
+    const char *addr, const char *why)
 {
 	ssize_t	n;
 
 	metric_label_inc(METRIC_REFUSED, why);
-	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
-	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
-	(void)n;
-	shutdown(fd, SHUT_WR);
+	log_info("refused %s%s%s: %.*s", addr, l->kind->name != NULL ?
+	    " on " : "", l->kind->name != NULL ? l->kind->name : "",
+	    (int)strlen(msg) - 4, msg + 2);
+	if (l->kind->transport->handshake == NULL) {
+		n = write(fd, msg, strlen(msg));   /* a new socket takes it */
+		(void)n;
+		shutdown(fd, SHUT_WR);
+	}
 	close(fd);
 }
 
@@ -90,13 +99,13 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 
 	client_format_addr(sa, addr, sizeof addr);
 	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(fd, MSG_FULL, addr, "full");
+		listener_refuse(l, fd, MSG_FULL, addr, "full");
 		return;
 	}
 	keylen = client_ipkey(sa, key);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(fd, MSG_PER_IP, addr, "per_ip");
+		listener_refuse(l, fd, MSG_PER_IP, addr, "per_ip");
 		return;
 	}
 	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));

@@ -32,6 +32,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "chatd.h"
 
@@ -148,11 +149,16 @@ tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	if (!SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM)) {
+		/* OpenSSL checks the pair as it loads the key. */
+		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		    X509_R_KEY_VALUES_MISMATCH)
+			goto mismatch;
 		tls_file_error(err, errlen, cfg->tls_key,
 		    "not a PEM private key");
 		goto fail;
 	}
 	if (!SSL_CTX_check_private_key(ctx)) {
+mismatch:
 		tls_reason(why, sizeof why, "does not match the certificate");
 		snprintf(err, errlen, "%s: %s %s", cfg->tls_key, why,
 		    cfg->tls_cert);
