@@ -14,6 +14,8 @@
  * With standard input not a terminal, chatc reads lines from it without
  * readline and sends them (a scriptable nc); with standard output not a
  * terminal, it writes the server's lines as plain text.
+ *
+ * With --tls the bytes go through tls.c, which verifies the server.
  */
 
 #include "config.h"
@@ -46,6 +48,8 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 
+#include "tls.h"
+
 /* A parameter that a callback's signature needs and its body does not. */
 #ifndef __unused
 #define __unused	__attribute__((__unused__))
@@ -54,6 +58,7 @@
 #define CHATC_PROMPT		">>> "
 #define CHATC_HOST		"localhost"
 #define CHATC_PORT		"8080"
+#define CHATC_TLS_PORT		"6697"	/* the [tls] port of the sample */
 #define CHATC_MAX_LINE		(1024 * 1024)	/* longer server lines are cut */
 #define CHATC_OUT_HIGH		65536	/* stop reading a piped stdin above */
 #define CHATC_CONNECT_TIMEOUT	10.0	/* seconds per address */
@@ -89,6 +94,7 @@ struct strset {
 enum conn_state {
 	ST_IDLE,		/* nothing under way */
 	ST_CONNECTING,		/* a non-blocking connect() is pending */
+	ST_HANDSHAKE,		/* --tls: connected, handshake under way */
 	ST_CONNECTED,
 	ST_WAITING		/* --reconnect: waiting to try again */
 };
@@ -105,6 +111,11 @@ struct chatc {
 	char		*port;
 	char		 label[320];	/* host:port, for messages */
 	int		 reconnect;
+	int		 use_tls;	/* --tls */
+	int		 insecure;	/* --insecure: no verification */
+	char		*ca;		/* --ca FILE; NULL: the system's */
+	struct ctls_ctx	*tls_ctx;	/* NULL without --tls */
+	struct ctls	*tls;		/* the connection's, NULL: plain */
 
 	int		 tty_in;	/* stdin is a terminal: use readline */
 	int		 tty_out;	/* stdout is a terminal */
@@ -168,6 +179,7 @@ static void	 status(struct chatc *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	 screen_flush(struct chatc *);
 static void	 conn_start(struct chatc *);
+static void	 conn_up(struct chatc *);
 static void	 conn_next(struct chatc *);
 static void	 conn_failed(struct chatc *);
 static void	 conn_lost(struct chatc *, const char *);
@@ -746,12 +758,71 @@ conn_start(struct chatc *c)
 	conn_next(c);
 }
 
-/* The connection is up. */
+/* One step of the TLS handshake; the connection is up once it is done. */
+static void
+conn_handshake(struct chatc *c)
+{
+	char	why[512];
+	int	want = 0, r;
+
+	if ((r = ctls_handshake(c->tls, &want, why, sizeof why)) == 1) {
+		conn_up(c);
+		return;
+	}
+	if (r == 0) {
+		ev_io_stop(c->loop, &c->rio);
+		ev_io_stop(c->loop, &c->wio);
+		ev_io_set(want == CTLS_WANT_WRITE ? &c->wio : &c->rio, c->fd,
+		    want == CTLS_WANT_WRITE ? EV_WRITE : EV_READ);
+		ev_io_start(c->loop, want == CTLS_WANT_WRITE ? &c->wio :
+		    &c->rio);
+		return;
+	}
+	ev_timer_stop(c->loop, &c->timer);
+	if (!c->ever_connected && !c->reconnect) {
+		fprintf(stderr, "chatc: TLS handshake with %s failed: %s\n",
+		    c->label, why);
+		ev_io_stop(c->loop, &c->rio);
+		ev_io_stop(c->loop, &c->wio);
+		ctls_free(c->tls);
+		c->tls = NULL;
+		close(c->fd);
+		c->fd = -1;
+		c->state = ST_IDLE;
+		c->status = 1;
+		ev_break(c->loop, EVBREAK_ALL);
+		return;
+	}
+	conn_lost(c, why);
+}
+
+/* The socket is connected: start TLS, or the session at once. */
 static void
 conn_ready(struct chatc *c)
 {
+	ev_io_stop(c->loop, &c->wio);
+	if (c->tls_ctx == NULL) {
+		conn_up(c);
+		return;
+	}
+	if ((c->tls = ctls_new(c->tls_ctx, c->fd, c->host)) == NULL)
+		fatal("out of memory");
+	c->state = ST_HANDSHAKE;
+	ev_timer_stop(c->loop, &c->timer);
+	ev_timer_set(&c->timer, CHATC_CONNECT_TIMEOUT, 0.);
+	ev_timer_start(c->loop, &c->timer);
+	conn_handshake(c);
+}
+
+/* The connection is up. */
+static void
+conn_up(struct chatc *c)
+{
+	char	tls[128];
+
 	ev_timer_stop(c->loop, &c->timer);
 	ev_io_stop(c->loop, &c->wio);
+	ev_io_stop(c->loop, &c->rio);
 	freeaddrinfo(c->ai_list);
 	c->ai_list = c->ai = NULL;
 	c->state = ST_CONNECTED;
@@ -768,7 +839,11 @@ conn_ready(struct chatc *c)
 
 	ev_io_set(&c->rio, c->fd, EV_READ);
 	ev_io_start(c->loop, &c->rio);
-	status(c, 0, "connected to %s", c->label);
+	if (c->tls != NULL)
+		status(c, 0, "connected to %s (%s)", c->label,
+		    ctls_describe(c->tls, tls, sizeof tls));
+	else
+		status(c, 0, "connected to %s", c->label);
 
 	/* Ask for the server's commands; the answer is not shown. */
 	c->help_pending = 1;
@@ -897,6 +972,9 @@ conn_lost(struct chatc *c, const char *why)
 {
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
+	ev_timer_stop(c->loop, &c->timer);
+	ctls_free(c->tls);
+	c->tls = NULL;
 	close(c->fd);
 	c->fd = -1;
 	c->state = ST_IDLE;
@@ -939,9 +1017,13 @@ static void
 out_flush(struct chatc *c)
 {
 	ssize_t	n;
+	int	want;
 
 	while (c->out.len > 0) {
-		n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+		if (c->tls != NULL)
+			n = ctls_write(c->tls, c->out.data, c->out.len, &want);
+		else
+			n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -962,6 +1044,8 @@ out_flush(struct chatc *c)
 	if (c->shut_pending) {
 		/* All is said: the server answers our EOF by closing. */
 		c->shut_pending = 0;
+		if (c->tls != NULL)
+			ctls_shutdown(c->tls);
 		shutdown(c->fd, SHUT_WR);
 	}
 	stdin_update(c);
@@ -974,19 +1058,32 @@ sock_read_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 	struct chatc	*c = w->data;
 	char		 data[65536];
 	ssize_t		 n;
+	int		 want;
 
-	n = read(c->fd, data, sizeof data);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	if (c->state == ST_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	/* Over TLS, read until OpenSSL has nothing left: records it has
+	 * decoded already would wake no watcher. */
+	do {
+		if (c->tls != NULL)
+			n = ctls_read(c->tls, data, sizeof data, &want);
+		else
+			n = read(c->fd, data, sizeof data);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			conn_lost(c, strerror(errno));
 			return;
-		conn_lost(c, strerror(errno));
-		return;
-	}
-	if (n == 0) {
-		conn_lost(c, NULL);
-		return;
-	}
-	server_bytes(c, data, (size_t)n);
+		}
+		if (n == 0) {
+			conn_lost(c, NULL);
+			return;
+		}
+		server_bytes(c, data, (size_t)n);
+	} while (c->tls != NULL && c->state == ST_CONNECTED);
 	screen_flush(c);
 }
 
@@ -998,6 +1095,8 @@ sock_write_cb(__unused struct ev_loop *loop, ev_io *w, __unused int revents)
 
 	if (c->state == ST_CONNECTING)
 		conn_check(c);
+	else if (c->state == ST_HANDSHAKE)
+		conn_handshake(c);
 	else
 		out_flush(c);
 }
@@ -1015,6 +1114,16 @@ timer_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 		c->last_errno = ETIMEDOUT;
 		c->ai = c->ai->ai_next;
 		conn_next(c);
+	} else if (c->state == ST_HANDSHAKE) {
+		if (!c->ever_connected && !c->reconnect) {
+			fprintf(stderr, "chatc: TLS handshake with %s failed: "
+			    "no answer within %.0f s\n", c->label,
+			    CHATC_CONNECT_TIMEOUT);
+			c->status = 1;
+			ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+		conn_lost(c, "TLS handshake timed out");
 	} else if (c->state == ST_WAITING) {
 		conn_start(c);
 	}
@@ -1361,16 +1470,24 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: chatc [-V] [--reconnect] [-h host] [-p port] "
-	    "[host[:port] [port]]\n"
+	    "usage: chatc [-V] [--reconnect] [--tls [--ca file | --insecure]] "
+	    "[-h host] [-p port]\n"
+	    "             [host[:port] [port]]\n"
 	    "  -h, --host host   server to connect to (default %s)\n"
-	    "  -p, --port port   its port (default %s)\n"
+	    "  -p, --port port   its port (default %s, with --tls %s)\n"
 	    "  --reconnect       when the connection fails or is lost, "
 	    "try again\n"
 	    "                    (after 1 s, doubling up to %.0f s)\n"
+	    "  --tls             connect with TLS, verifying the server's "
+	    "certificate\n"
+	    "                    against the system's CAs and the host name\n"
+	    "  --ca file         verify against the CA certificates in file "
+	    "instead\n"
+	    "  --insecure        do not verify the server (a test server's "
+	    "own certificate)\n"
 	    "  --help            print this help and exit\n"
 	    "  -V, --version     print the version and exit\n",
-	    CHATC_HOST, CHATC_PORT, CHATC_BACKOFF_MAX);
+	    CHATC_HOST, CHATC_PORT, CHATC_TLS_PORT, CHATC_BACKOFF_MAX);
 }
 
 /* A port number, 1 to 65535, or NULL. */
@@ -1442,11 +1559,14 @@ set_once(char **slot, char *value, const char *what)
 static int
 parse_args(struct chatc *c, int argc, char **argv)
 {
-	enum { OPT_HELP = 256, OPT_RECONNECT };
+	enum { OPT_HELP = 256, OPT_RECONNECT, OPT_TLS, OPT_CA, OPT_INSECURE };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'h' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "reconnect", no_argument, NULL, OPT_RECONNECT },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1477,6 +1597,17 @@ parse_args(struct chatc *c, int argc, char **argv)
 		case OPT_RECONNECT:
 			c->reconnect = 1;
 			break;
+		case OPT_TLS:
+			c->use_tls = 1;
+			break;
+		case OPT_CA:
+			if (set_once(&c->ca, xstrndup(optarg, strlen(optarg)),
+			    "--ca") != 0)
+				return (3);
+			break;
+		case OPT_INSECURE:
+			c->insecure = 1;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return (1);
@@ -1487,6 +1618,15 @@ parse_args(struct chatc *c, int argc, char **argv)
 			usage(stderr);
 			return (3);
 		}
+	}
+	if ((c->ca != NULL || c->insecure) && !c->use_tls) {
+		fprintf(stderr, "chatc: --ca and --insecure go with --tls\n");
+		return (3);
+	}
+	if (c->ca != NULL && c->insecure) {
+		fprintf(stderr, "chatc: --ca and --insecure exclude each "
+		    "other\n");
+		return (3);
 	}
 	if (argc - optind > 2) {
 		fprintf(stderr, "chatc: unexpected argument '%s'\n",
@@ -1525,6 +1665,7 @@ main(int argc, char **argv)
 {
 	struct chatc	 c;
 	const char	*nocolor, *term;
+	char		 err[512];
 	size_t		 i;
 	int		 r;
 
@@ -1533,12 +1674,23 @@ main(int argc, char **argv)
 	if ((r = parse_args(&c, argc, argv)) != 0) {
 		free(c.host);
 		free(c.port);
+		free(c.ca);
 		return (r - 1);
 	}
 	if (c.host == NULL)
 		c.host = xstrndup(CHATC_HOST, strlen(CHATC_HOST));
 	if (c.port == NULL)
-		c.port = xstrndup(CHATC_PORT, strlen(CHATC_PORT));
+		c.port = c.use_tls ? xstrndup(CHATC_TLS_PORT,
+		    strlen(CHATC_TLS_PORT)) : xstrndup(CHATC_PORT,
+		    strlen(CHATC_PORT));
+	if (c.use_tls && (c.tls_ctx = ctls_ctx_new(c.ca, c.insecure, err,
+	    sizeof err)) == NULL) {
+		fprintf(stderr, "chatc: %s\n", err);
+		free(c.host);
+		free(c.port);
+		free(c.ca);
+		return (1);
+	}
 	snprintf(c.label, sizeof c.label,
 	    strchr(c.host, ':') != NULL ? "[%s]:%s" : "%s:%s", c.host, c.port);
 
@@ -1588,6 +1740,9 @@ main(int argc, char **argv)
 
 	rl_stop(&c);
 	screen_flush(&c);
+	ctls_free(c.tls);
+	ctls_ctx_free(c.tls_ctx);
+	free(c.ca);
 	if (c.fd != -1)
 		close(c.fd);
 	if (c.ai_list != NULL)

@@ -19,8 +19,12 @@ def table():
     """(section, key, default) of every row of the key table."""
     with open(os.path.join(ct.SRCDIR, "src", "config.c")) as f:
         src = f.read()
-    return re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONF_\w+,[^,]*,[^,]*,'
-                      r'\s*(NULL|"[^"]*"),', src)
+    rows = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONF_\w+,[^,]*,[^,]*,'
+                      r'\s*(NULL|(?:"[^"]*"\s*)+),', src)
+    # A default split over adjacent literals is one string, as in C.
+    return [(s, k, d if d == "NULL" else
+             '"%s"' % "".join(re.findall(r'"([^"]*)"', d)))
+            for s, k, d in rows]
 
 
 def report(stdout):
@@ -53,6 +57,8 @@ class EffectiveConfigTest(unittest.TestCase):
         return ct.write_file(os.path.join(d, "chatd.ini"), text)
 
     def test_every_key_and_its_origin(self):
+        ca = ct.TestCA()
+        cert, key = ca.cert()
         path = self.write(
             "; a comment\n"
             "[server]\n"
@@ -67,7 +73,11 @@ class EffectiveConfigTest(unittest.TestCase):
             "redis = 127.0.0.1:6379\n"
             "node = n1\n"
             "[plugin.motd]\n"
-            "text = Welcome; be nice\n" % ct.PLUGINS)
+            "text = Welcome; be nice\n"
+            "[tls]\n"
+            "cert = %s\n"
+            "key = %s\n"
+            "client_ca = %s\n" % (ct.PLUGINS, cert, key, ca.path))
         r = ct.run_chatd(["-t", "-c", path])
         self.assertEqual(r.returncode, 0, r)
         keys, order = report(r.stdout)
@@ -78,7 +88,8 @@ class EffectiveConfigTest(unittest.TestCase):
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
         self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "cluster", "plugin.motd"])
+                                 "metrics", "cluster", "tls",
+                                 "plugin.motd"])
         self.assertEqual(keys[("server", "bind")],
                          ("127.0.0.1", "%s:3" % path))
         self.assertEqual(keys[("server", "max_clients")],
@@ -93,6 +104,8 @@ class EffectiveConfigTest(unittest.TestCase):
                          ("Welcome; be nice", "%s:14" % path))
         self.assertEqual(keys[("cluster", "redis")],
                          ("127.0.0.1:6379", "%s:11" % path))
+        self.assertEqual(keys[("tls", "cert")], (cert, "%s:16" % path))
+        self.assertEqual(keys[("tls", "port")], ("off", "default"))
         for (section, key), (value, origin) in keys.items():
             if origin == "default":
                 want = [d for s, k, d in rows if (s, k) == (section, key)]
