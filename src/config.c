@@ -87,8 +87,8 @@ const struct config_key config_keys[] = {
 	  OFF(tls_ciphers), 1,
 	  "TLS 1.2 cipher list, in OpenSSL's syntax (forward secret AEADs)" },
 	{ "tls", "ciphersuites", CONF_STRING, 0, 0,
-	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-	  "TLS_CHACHA20_POLY1305_SHA256", OFF(tls_ciphersuites), 1,
+	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+	  OFF(tls_ciphersuites), 1,
 	  "TLS 1.3 cipher suites, colon-separated" },
 	{ "tls", "client_ca", CONF_PATH, 0, 0, NULL, OFF(tls_client_ca), 1,
 	  "PEM file of CAs; set = clients must show a certificate they signed" },

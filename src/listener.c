@@ -355,6 +355,13 @@ listener_open(struct listener *l, struct server *srv,
 	    how, sizeof how, err, errlen);
 	if (l->fd == -1)
 		return (*err != '\0' ? -1 : 0);
+	if (kind->context != NULL && kind->context(srv) == NULL) {
+		/* systemd's socket, and nothing to serve it with */
+		snprintf(err, errlen, "%s: [%s] has no cert and key to serve "
+		    "it with", how, kind->section);
+		close(l->fd);
+		return (-1);
+	}
 	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	ev_init(&l->pause, listener_resume_cb);
 	ev_io_start(srv->loop, &l->io);

@@ -345,21 +345,38 @@ tls_conn_handshake(struct conn *conn, char *why, size_t len)
 	return (-1);
 }
 
-/* Read decrypted input: > 0 bytes, 0 at the peer's end, -1 with errno. */
+/*
+ * Read decrypted input: > 0 bytes, 0 at the peer's end, -1 with errno.
+ * SSL_read() hands over one record at a time, and a client sends a record
+ * per line: the records already received are read in one call, as read()
+ * takes all a socket holds, so that a burst of lines is handled in one
+ * turn of the loop (and answered in one flush) as over plain TCP.  What
+ * ends the run after some bytes is met again by the next call.
+ */
 static ssize_t
 tls_conn_read(struct conn *conn, char *buf, size_t len)
 {
+	size_t	total = 0;
 	int	r;
 
-	if (len > INT_MAX)
-		len = INT_MAX;
-	ERR_clear_error();
-	errno = 0;
-	if ((r = SSL_read(conn->state, buf, (int)len)) > 0)
-		return (r);
-	/* An EOF without close_notify is an end as good as any: a chat
-	 * line carries no length that a truncation could falsify. */
-	return (tls_result(conn, r, NULL, 0) == 1 ? 0 : -1);
+	while (total < len) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_read(conn->state, buf + total, len - total > INT_MAX ?
+		    INT_MAX : (int)(len - total));
+		if (r > 0) {
+			total += (size_t)r;
+			continue;
+		}
+		if (total > 0) {
+			ERR_clear_error();
+			break;
+		}
+		/* An EOF without close_notify is an end as good as any: a
+		 * chat line carries no length a truncation could falsify. */
+		return (tls_result(conn, r, NULL, 0) == 1 ? 0 : -1);
+	}
+	return ((ssize_t)total);
 }
 
 /*

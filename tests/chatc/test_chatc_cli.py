@@ -274,7 +274,8 @@ class Tls(unittest.TestCase):
                      ["--tls", "--ca", "x", "--insecure"]):
             r = ct.run_chatc(args)
             self.assertEqual(r.returncode, 2, args)
-            self.assertIn(b"--tls", r.stderr)
+            self.assertIn(b"--", r.stderr)
+            self.assertRegex(r.stderr, b"^chatc: --ca and --insecure ")
         r = ct.run_chatc(["--tls", "--ca", "/nonexistent/ca.pem"])
         self.assertEqual(r.returncode, 1)
         self.assertRegex(r.stderr.decode(),

@@ -19,12 +19,8 @@ def table():
     """(section, key, default) of every row of the key table."""
     with open(os.path.join(ct.SRCDIR, "src", "config.c")) as f:
         src = f.read()
-    rows = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONF_\w+,[^,]*,[^,]*,'
-                      r'\s*(NULL|(?:"[^"]*"\s*)+),', src)
-    # A default split over adjacent literals is one string, as in C.
-    return [(s, k, d if d == "NULL" else
-             '"%s"' % "".join(re.findall(r'"([^"]*)"', d)))
-            for s, k, d in rows]
+    return re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*CONF_\w+,[^,]*,[^,]*,'
+                      r'\s*(NULL|"[^"]*"),', src)
 
 
 def report(stdout):
