@@ -847,15 +847,16 @@ class TestCA:
                                  % (" ".join(args), r.stdout.decode()))
 
     def cert(self, name="server", cn="localhost", ecdsa=True,
-             client=False):
-        """Make name.pem and name.key; returns (cert path, key path)."""
+             client=False, extra=""):
+        """Make name.pem and name.key; returns (cert path, key path).
+        extra: more extension lines for openssl x509 -extfile."""
         cert = os.path.join(self.dir, name + ".pem")
         key = os.path.join(self.dir, name + ".key")
         csr = os.path.join(self.dir, name + ".csr")
         ext = os.path.join(self.dir, name + ".ext")
         write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
                    "extendedKeyUsage=%s\n"
-                   % ("clientAuth" if client else "serverAuth"))
+                   % ("clientAuth" if client else "serverAuth") + extra)
         newkey = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
                   if ecdsa else ["-newkey", "rsa:2048"])
         self._run("req", *newkey, "-nodes", "-subj", "/CN=" + cn,
