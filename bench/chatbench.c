@@ -1260,6 +1260,7 @@ main(int argc, char **argv)
 	struct linger		 lg = { 1, 0 };
 	struct conn		*c;
 	uint64_t		 t_start, t_joined = 0, t_chat = 0, t_end = 0;
+	uint64_t		 t_welcomed = 0;
 	uint64_t		 expect_joins, expected, lost, sent;
 	double			 t, deadline, t_stop = 0., cpu0 = -1.;
 	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
@@ -1339,6 +1340,9 @@ main(int argc, char **argv)
 				next++;
 				ramping++;
 			}
+			if (t_welcomed == 0 && st.welcomes + (uint64_t)st.dead >=
+			    (uint64_t)nreaders)
+				t_welcomed = now_ns();
 			if (all_joined(nreaders, expect_joins)) {
 				t_joined = now_ns();
 				jcpu1 = server_cpu();
@@ -1494,7 +1498,7 @@ wait:
 	    " watch_cpu_s=%.2f watch_cpu_pct=%.0f"
 	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld"
-	    " tls=%d handshakes=%" PRIu64 " handshake_mean_us=%.1f"
+	    " welcome_s=%.3f tls=%d handshakes=%" PRIu64 " handshake_mean_us=%.1f"
 	    " handshake_max_us=%.1f complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.lines, opt.duration, opt.bytes, opt.window,
@@ -1515,7 +1519,8 @@ wait:
 	    wcpu0 >= 0. && wcpu1 >= 0. && el > 0. ? 100. * (wcpu1 - wcpu0) /
 	    el : -1., rss0, rss_idle,
 	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
-	    nreaders : -1., rss_kb, hwm_kb, opt.tls, st.handshakes,
+	    nreaders : -1., rss_kb, hwm_kb, t_welcomed > 0 ?
+	    (double)(t_welcomed - t_start) / 1e9 : -1., opt.tls, st.handshakes,
 	    st.handshakes > 0 ? (double)st.hs_sum / (double)st.handshakes /
 	    1e3 : -1., (double)st.hs_max / 1e3, !timed_out);
 	fflush(stdout);
