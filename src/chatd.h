@@ -383,6 +383,10 @@ struct config {
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
+	long long	 max_time;	/* ms */
+	long long	 slow_call;	/* ms; 0: never logged */
+	long long	 breaker_errors;	/* 0: never switched off */
+	long long	 breaker_window;	/* seconds */
 	int		 unsafe;
 	int		 log_level;
 	int		 log_syslog;
@@ -616,6 +620,9 @@ int		 cluster_is_up(const struct cluster *);
 const char	*cluster_node(const struct cluster *);
 const char	*cluster_node_of(const struct server *, const struct client *);
 size_t		 cluster_servers(const struct cluster *);
+double		 cluster_heartbeat_rtt(const struct cluster *);
+void		 cluster_counts(const struct cluster *, unsigned long long *,
+		     unsigned long long *, unsigned long long *);
 
 /* client.c */
 /*
@@ -742,7 +749,12 @@ enum metric {
 	METRIC_LUA_CALLS,		/* {call} */
 	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
+	METRIC_PLUGIN_CALLS,		/* {plugin} */
+	METRIC_PLUGIN_NSEC,		/* {plugin}, rendered in seconds */
+	METRIC_PLUGIN_OFF,		/* {plugin}: functions switched off */
 	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
+	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_COUNT
 };
 struct metric_series {
@@ -751,6 +763,7 @@ struct metric_series {
 	char		 label[];
 };
 extern uint64_t	 metric_values[METRIC_COUNT];
+#define METRIC_CLUSTER_FIRST	METRIC_CLUSTER_JOINS	/* shown only with [cluster] redis */
 #define metric_add(m, n)	(metric_values[(m)] += (n))
 #define metric_inc(m)		(metric_values[(m)]++)
 struct metric_series *metric_series(enum metric, const char *);

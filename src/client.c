@@ -245,9 +245,9 @@ client_send(struct client *c, struct buf *b)
 		metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	}
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
-		log_info("client %llu (%s): %zu bytes queued, over "
+		log_info("client %llu (%s, %s): %zu bytes queued, over "
 		    "output_limit; dropping it", (unsigned long long)c->id,
-		    c->addr, c->out.bytes);
+		    c->name, c->addr, c->out.bytes);
 		client_drop(c, CHATD_LEAVE_SLOW);
 		return;
 	}

@@ -52,6 +52,16 @@ const struct config_key config_keys[] = {
 	  "Lua instructions one call may run before it is stopped" },
 	{ "lua", "memory_limit", CONF_INT, 1048576, 68719476736LL, "67108864",
 	  OFF(memory_limit), 1, "bytes the Lua state may allocate" },
+	{ "lua", "max_time", CONF_INT, 1, 60000, "100", OFF(max_time), 1,
+	  "milliseconds one plugin call may run before it is stopped" },
+	{ "lua", "slow_call", CONF_INT, 0, 60000, "10", OFF(slow_call), 1,
+	  "milliseconds after which a plugin call is logged as slow; 0 = never" },
+	{ "lua", "breaker_errors", CONF_INT, 0, 1000000, "20",
+	  OFF(breaker_errors), 1,
+	  "errors in breaker_window after which a hook or command is switched "
+	  "off until reload; 0 = never" },
+	{ "lua", "breaker_window", CONF_INT, 1, 86400, "60",
+	  OFF(breaker_window), 1, "seconds over which breaker_errors count" },
 	{ "lua", "unsafe", CONF_BOOL, 0, 1, "false", OFF(unsafe), 1,
 	  "true opens the whole Lua standard library to plugins" },
 	{ "log", "level", CONF_LEVEL, 0, 0, "info", OFF(log_level), 1,
@@ -72,7 +82,8 @@ const struct config_key config_keys[] = {
 	{ "cluster", "heartbeat", CONF_INT, 1, 60, "1", OFF(heartbeat), 1,
 	  "seconds between this server's heartbeats" },
 	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
-	  1, "seconds without a heartbeat before a server's users are lost" },
+	  1, "seconds without this server's heartbeat before its users are "
+	  "announced as lost" },
 	{ "tls", "bind", CONF_ADDR, 0, 0, "0.0.0.0", OFF(tls_bind), 0,
 	  "address of the TLS listener; an IPv6 literal also works" },
 	{ "tls", "port", CONF_PORT, 0, 65535, "off", OFF(tls_port), 0,
@@ -112,6 +123,7 @@ struct config_parse {
 	FILE		*f;
 	const char	*dir;		/* of the file, for relative paths */
 	int		 line;		/* the line inih is working on */
+	int		 read_errno;	/* a read error, or 0 */
 	int		 err_line;	/* of the first error we found */
 	char		 msg[256];	/* that error */
 	int		 key_line[CONFIG_NKEYS];	/* 0: not set */
@@ -381,6 +393,10 @@ config_reader(char *str, int num, void *stream)
 		if (ch == '\0')
 			nul = 1;
 	}
+	if (ch == EOF && ferror(p->f)) {	/* a directory, EIO: no end */
+		p->read_errno = errno != 0 ? errno : EIO;
+		return (NULL);
+	}
 	if (n == 0 && ch == EOF)
 		return (NULL);
 	str[n] = '\0';
@@ -494,9 +510,15 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		dir = xstrndup(path, (size_t)(slash - path));
 	p.dir = dir;
 
+	errno = 0;
 	line = ini_parse_stream(config_reader, &p, config_handler, &p);
 	fclose(p.f);
 	free(dir);
+	if (p.read_errno != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(p.read_errno));
+		return (-1);
+	}
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return (-1);

@@ -19,11 +19,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: chatd [-htV] [-c file]\n"
-	    "  -c file   read this configuration (default: %s if present,\n"
-	    "            else built-in defaults)\n"
-	    "  -t        check the configuration and plugins, print ok, exit\n"
-	    "  -h        print this help and exit\n"
-	    "  -V        print the version and exit\n",
+	    "  -c, --config file  read this configuration\n"
+	    "                     (default: %s if present,\n"
+	    "                     else built-in defaults)\n"
+	    "  -t, --test         check the configuration and plugins, print\n"
+	    "                     the effective configuration and ok, exit\n"
+	    "  -h, --help         print this help and exit\n"
+	    "  -V, --version      print the version and exit\n",
 	    CHATD_CONFFILE);
 }
 

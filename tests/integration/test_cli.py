@@ -27,6 +27,8 @@ class CliTest(unittest.TestCase):
         r = ct.run_chatd(["-h"])
         self.assertEqual(r.returncode, 0, r)
         self.assertRegex(r.stdout.lower(), "usage")
+        for opt in ("--config", "--test", "--help", "--version"):
+            self.assertIn(opt, r.stdout)
         self.assertIn("-c", r.stdout)
         self.assertNotIn("listening on", r.stderr)
 

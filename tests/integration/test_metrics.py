@@ -7,57 +7,15 @@ and command, reloads done and failed; gauges read the server's state.
 The HTTP door answers what is not a scrape with the right status: 404,
 405, 413, 431, 400, 408, and 503 past its connection limit."""
 
-import os
-import re
 import socket
-import subprocess
 import time
 import unittest
 
 import chatdtest as ct
 
-METRICS_RE = re.compile(r"serving metrics at http://(\S+):(\d+)/metrics")
-SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
-
-
-def http(host, port, request, timeout=5.0):
-    """Send raw request bytes, read the response to EOF: (status,
-    headers dict with lower-case names, body bytes)."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) .+", lines[0])
-    if not m:
-        raise AssertionError("bad status line %r" % lines[0])
-    headers = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if "content-length" in headers and request.split(b" ")[0] != b"HEAD":
-        if int(headers["content-length"]) != len(body):
-            raise AssertionError("Content-Length %s, body %d bytes"
-                                 % (headers["content-length"], len(body)))
-    return int(m.group(1)), headers, body
-
-
-def parse(text):
-    """Prometheus text -> {(name, labels): float}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            raise AssertionError("not a sample line: %r" % line)
-        out[(m.group(1), m.group(2) or "")] = float(m.group(3))
-    return out
+http = ct.http
+parse = ct.parse_metrics
+promtool_check = ct.promtool_check
 
 
 class MetricsServer(ct.Server):
@@ -71,31 +29,11 @@ class MetricsServer(ct.Server):
 
     def start(self):
         super().start()
-        m = self.wait_log(METRICS_RE)
-        self.mhost, self.mport = m.group(1), int(m.group(2))
+        self.mhost, self.mport = self.metrics_addr()
         return self
 
     def request(self, raw, timeout=5.0):
         return http(self.mhost, self.mport, raw, timeout)
-
-    def scrape(self):
-        status, headers, body = self.request(
-            b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
-        if status != 200:
-            raise AssertionError("scrape: %d %r" % (status, body))
-        if headers.get("content-type") != \
-                "text/plain; version=0.0.4; charset=utf-8":
-            raise AssertionError("content type %r"
-                                 % headers.get("content-type"))
-        return body.decode("utf-8")
-
-
-def promtool_check(text):
-    promtool = ct.need("promtool", "prometheus")
-    r = subprocess.run([promtool, "check", "metrics"], input=text,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True, timeout=30)
-    return r.returncode, r.stdout
 
 
 class MetricsTest(unittest.TestCase):

@@ -19,7 +19,9 @@ context manager: .port .pid .log_text() .mark() .wait_log(rx, after=)
 Client(port, tls=ssl_context) has send() sendline() ask() line()
 expect() expect_match() expect_lines() read_until() lines_until()
 expect_closed() no_line() drain() join() sync() abort(); .name is the peer
-address the server names it by.  run_chatd(args) runs the binary to
+address the server names it by.  With a [metrics] port, Server.scrape()
+and .metrics() read GET /metrics (http(), parse_metrics(),
+promtool_check()).  run_chatd(args) runs the binary to
 completion (CLI and config checks).
 
 Layers for the other test folders, in this same module:
@@ -216,6 +218,62 @@ def write_file(path, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+# ---- the HTTP door and its metrics ----------------------------------------
+
+METRICS_RE = re.compile(r"serving metrics at http://(\S+):(\d+)/metrics")
+METRICS_SAMPLE_RE = re.compile(
+    r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
+
+
+def http(host, port, request, timeout=5.0):
+    """Send raw request bytes, read the response to EOF: (status,
+    headers dict with lower-case names, body bytes)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) .+", lines[0])
+    if not m:
+        raise AssertionError("bad status line %r" % lines[0])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers and request.split(b" ")[0] != b"HEAD":
+        if int(headers["content-length"]) != len(body):
+            raise AssertionError("Content-Length %s, body %d bytes"
+                                 % (headers["content-length"], len(body)))
+    return int(m.group(1)), headers, body
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, labels): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = METRICS_SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError("not a sample line: %r" % line)
+        out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def promtool_check(text):
+    """promtool check metrics on text: (exit status, its output)."""
+    promtool = need("promtool", "prometheus")
+    r = subprocess.run([promtool, "check", "metrics"], input=text,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=30)
+    return r.returncode, r.stdout
 
 
 class Server:
@@ -489,6 +547,29 @@ class Server:
 
     def rss_kb(self):
         return rss_kb(self.proc.pid)
+
+    # -- metrics (a [metrics] port in the config) ----------------------
+    def metrics_addr(self):
+        """(host, port) of the GET /metrics listener, from the log."""
+        m = self.wait_log(METRICS_RE)
+        return m.group(1), int(m.group(2))
+
+    def scrape(self):
+        """GET /metrics: the text, checked for status and content type."""
+        host, port = self.metrics_addr()
+        status, headers, body = http(
+            host, port, b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+        if status != 200:
+            raise AssertionError("scrape: %d %r" % (status, body))
+        if headers.get("content-type") != \
+                "text/plain; version=0.0.4; charset=utf-8":
+            raise AssertionError("content type %r"
+                                 % headers.get("content-type"))
+        return body.decode("utf-8")
+
+    def metrics(self):
+        """The scrape parsed: {(name, labels): float}."""
+        return parse_metrics(self.scrape())
 
     # -- clients -------------------------------------------------------
     def client(self, join=True, **kw):
@@ -1250,6 +1331,7 @@ class RedisServer:
     def stop(self, timeout=8.0):
         """SIGTERM, wait bounded, then SIGKILL its own PID."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)	# if it was stopped
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -1261,10 +1343,15 @@ class RedisServer:
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)	# if it was stopped
             self.proc.kill()
             self.proc.wait(5)
         if self in _live_servers:
             _live_servers.remove(self)
+
+    def signal(self, sig):
+        """Send sig to this redis-server (SIGSTOP: a Redis that stalls)."""
+        self.proc.send_signal(sig)
 
     def __enter__(self):
         return self.start()
@@ -1285,13 +1372,15 @@ class ClusterNode(PluginServer):
     `node`, heartbeat 1 s and node_timeout 2 s unless `cluster` says
     otherwise, and the default room (plus `plugins`).  start() returns
     once the node is in the room (its log says so).  A node ended with
-    kill9() is not checked at stop."""
+    kill9() is not checked at stop.  node None leaves the id to chatd."""
 
     def __init__(self, redis, node, cluster=None, config=None, plugins=None,
                  wait_up=True):
         sections = {"cluster": {"redis": redis.addr, "node": node,
                                 "heartbeat": 1, "node_timeout": 2}}
         sections["cluster"].update(cluster or {})
+        if node is None:	# the default: host name and process id
+            del sections["cluster"]["node"]
         for sec, keys in (config or {}).items():
             sections.setdefault(sec, {}).update(keys)
         super().__init__(plugins=plugins, room=True, config=sections)
