@@ -2,9 +2,10 @@
  * chatbench: a load generator for chatd, and for Redis pub/sub as a
  * yardstick.  See chatbench(1).
  *
- * One process, one thread, epoll, libc only, so that the generator costs
- * as little as it can; it reports its own CPU time next to the server's so
- * a reader can tell which of the two was the bottleneck.
+ * One process, one thread, epoll, libc only (and OpenSSL for --tls), so
+ * that the generator costs as little as it can; it reports its own CPU
+ * time next to the server's so a reader can tell which of the two was the
+ * bottleneck.
  *
  * It connects N clients (at most --ramp of them waiting for their welcome
  * at once), waits until every one is welcomed and every join notice has
@@ -26,6 +27,11 @@
  * receive.  --slow K adds K clients that never read; with --who-flood W
  * each of them sends "who" W times when the lines start (a cheap request
  * with an expensive answer: the others' latency shows what it costs).
+ *
+ * --tls speaks TLS to the server (chatd's [tls] port, or a Redis built
+ * with TLS): a full handshake per connection, no resumption and no
+ * verification (it measures, it does not trust), and the time from
+ * connect() to the end of each handshake is reported.
  *
  * Output: one line for people, then one line of key=value pairs.  Exit
  * status: 0 when every line arrived, in order, before the deadline; 1
@@ -53,6 +59,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT	24
@@ -82,6 +91,9 @@ struct conn {
 	int		 onlined;	/* chatd: the "* online" line */
 	int		 sender;	/* sender index, or -1 */
 	int		 pollout;
+	SSL		*ssl;		/* --tls */
+	int		 handshaking;	/* --tls: the handshake is not done */
+	uint64_t	 t_connect;	/* when connect() was called */
 	char		 name[NAME_MAX_LEN];
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
@@ -114,10 +126,13 @@ static struct {
 	int		 idle;
 	int		 verbose;
 	double		 upgrade;	/* SIGUSR2 to pid this long into chat */
+	int		 tls;
 } opt = {
 	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
-	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0.
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0
 };
+
+static SSL_CTX		*tls_ctx;	/* --tls */
 
 static struct conn	*conns;
 static int		 ep;
@@ -137,6 +152,7 @@ static struct {
 	uint64_t	 lat_max;
 	uint64_t	 gap_max;	/* longest wait of a client between lines */
 	uint64_t	 t_upgrade;	/* when SIGUSR2 was sent */
+	uint64_t	 handshakes, hs_sum, hs_max;	/* --tls, ns */
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
 	int		 dead, finished;
@@ -488,6 +504,109 @@ redis_input(struct conn *c, const char *buf, size_t len, uint64_t t)
 	return ((size_t)(p - buf));
 }
 
+/* What an SSL call that did not succeed means, as errno: EAGAIN, or not. */
+static void
+tls_errno(struct conn *c, int r)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		break;
+	case SSL_ERROR_ZERO_RETURN:
+		errno = 0;
+		break;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			errno = ECONNRESET;
+		break;
+	default:
+		errno = EPROTO;
+		break;
+	}
+	ERR_clear_error();
+}
+
+/* read(2) on c, through TLS with --tls. */
+static ssize_t
+io_read(struct conn *c, char *buf, size_t len)
+{
+	int	r;
+
+	if (c->ssl == NULL)
+		return (read(c->fd, buf, len));
+	errno = 0;
+	if ((r = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX :
+	    (int)len)) > 0)
+		return (r);
+	tls_errno(c, r);
+	return (errno == 0 ? 0 : -1);
+}
+
+/* write(2) on c, through TLS with --tls. */
+static ssize_t
+io_write(struct conn *c, const char *buf, size_t len)
+{
+	int	r;
+
+	if (c->ssl == NULL)
+		return (write(c->fd, buf, len));
+	errno = 0;
+	if ((r = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX :
+	    (int)len)) > 0)
+		return (r);
+	tls_errno(c, r);
+	if (errno == 0)
+		errno = EPIPE;
+	return (-1);
+}
+
+static void	conn_dead(struct conn *, const char *);
+
+/*
+ * One step of c's handshake.  Until it is done the socket is watched for
+ * what OpenSSL waits for; then as a plain connection would be (a slow
+ * client, not at all).
+ */
+static void
+conn_handshake(struct conn *c)
+{
+	struct epoll_event	ev;
+	uint64_t		t;
+	int			r;
+
+	errno = 0;
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->handshaking = 0;
+		t = now_ns() - c->t_connect;
+		st.handshakes++;
+		st.hs_sum += t;
+		if (t > st.hs_max)
+			st.hs_max = t;
+		if (c->slow) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			return;
+		}
+		c->pollout = c->olen > 0;
+		ev.events = EPOLLIN | (c->pollout ? EPOLLOUT : 0);
+		ev.data.u32 = (uint32_t)c->idx;
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		return;
+	}
+	if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE ||
+	    SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) {
+		ev.events = EPOLLIN | (SSL_get_error(c->ssl, r) ==
+		    SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0);
+		ev.data.u32 = (uint32_t)c->idx;
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		ERR_clear_error();
+		return;
+	}
+	tls_errno(c, r);
+	conn_dead(c, errno == EPROTO ? "TLS handshake failed" :
+	    errno != 0 ? strerror(errno) : "closed during the handshake");
+}
+
 static void
 conn_dead(struct conn *c, const char *why)
 {
@@ -517,7 +636,7 @@ conn_read(struct conn *c)
 		}
 		if (c->carry_len > 0)
 			memcpy(rbuf, c->carry, c->carry_len);
-		n = read(c->fd, rbuf + c->carry_len, rbuf_cap - c->carry_len);
+		n = io_read(c, rbuf + c->carry_len, rbuf_cap - c->carry_len);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
@@ -537,8 +656,11 @@ conn_read(struct conn *c)
 		}
 		if (c->carry_len > 0)
 			memcpy(c->carry, rbuf + used, c->carry_len);
-		if ((size_t)n < rbuf_cap - (len - (size_t)n))
+		if ((size_t)n < rbuf_cap - (len - (size_t)n) &&
+		    (c->ssl == NULL || SSL_pending(c->ssl) == 0))
 			return;		/* short read: drained */
+		if (c->ssl != NULL)
+			round = 0;	/* no event would announce the rest */
 	}
 }
 
@@ -550,6 +672,8 @@ set_pollout(struct conn *c, int on)
 	if (c->pollout == on || c->slow)
 		return;
 	c->pollout = on;
+	if (c->handshaking)
+		return;		/* conn_handshake() watches for itself */
 	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
 	ev.data.u32 = (uint32_t)c->idx;
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -562,7 +686,7 @@ conn_write(struct conn *c)
 	ssize_t	n;
 
 	while (c->ooff < c->olen) {
-		n = write(c->fd, c->obuf + c->ooff, c->olen - c->ooff);
+		n = io_write(c, c->obuf + c->ooff, c->olen - c->ooff);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -738,9 +862,17 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 		    sizeof hello - 1);
 		c->olen += sizeof hello - 1;
 	}
-	if (c->slow && opt.proto == P_CHATD)
+	c->t_connect = now_ns();
+	if (opt.tls) {
+		if ((c->ssl = SSL_new(tls_ctx)) == NULL ||
+		    !SSL_set_fd(c->ssl, c->fd))
+			die("SSL_new: out of memory");
+		SSL_set_connect_state(c->ssl);
+		c->handshaking = 1;
+	} else if (c->slow && opt.proto == P_CHATD)
 		return;		/* never polled: it never reads */
-	ev.events = EPOLLIN | (c->olen > 0 ? EPOLLOUT : 0);
+	/* Polled for the end of connect(); with TLS, for the handshake. */
+	ev.events = EPOLLIN | (c->olen > 0 || c->handshaking ? EPOLLOUT : 0);
 	c->pollout = c->olen > 0;
 	ev.data.u32 = (uint32_t)c->idx;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1)
@@ -892,6 +1024,7 @@ static const struct option longopts[] = {
 	{ "ramp",	required_argument, NULL, 'R' },
 	{ "deadline",	required_argument, NULL, 'd' },
 	{ "upgrade",	required_argument, NULL, 'U' },
+	{ "tls",	no_argument,	   NULL, 'T' },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -941,6 +1074,8 @@ usage(int status)
 "  -U, --upgrade T     T seconds into the chat, send SIGUSR2 to --pid (a\n"
 "                      chatd upgrade) and report the longest wait any\n"
 "                      client had between two lines\n"
+"  -T, --tls           speak TLS (a full handshake per client, the server\n"
+"                      not verified); the handshake times are reported\n"
 "  -v, --verbose       progress and oddities on stderr (twice: more)\n"
 "  -h, --help          this text\n"
 "\n"
@@ -996,7 +1131,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:vh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:Tvh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1067,6 +1202,7 @@ parse_args(int argc, char **argv)
 		case 'U':
 			opt.upgrade = num(longopts[i].name, optarg, 0.001, 1e6);
 			break;
+		case 'T': opt.tls = 1; break;
 		case 'v': opt.verbose++; break;
 		case 'h': usage(0);
 		default: usage(2);
@@ -1175,6 +1311,7 @@ main(int argc, char **argv)
 	struct linger		 lg = { 1, 0 };
 	struct conn		*c;
 	uint64_t		 t_start, t_joined = 0, t_chat = 0, t_end = 0;
+	uint64_t		 t_welcomed = 0;
 	uint64_t		 expect_joins, expected, lost, sent;
 	double			 t, deadline, t_stop = 0., cpu0 = -1.;
 	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
@@ -1189,6 +1326,14 @@ main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	pname = opt.proto == P_CHATD ? "chatd" : "redis";
+	if (opt.tls) {
+		if ((tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+			die("SSL_CTX_new: out of memory");
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
 	total = opt.nclients + opt.nslow;
 	raise_nofile(total);
 
@@ -1246,6 +1391,9 @@ main(int argc, char **argv)
 				next++;
 				ramping++;
 			}
+			if (t_welcomed == 0 && st.welcomes + (uint64_t)st.dead >=
+			    (uint64_t)nreaders)
+				t_welcomed = now_ns();
 			if (all_joined(nreaders, expect_joins)) {
 				t_joined = now_ns();
 				jcpu1 = server_cpu();
@@ -1339,6 +1487,11 @@ wait:
 			c = &conns[evs[i].data.u32];
 			if (c->dead)
 				continue;
+			if (c->handshaking) {
+				conn_handshake(c);
+				if (c->handshaking || c->dead || c->slow)
+					continue;
+			}
 			if (evs[i].events & EPOLLOUT)
 				conn_write(c);
 			if (!c->dead && (evs[i].events &
@@ -1408,7 +1561,9 @@ wait:
 	    " watch_cpu_s=%.2f watch_cpu_pct=%.0f"
 	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld"
-	    " gap_max_us=%.1f upgraded=%d complete=%d\n",
+	    " gap_max_us=%.1f upgraded=%d"
+	    " welcome_s=%.3f tls=%d handshakes=%" PRIu64 " handshake_mean_us=%.1f"
+	    " handshake_max_us=%.1f complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.whoflood, opt.lines, opt.duration, opt.bytes,
 	    opt.window,
@@ -1430,7 +1585,10 @@ wait:
 	    el : -1., rss0, rss_idle,
 	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
 	    nreaders : -1., rss_kb, hwm_kb, (double)st.gap_max / 1e3,
-	    st.t_upgrade != 0, !timed_out);
+	    st.t_upgrade != 0, t_welcomed > 0 ?
+	    (double)(t_welcomed - t_start) / 1e9 : -1., opt.tls, st.handshakes,
+	    st.handshakes > 0 ? (double)st.hs_sum / (double)st.handshakes /
+	    1e3 : -1., (double)st.hs_max / 1e3, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */
@@ -1440,6 +1598,8 @@ wait:
 			    sizeof lg);
 			close(conns[i].fd);
 		}
+		SSL_free(conns[i].ssl);
 	}
+	SSL_CTX_free(tls_ctx);
 	return (ok ? 0 : 1);
 }

@@ -3,7 +3,7 @@
 # Benchmark chatd with chatbench(1), side by side with Redis pub/sub and
 # optionally with a second chatd build.  See doc/performance.md.
 #
-# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|cluster|reuseport|presence]...
+# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|cluster|reuseport|presence|tls]...
 #                                           (default: standard)
 #        bench/run.sh report RAWFILE        (the tables of an earlier run)
 #
@@ -23,6 +23,13 @@
 #                  sharing its port with [server] reuse_port (U)
 #   presence       PRESENCE_USERS idle users on one node of a room: what
 #                  they cost in Redis (keys, bytes, commands per second)
+#   tls            tlsfanout tlsidle handshake: chatd over TLS (T) against
+#                  the same chatd over TCP (A) and BASELINE (B), an ECDSA
+#                  P-256 certificate made here with openssl
+#   tlsfanout      fanout over TLS
+#   tlsidle        idle over TLS (IDLE_CLIENTS)
+#   handshake      HANDSHAKE_CLIENTS clients connecting at once (--ramp
+#                  of as many): time to be welcomed, server CPU
 #
 #   CHATD=path       the chatd to measure (default: chatd at the top)
 #   CHATBENCH=path   the generator (default: chatbench at the top, else
@@ -35,7 +42,9 @@
 #                    PATH, if any; 0 for none
 #   REPS=3           runs per cell and server; the tables show medians
 #   DURATION=5       seconds of sending per run
-#   IDLE_CLIENTS=2000  BIG_CLIENTS=19000
+#   IDLE_CLIENTS=2000  BIG_CLIENTS=19000  HANDSHAKE_CLIENTS=5000
+#   TLS_HANDSHAKE_TIMEOUT=60  [tls] handshake_timeout of T: a crowd of
+#                    handshakes on a shared machine outlasts the default 10
 #   RAW=file         where the key=value lines go (kept)
 #
 # Every server is started here on 127.0.0.1 and stopped here by its PID;
@@ -58,6 +67,8 @@ IDLE_CLIENTS=${IDLE_CLIENTS:-2000}
 PRESENCE_USERS=${PRESENCE_USERS:-10000}
 NODES=${NODES:-2}
 BIG_CLIENTS=${BIG_CLIENTS:-19000}
+HANDSHAKE_CLIENTS=${HANDSHAKE_CLIENTS:-5000}
+TLS_HANDSHAKE_TIMEOUT=${TLS_HANDSHAKE_TIMEOUT:-60}
 RAW=${RAW:-/tmp/chatbench-raw.$$.txt}
 CC=${CC:-cc}
 
@@ -83,7 +94,16 @@ trap 'exit 130' INT TERM
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
-# start_chatd BINARY PLUGINDIR: sets spid and port
+# make_cert: an ECDSA P-256 certificate for 127.0.0.1 in $work, once
+make_cert() {
+	[ -f "$work/cert.pem" ] && return 0
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -days 2 -subj /CN=localhost -keyout "$work/key.pem" \
+	    -out "$work/cert.pem" 2>/dev/null || die "openssl req failed"
+}
+
+# start_chatd BINARY PLUGINDIR [tls]: sets spid and port (with tls, the
+# port of a [tls] listener)
 start_chatd() {
 	cat >"$work/chatd.ini" <<-EOF
 	[server]
@@ -102,13 +122,24 @@ start_chatd() {
 	[log]
 	level = info
 	EOF
+	if [ "${3:-}" = tls ]; then
+		make_cert
+		printf '[tls]\nbind = 127.0.0.1\nport = 0\ncert = %s\nkey = %s\nhandshake_timeout = %s\n' \
+		    "$work/cert.pem" "$work/key.pem" "$TLS_HANDSHAKE_TIMEOUT" \
+		    >>"$work/chatd.ini"
+	fi
 	: >"$work/chatd.log"
 	"$1" -c "$work/chatd.ini" 2>"$work/chatd.log" &
 	spid=$!
 	port=
 	for _ in $(seq 100); do
-		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-		    "$work/chatd.log" | head -1)
+		if [ "${3:-}" = tls ]; then
+			port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (tls.*/\1/p' \
+			    "$work/chatd.log" | head -1)
+		else
+			port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+			    "$work/chatd.log" | head -1)
+		fi
 		[ -n "$port" ] && return 0
 		kill -0 "$spid" 2>/dev/null || break
 		sleep 0.05
@@ -117,16 +148,24 @@ start_chatd() {
 	die "$1 did not start"
 }
 
-# start_redis: sets spid and port
+# start_redis [tls]: sets spid and port (with tls, a --tls-port only)
 start_redis() {
-	local try
+	local try listen
+	[ "${1:-}" = tls ] && make_cert
 	for try in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 30000))
+		if [ "${1:-}" = tls ]; then
+			listen=(--port 0 --tls-port "$port" --tls-cert-file
+			    "$work/cert.pem" --tls-key-file "$work/key.pem"
+			    --tls-auth-clients no)
+		else
+			listen=(--port "$port")
+		fi
 		: >"$work/redis.log"
 		# Protected mode would refuse the clients that chatbench
 		# binds to 127.0.0.2 and up; the server listens on loopback
 		# only either way.
-		"$REDIS" --port "$port" --bind 127.0.0.1 --save '' \
+		"$REDIS" "${listen[@]}" --bind 127.0.0.1 --save '' \
 		    --appendonly no --protected-mode no \
 		    --maxclients 100000 --dir "$work" \
 		    --logfile "$work/redis.log" --daemonize no &
@@ -240,8 +279,10 @@ run_one() {
 	shift 2
 	case $label in
 	A) start_chatd "$CHATD" "$PLUGINS" ;;
+	T) start_chatd "$CHATD" "$PLUGINS" tls; set -- --tls "$@" ;;
 	B) start_chatd "$BASELINE" "$BASELINE_PLUGINS" ;;
 	R) start_redis; proto=redis ;;
+	S) start_redis tls; proto=redis; set -- --tls "$@" ;;
 	C) start_cluster "$NODES" false ;;
 	U) start_cluster "$NODES" true ;;
 	esac
@@ -341,6 +382,16 @@ presence() {
 	echo "join, from chatbench: $(grep -o 'joined in [0-9.]* s' "$work/cb.out" || true)"
 }
 big() { cell big -n "$BIG_CLIENTS" --idle -t 3 -d 1800; }
+tlsfanout() {
+	LABELS="A ${BASELINE:+B} T ${REDIS:+R S}" cell tlsfanout -n 1000 -s 10 \
+	    -b 64 -t "$DURATION"
+}
+tlsidle() { LABELS="A T" cell tlsidle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
+handshake() {
+	LABELS="A T" cell handshake -n "$HANDSHAKE_CLIENTS" --idle \
+	    -R "$HANDSHAKE_CLIENTS" -t 1 -d 600
+}
+tls() { tlsfanout; tlsidle; handshake; }
 
 # syscalls: system calls of chatd per delivered line, counted by perf's
 # syscall tracepoints from the end of the join to the end of the run
@@ -427,6 +478,7 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	if (f["rc"] != 0) failed[lab, t]++
 	lost[lab, t] += f["lost"]
 	reord[lab, t] += f["reordered"]
+	if (f["mode"] == "idle") idlemode[t] = 1
 	what[t] = f["clients"] " clients" (f["slow"] > 0 ? " + " f["slow"] " slow" : "") \
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
 	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
@@ -438,17 +490,19 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 END {
 	name["A"] = "chatd"; name["B"] = "chatd (baseline)"; name["R"] = "redis"
 	name["C"] = nodes " nodes, cross-node"; name["U"] = nodes " nodes, one port"
-	split("A B R C U", L, " ")
+	name["T"] = "chatd over TLS"; name["S"] = "redis over TLS"
+	split("A B R C U T S", L, " ")
 	for (ti = 1; ti <= ntests; ti++) {
 		t = tests[ti]
 		printf "\n### %s: %s (medians)\n\n", t, what[t]
-		if (t == "idle" || t == "big") {
-			print "| server | join s | server CPU s joining | RSS per connection, bytes | broadcast to all, ms | failed runs |"
-			print "|---|---:|---:|---:|---:|---:|"
-			for (li = 1; li <= 5; li++) {
+		if (t in idlemode) {
+			print "| server | all welcomed s | join s | server CPU s joining | RSS per connection, bytes | broadcast to all, ms | failed runs |"
+			print "|---|---:|---:|---:|---:|---:|---:|"
+			for (li = 1; li <= 7; li++) {
 				lab = L[li]
 				if (!((lab SUBSEP t) in has)) continue
-				printf "| %s | %.2f | %.2f | %.0f | %.1f | %d/%d |\n", name[lab],
+				printf "| %s | %.2f | %.2f | %.2f | %.0f | %.1f | %d/%d |\n", name[lab],
+				    m(lab, t, "welcome_s"),
 				    m(lab, t, "join_s"), m(lab, t, "join_srv_cpu_s"),
 				    m(lab, t, "rss_per_conn_b"), m(lab, t, "elapsed_s") * 1000,
 				    failed[lab, t], runs[lab, t]
@@ -457,7 +511,7 @@ END {
 		}
 		print "| server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU % | chatbench CPU % | server ns/delivery | lines per write | peak RSS MB | Redis CPU % | Redis µs per line | lost | reordered | failed runs |"
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-		for (li = 1; li <= 5; li++) {
+		for (li = 1; li <= 7; li++) {
 			lab = L[li]
 			if (!((lab SUBSEP t) in has)) continue
 			d = m(lab, t, "deliveries_per_s")
@@ -494,6 +548,31 @@ END {
 			    ratio(m(lab, t, "srv_cpu_pct"), m("A", t, "srv_cpu_pct"))
 		}
 	}
+	for (xi = 1; xi <= 2; xi++) {
+	tcp = xi == 1 ? "A" : "R"; tls = xi == 1 ? "T" : "S"
+	any = 0
+	for (ti = 1; ti <= ntests; ti++)
+		if (((tcp SUBSEP tests[ti]) in has) && ((tls SUBSEP tests[ti]) in has)) any = 1
+	if (any) {
+		printf "\n### %s / over TCP (ratio of medians)\n\n", name[tls]
+		print "| test | deliveries/s | p50 | p99 | server CPU | RSS per connection | server CPU joining |"
+		print "|---|---:|---:|---:|---:|---:|---:|"
+		for (ti = 1; ti <= ntests; ti++) {
+			t = tests[ti]
+			if (!(((tcp SUBSEP t) in has) && ((tls SUBSEP t) in has))) continue
+			if (t in idlemode)
+				printf "| %s | - | - | - | - | %s | %s |\n", t,
+				    ratio(m(tls, t, "rss_per_conn_b"), m(tcp, t, "rss_per_conn_b")),
+				    ratio(m(tls, t, "join_srv_cpu_s"), m(tcp, t, "join_srv_cpu_s"))
+			else
+				printf "| %s | %s | %s | %s | %s | - | - |\n", t,
+				    ratio(m(tls, t, "deliveries_per_s"), m(tcp, t, "deliveries_per_s")),
+				    ratio(m(tls, t, "p50_us"), m(tcp, t, "p50_us")),
+				    ratio(m(tls, t, "p99_us"), m(tcp, t, "p99_us")),
+				    ratio(m(tls, t, "srv_cpu_pct"), m(tcp, t, "srv_cpu_pct"))
+		}
+	}
+	}
 	for (pi = 1; pi <= 2; pi++) {
 		other = pi == 1 ? "R" : "B"
 		any = 0
@@ -506,7 +585,7 @@ END {
 		for (ti = 1; ti <= ntests; ti++) {
 			t = tests[ti]
 			if (!((("A" SUBSEP t) in has) && ((other SUBSEP t) in has))) continue
-			if (t == "idle" || t == "big")
+			if (t in idlemode)
 				printf "| %s | - | - | - | - | %s |\n", t,
 				    ratio(m("A", t, "rss_per_conn_b"), m(other, t, "rss_per_conn_b"))
 			else
@@ -530,7 +609,7 @@ for b in "$CHATD" ${BASELINE:+"$BASELINE"} ${REDIS:+"$REDIS"}; do
 	[ -x "$b" ] || die "$b: not an executable (build chatd first)"
 done
 if [ ! -x "$CHATBENCH" ]; then
-	$CC -O2 -std=c11 -o "$work/chatbench" "$here/chatbench.c" ||
+	$CC -O2 -std=c11 -o "$work/chatbench" "$here/chatbench.c" -lssl -lcrypto ||
 	    die "cannot build chatbench"
 	CHATBENCH=$work/chatbench
 fi
@@ -541,9 +620,10 @@ for m in "${modes[@]}"; do
 	case $m in
 	standard) fanout; chatty; slow; idle ;;
 	fanout|chatty|slow|idle|big|cluster|reuseport) "$m" ;;
+	tls|tlsfanout|tlsidle|handshake) "$m" ;;
 	syscalls) syscalls; exit 0 ;;
 	presence) presence; exit 0 ;;
-	*) die "unknown test $m (standard fanout chatty slow idle big syscalls cluster reuseport presence)" ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big syscalls cluster reuseport presence tls tlsfanout tlsidle handshake)" ;;
 	esac
 done
 

@@ -9,6 +9,7 @@
  *               back-off
  *   transport.c a connection: readiness, handshake, buffered input
  *   sock.c      the plain TCP transport: read(), writev(), shutdown()
+ *   tls.c       the TLS transport (OpenSSL): records, handshake, context
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
@@ -98,6 +99,7 @@
 
 struct server;
 struct script;
+struct config;
 struct cluster;
 struct peer;
 
@@ -333,6 +335,15 @@ void		 conn_run_buffered(struct server *);
 /* sock.c */
 extern const struct transport transport_tcp;
 
+/* tls.c */
+extern const struct transport transport_tls;
+int		 tls_check(const struct config *, char *, size_t);
+int		 tls_open(struct server *, char *, size_t);
+int		 tls_reload(struct server *, const struct config *, char *,
+		     size_t);
+void		 tls_close(struct server *);
+void		*tls_context(struct server *);
+
 /* outq.c */
 struct buf {
 	unsigned	 refs;
@@ -429,6 +440,15 @@ struct config {
 	long long	 heartbeat;
 	long long	 node_timeout;
 	long long	 upgrade_timeout;
+	char		*tls_bind;
+	long long	 tls_port;	/* -1: off */
+	char		*tls_cert;	/* NULL: unset */
+	char		*tls_key;
+	char		*tls_min_version;
+	char		*tls_ciphers;
+	char		*tls_ciphersuites;
+	char		*tls_client_ca;	/* NULL: no client certificates */
+	long long	 tls_handshake_timeout;
 
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
@@ -986,6 +1006,7 @@ struct server {
 	struct upgrade	*upgrade;	/* SIGUSR2: a new process starting */
 	int		 upgraded;	/* handed over: leave without a word */
 	char		 upgraded_from[32];	/* the old process's version */
+	void		*tls;		/* SSL_CTX of [tls], NULL when off */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;

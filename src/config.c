@@ -119,6 +119,28 @@ const struct config_key config_keys[] = {
 	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
 	  1, "seconds without this server's heartbeat before its users are "
 	  "announced as lost" },
+	{ "tls", "bind", CONF_ADDR, 0, 0, "0.0.0.0", OFF(tls_bind), 0,
+	  "address of the TLS listener; an IPv6 literal also works" },
+	{ "tls", "port", CONF_PORT, 0, 65535, "off", OFF(tls_port), 0,
+	  "port of the TLS listener; off = none; 0 = any free port" },
+	{ "tls", "cert", CONF_PATH, 0, 0, NULL, OFF(tls_cert), 1,
+	  "PEM file of the certificate, then its chain; needed with a port" },
+	{ "tls", "key", CONF_PATH, 0, 0, NULL, OFF(tls_key), 1,
+	  "PEM file of the certificate's private key; needed with a port" },
+	{ "tls", "min_version", CONF_STRING, 0, 0, "1.2",
+	  OFF(tls_min_version), 1, "oldest TLS version accepted: 1.2 or 1.3" },
+	{ "tls", "ciphers", CONF_STRING, 0, 0, "ECDHE+AESGCM:ECDHE+CHACHA20",
+	  OFF(tls_ciphers), 1,
+	  "TLS 1.2 cipher list, in OpenSSL's syntax (forward secret AEADs)" },
+	{ "tls", "ciphersuites", CONF_STRING, 0, 0,
+	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+	  OFF(tls_ciphersuites), 1,
+	  "TLS 1.3 cipher suites, colon-separated" },
+	{ "tls", "client_ca", CONF_PATH, 0, 0, NULL, OFF(tls_client_ca), 1,
+	  "PEM file of CAs; set = clients must show a certificate they signed" },
+	{ "tls", "handshake_timeout", CONF_INT, 1, 3600, "10",
+	  OFF(tls_handshake_timeout), 1,
+	  "seconds a client has to finish the TLS handshake" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
@@ -201,6 +223,13 @@ config_free(struct config *cfg)
 	free(cfg->cluster_redis);
 	free(cfg->cluster_room);
 	free(cfg->cluster_node);
+	free(cfg->tls_bind);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_min_version);
+	free(cfg->tls_ciphers);
+	free(cfg->tls_ciphersuites);
+	free(cfg->tls_client_ca);
 	free(cfg->file);
 	for (x = cfg->extra; x != NULL; x = next) {
 		next = x->next;
@@ -473,6 +502,19 @@ config_check_keys(struct config_parse *p)
 		p->line = a > b ? a : b;
 		config_error(p, "[cluster] node_timeout (%lld) must be longer "
 		    "than heartbeat (%lld)", cfg->node_timeout, cfg->heartbeat);
+	}
+	if (strcmp(cfg->tls_min_version, "1.2") != 0 &&
+	    strcmp(cfg->tls_min_version, "1.3") != 0) {
+		p->line = config_key_line(p, "tls", "min_version");
+		config_error(p, "invalid value '%s' for min_version: expected "
+		    "1.2 or 1.3", cfg->tls_min_version);
+	}
+	if (cfg->tls_port != -1 && (cfg->tls_cert == NULL ||
+	    cfg->tls_key == NULL)) {
+		p->line = config_key_line(p, "tls", "port");
+		config_error(p, "[tls] port is set but %s is not: a TLS "
+		    "listener needs a certificate and its key",
+		    cfg->tls_cert == NULL ? "cert" : "key");
 	}
 }
 

@@ -39,6 +39,7 @@ static void	listener_admit(struct listener *, int, const struct sockaddr *);
  */
 const struct listener_kind listener_kinds[] = {
 	{ NULL, "server", &transport_tcp, NULL, listener_admit },
+	{ "tls", "tls", &transport_tls, tls_context, listener_admit },
 	{ "metrics", "metrics", NULL, NULL, exporter_admit },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
@@ -56,20 +57,27 @@ set_nonblock(int fd)
 	return (0);
 }
 
-/* Tell a connection why it is refused, and close it. */
+/*
+ * Tell a connection why it is refused, and close it.  A transport with a
+ * handshake (TLS) would have to run it to say anything, at the cost a
+ * refusal is there to spare: such a connection is closed without a word.
+ */
 static void
-listener_refuse(struct server *srv, int fd, const char *msg,
+listener_refuse(struct listener *l, int fd, const char *msg,
     const char *addr, const char *why)
 {
 	ssize_t	n;
 
 	metric_label_inc(METRIC_REFUSED, why);
-	if (lograte_allow(LOGRATE_REFUSE, ev_now(srv->loop), addr))
-		log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4,
-		    msg + 2);
-	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
-	(void)n;
-	shutdown(fd, SHUT_WR);
+	if (lograte_allow(LOGRATE_REFUSE, ev_now(l->srv->loop), addr))
+		log_info("refused %s%s%s: %.*s", addr, l->kind->name != NULL ?
+		    " on " : "", l->kind->name != NULL ? l->kind->name : "",
+		    (int)strlen(msg) - 4, msg + 2);
+	if (l->kind->transport->handshake == NULL) {
+		n = write(fd, msg, strlen(msg));	/* a new socket takes it */
+		(void)n;
+		shutdown(fd, SHUT_WR);
+	}
 	close(fd);
 }
 
@@ -184,17 +192,17 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 
 	client_format_addr(sa, addr, sizeof addr);
 	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(srv, fd, MSG_FULL, addr, "full");
+		listener_refuse(l, fd, MSG_FULL, addr, "full");
 		return;
 	}
 	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(srv, fd, MSG_PER_IP, addr, "per_ip");
+		listener_refuse(l, fd, MSG_PER_IP, addr, "per_ip");
 		return;
 	}
 	if (!listener_take_connect(srv, key, keylen)) {
-		listener_refuse(srv, fd, MSG_RATE, addr, "rate");
+		listener_refuse(l, fd, MSG_RATE, addr, "rate");
 		return;
 	}
 	listener_hold_ip(srv, key, keylen);
@@ -444,6 +452,13 @@ listener_open(struct listener *l, struct server *srv,
 	    how, sizeof how, err, errlen);
 	if (l->fd == -1)
 		return (*err != '\0' ? -1 : 0);
+	if (kind->context != NULL && kind->context(srv) == NULL) {
+		/* systemd's socket, and nothing to serve it with */
+		snprintf(err, errlen, "%s: [%s] has no cert and key to serve "
+		    "it with", how, kind->section);
+		close(l->fd);
+		return (-1);
+	}
 	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	ev_init(&l->pause, listener_resume_cb);
 	ev_io_start(srv->loop, &l->io);

@@ -187,6 +187,29 @@ server_read_config(struct config *cfg, const char *path, char *err,
 }
 
 /*
+ * SIGHUP's part for TLS: a new context from cfg's [tls] keys (a renewed
+ * certificate is read again under the same name).  If it cannot be built,
+ * the running one serves on, and cfg takes back the keys it was built
+ * from, so that plugins and the next reload see what is in use.
+ */
+static void
+server_reload_tls(struct server *srv, struct config *cfg)
+{
+	const struct config_key	*k;
+	char			 err[1024];
+
+	if (tls_reload(srv, cfg, err, sizeof err) == 0)
+		return;
+	log_error("reload: TLS: %s; keeping the running certificate, key "
+	    "and settings", err);
+	metric_inc(METRIC_RELOAD_FAILURES);
+	for (k = config_keys; k->section != NULL; k++) {
+		if (strcmp(k->section, "tls") == 0)
+			config_copy(cfg, &srv->cfg, k);
+	}
+}
+
+/*
  * SIGHUP: read the configuration again and load every plugin into a new
  * Lua state.  Only if both succeed do they replace the running ones; the
  * connections, names and queues of users are untouched either way.
@@ -218,6 +241,7 @@ server_reload(struct server *srv)
 	}
 	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL)
 		goto fail;
+	server_reload_tls(srv, &cfg);
 	script_close(srv->script);
 	srv->script = script;
 	config_free(&srv->cfg);
@@ -296,6 +320,11 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		upgrade_refuse(err);
 		return (-1);
 	}
+	if (tls_open(srv, err, sizeof err) != 0) {
+		log_error("%s", err);
+		upgrade_refuse(err);
+		return (-1);
+	}
 	if (upgrade_child()) {
 		/* Descriptors are counted before the clients' arrive. */
 		listener_fit_clients(srv);
@@ -340,6 +369,10 @@ server_check(struct config *cfg, char *err, size_t errlen)
 	struct script	*script;
 
 	server_setup(&srv, cfg, NULL);
+	if (tls_check(&srv.cfg, err, errlen) != 0) {
+		server_free(&srv);
+		return (-1);
+	}
 	script = script_open(&srv, &srv.cfg, err, errlen);
 	if (script != NULL)
 		srv.script = script;
@@ -388,6 +421,7 @@ server_free(struct server *srv)
 	systemd_stop(srv);
 	listener_close_all(srv);
 	exporter_close(srv->exporter);
+	tls_close(srv);
 	if (srv->script != NULL)
 		script_close(srv->script);
 	registry_free(&srv->reg);

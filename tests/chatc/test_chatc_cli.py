@@ -200,6 +200,88 @@ class Piped(unittest.TestCase):
             self.assertIn(b"longer than 1048576 bytes", err)
 
 
+class Tls(unittest.TestCase):
+    """chatc --tls against chatd's [tls] listener, certificates from a
+    CA made at test time."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ca = ct.TestCA()
+
+    def test_verified(self):
+        with ct.Server(ca=self.ca) as srv:
+            bob = srv.client()
+            r = ct.run_chatc(["--tls", "--ca", self.ca.path, "-p",
+                              str(srv.tls_port), "localhost"],
+                             input=b"rename|tls\nhello over tls\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, b"")
+            lines = r.stdout.decode().split("\n")
+            self.assertTrue(lines[0].startswith("* welcome "), lines)
+            self.assertEqual(lines[2:], ["* you are now tls",
+                                         "[tls]: hello over tls", ""])
+            bob.expect_match(r"\* \S+ joined")
+            bob.expect_match(r"\* \S+ is now tls")
+            bob.expect("[tls]: hello over tls")
+            # an IP address is checked against the certificate too
+            r = ct.run_chatc(["--tls", "--ca", self.ca.path, "-p",
+                              str(srv.tls_port), "127.0.0.1"], input=b"")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_unverified_refused(self):
+        other = ct.TestCA("another CA")
+        with ct.Server(ca=self.ca) as srv:
+            for args, why in (
+                    (["--ca", other.path], "unable to get local issuer "
+                     "certificate"),
+                    ([], "unable to get local issuer certificate")):
+                r = ct.run_chatc(["--tls"] + args + ["-p",
+                                 str(srv.tls_port), "localhost"],
+                                 input=b"never sent\n")
+                self.assertEqual(r.returncode, 1)
+                self.assertEqual(r.stdout, b"")
+                self.assertEqual(
+                    r.stderr.decode(), "chatc: TLS handshake with "
+                    "localhost:%d failed: certificate verify failed: %s "
+                    "(use --ca FILE for a private CA, --insecure to skip "
+                    "the check)\n" % (srv.tls_port, why))
+            # the name must match: the certificate is for localhost
+            cert, key = self.ca.cert("elsewhere", cn="elsewhere")
+            srv2 = ct.Server(ca=self.ca, config={"tls": {
+                "cert": cert, "key": key}}).start()
+            self.addCleanup(srv2.kill)
+            r = ct.run_chatc(["--tls", "--ca", self.ca.path, "-p",
+                              str(srv2.tls_port), "127.0.0.1"], input=b"")
+            self.assertEqual(r.returncode, 0, r.stderr)  # IP SAN still ok
+            # --insecure talks to it all the same
+            r = ct.run_chatc(["--tls", "--insecure", "-p",
+                              str(srv.tls_port), "localhost"],
+                             input=b"hi\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"]: hi\n", r.stdout)
+
+    def test_plain_server(self):
+        """--tls to a plain listener fails with a reason, not a hang."""
+        with ct.Server() as srv:
+            r = ct.run_chatc(["--tls", "--insecure", "-p", str(srv.port),
+                              "127.0.0.1"], input=b"")
+            self.assertEqual(r.returncode, 1)
+            self.assertRegex(r.stderr.decode(), r"^chatc: TLS handshake "
+                             r"with 127\.0\.0\.1:\d+ failed: .+\n$")
+
+    def test_usage(self):
+        for args in (["--ca", "x"], ["--insecure"],
+                     ["--tls", "--ca", "x", "--insecure"]):
+            r = ct.run_chatc(args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(b"--", r.stderr)
+            self.assertRegex(r.stderr, b"^chatc: --ca and --insecure ")
+        r = ct.run_chatc(["--tls", "--ca", "/nonexistent/ca.pem"])
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr.decode(),
+                         r"^chatc: /nonexistent/ca\.pem: ")
+
+
 class ManPage(unittest.TestCase):
 
     def page(self):

@@ -224,6 +224,34 @@ class ChatcTerminal(unittest.TestCase):
         t.keys("Enter")
         bob.expect("[%s]: lost?" % name)
 
+    def test_tls(self):
+        """chatc --tls in a terminal: the status line names the protocol,
+        and the session is the same as over TCP."""
+        ca = ct.TestCA()
+        srv = ct.Server(ca=ca, plugins={"50-ping.lua": PING}).start()
+        self.addCleanup(srv.kill)
+        t = ct.Tmux()
+        self.addCleanup(t.kill)
+        t.start(["--tls", "--ca", ca.path, "-p", str(srv.tls_port),
+                 "localhost"])
+        t.wait(re.compile(r"^-- connected to localhost:%d \(TLSv1\.3, "
+                          r"TLS_\w+\)$" % srv.tls_port))
+        lines = t.wait(re.compile(r"^\* welcome "))
+        name = [l for l in lines if l.startswith("* welcome ")][0][10:]
+        t.wait_last(PROMPT.rstrip())
+        bob = srv.client()
+        t.wait("* %s joined" % bob.name)
+        t.type("ping")
+        t.keys("Enter")
+        t.wait("* pong")
+        t.type("hello over tls")
+        t.keys("Enter")
+        bob.expect("[%s]: hello over tls" % name)
+        t.wait("[%s]: hello over tls" % name)
+        t.type("exit")
+        t.keys("Enter")
+        self.assertEqual(t.exit_status(), 0)
+
     def test_colors(self):
         t = self.chatc(env={"TERM": "screen"})
         self.rename(t, "ada")

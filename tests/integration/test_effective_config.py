@@ -81,8 +81,11 @@ class EffectiveConfigTest(unittest.TestCase):
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
         self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "cluster", "plugin.motd"])
+                                 "metrics", "cluster", "tls",
+                                 "plugin.motd"])
         self.assertEqual(keys[("cluster", "redis")], (None, "unset"))
+        self.assertEqual(keys[("tls", "cert")], (None, "unset"))
+        self.assertEqual(keys[("tls", "port")], ("off", "default"))
         self.assertEqual(keys[("cluster", "node")], (None, "unset"))
         self.assertEqual(keys[("server", "bind")],
                          ("127.0.0.1", "%s:3" % path))

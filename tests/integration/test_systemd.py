@@ -392,6 +392,33 @@ class SocketActivationTest(unittest.TestCase):
             _, status = os.waitpid(new, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
+    def test_tls_socket(self):
+        """A socket named tls is served with the [tls] certificate; without
+        one it is a startup error, not a listener that fails every
+        client."""
+        ca = ct.TestCA()
+        chat, tls = ct.free_port(), ct.free_port()
+        sec = ca.tls_section()
+        del sec["port"]
+        proc, log = self.activate([(chat, "chat"), (tls, "tls")],
+                                  {"server": {"bind": "127.0.0.1",
+                                              "port": 1}, "tls": sec})
+        c = ct.Client(tls, tls=ca.client_context())
+        c.join(timeout=10)
+        self.wait_log(log, r"listening on 127\.0\.0\.1:%d \(tls, "
+                      r"descriptor 4 \(tls\) from systemd\)" % tls)
+        c.close()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(10), 0)
+        chat, tls = ct.free_port(), ct.free_port()
+        proc, log = self.activate([(chat, "chat"), (tls, "tls")],
+                                  {"server": {"bind": "127.0.0.1",
+                                              "port": 1}})
+        socket.create_connection(("127.0.0.1", chat)).close()
+        self.assertEqual(proc.wait(10), 1)
+        self.wait_log(log, r"error: descriptor 4 \(tls\) from systemd: "
+                      r"\[tls\] has no cert and key to serve it with")
+
     def test_lone_unnamed_socket_is_chat(self):
         port = ct.free_port()
         proc, log = self.activate([(port, None)],
@@ -417,7 +444,7 @@ class SocketActivationTest(unittest.TestCase):
         self.assertEqual(proc.wait(10), 1)
         self.wait_log(log, r"systemd passed socket 4 named 'websocket', "
                       r"which no listener takes \(FileDescriptorName= must "
-                      r"be one of chat, metrics\)")
+                      r"be one of chat, tls, metrics\)")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ work from a read-only VPATH source tree and may run in parallel.
 Server(config={section: {key: value}}, plugins={file.lua: source}) is a
 context manager: .port .pid .log_text() .mark() .wait_log(rx, after=)
 .signal(sig) .reload() .upgrade() .write_config() .wait_exit(t) .stop()
-.rss_kb() .client() .room(n).  Client(port) has send() sendline() ask() line()
+.rss_kb() .client() .room(n); with a [tls] port, .tls_port and .tls_client().
+Client(port, tls=ssl_context) has send() sendline() ask() line()
 expect() expect_match() expect_lines() read_until() lines_until()
 expect_closed() no_line() drain() join() sync() abort(); .name is the peer
 address the server names it by.  With a [metrics] port, Server.scrape()
@@ -29,7 +30,9 @@ Layers for the other test folders, in this same module:
 - ContribServer and check_config() (tests/contrib): the contrib plugins
   by name, users joined under chosen names;
 - run_chatc(), spawn_chatc(), finish(), FakeServer and Tmux (tests/chatc):
-  chatc on pipes, against a scripted server, or in a private tmux.
+  chatc on pipes, against a scripted server, or in a private tmux;
+- TestCA (TLS tests): a CA and certificates made by `openssl req` at test
+  time, with tls_section() and client_context() to use them.
 
 Importing this module arms a watchdog (env CHATD_TEST_TIMEOUT, default 120
 seconds; arm_watchdog() sets another default) that ends the test process,
@@ -48,6 +51,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -85,6 +89,7 @@ def arm_watchdog(default):
 arm_watchdog(120)
 
 LISTEN_RE = re.compile(r"listening on (\S+):(\d+)")
+TLS_LISTEN_RE = re.compile(r"listening on (\S+):(\d+) \(tls")
 
 _live_servers = []
 _clients = []  # every Client, closed when its server is killed
@@ -365,6 +370,8 @@ class Server:
     binary: the chatd to run (default CHATD); an upgrade starts the file
     at that path again, so a test that installs a new binary there uses
     a copy of its own (install_binary()).
+    ca: a TestCA; the server gets a [tls] listener with its certificate
+    (the config's [tls] keys over it), reached with tls_client().
     ready: "log" (wait for the listening line), "connect" (probe the
     configured port) or None (return at once, for startup tests).
     """
@@ -380,12 +387,15 @@ class Server:
     def __init__(self, config=None, plugins=None, cwd=None,
                  start_timeout=START_TIMEOUT, config_text=None,
                  config_file=None, ready="log", rlimits=None,
-                 plugin_base=None, binary=None):
+                 plugin_base=None, binary=None, ca=None):
         self.dir = mkdtemp()
         self.binary = binary or CHATD
         self.upgraded_pid = None  # the process that took over, if any
         self.upgraded_status = None
         self.rlimits = rlimits or {}
+        self.ca = ca
+        if ca is not None:	# a TLS listener with ca's certificate
+            config = merge_config({"tls": ca.tls_section()}, config)
         cfg = merge_config(self.DEFAULTS, config)
         self.plugin_dir = None
         if plugins or plugin_base is not None:
@@ -408,6 +418,7 @@ class Server:
         self.ready = ready
         self.proc = None
         self.port = None
+        self.tls_port = None
         self.host = None
         self.returncode = None
 
@@ -442,6 +453,9 @@ class Server:
             m = self.wait_log(LISTEN_RE, self.start_timeout)
             self.listen_addr = m.group(1)
             self.port = int(m.group(2))
+            if str(self.config.get("tls", {}).get("port", "off")) != "off":
+                self.tls_port = int(self.wait_log(
+                    TLS_LISTEN_RE, self.start_timeout).group(2))
         host = self.listen_addr
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
@@ -627,7 +641,7 @@ class Server:
     def close_clients(self):
         """Close every harness Client connected to this server."""
         for c in list(_clients):
-            if c.port == self.port:
+            if c.port in (self.port, self.tls_port):
                 c.close()
 
     def kill(self):
@@ -727,10 +741,19 @@ class Server:
         """Connect a Client; with join=True, read its welcome and online
         lines (kept in .welcome and .online)."""
         kw.setdefault("host", self.host)
-        c = Client(self.port, **kw)
+        c = Client(kw.pop("port", self.port), **kw)
         if join:
             c.join()
         return c
+
+    def tls_client(self, join=True, context=None, **kw):
+        """client() over TLS to .tls_port; context: an ssl.SSLContext
+        (default: one trusting the TestCA whose tls_section() the server
+        was given, as .ca)."""
+        if context is None:
+            context = self.ca.client_context()
+        return self.client(join=join, port=self.tls_port, tls=context,
+                           **kw)
 
     def room(self, n, **kw):
         """Connect n clients in order; every earlier one sees the joins."""
@@ -757,7 +780,8 @@ class Client:
     UTF-8: anything else fails the test."""
 
     def __init__(self, port, host="127.0.0.1", rcvbuf=None, source=None,
-                 timeout=DEFAULT_TIMEOUT, nodelay=True):
+                 timeout=DEFAULT_TIMEOUT, nodelay=True, tls=None,
+                 server_hostname="localhost"):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -772,6 +796,9 @@ class Client:
         self.port = port
         try:
             self.sock.connect((host, port))
+            if tls is not None:	# an ssl.SSLContext: handshake now
+                self.sock = tls.wrap_socket(self.sock,
+                                            server_hostname=server_hostname)
         except OSError:
             self.close()
             raise
@@ -781,6 +808,7 @@ class Client:
         self.pos = 0
         self.eof = False
         self.reset = False
+        self.tls_error = None  # the ssl.SSLError that ended the input
         self.history = []  # every line received
         self.welcome = None
         self.online = None
@@ -838,13 +866,19 @@ class Client:
         remaining = deadline - time.monotonic()
         if remaining < 0:
             remaining = 0
-        r, _, _ = select.select([self.sock], [], [], remaining)
-        if not r:
-            return False
+        # Records TLS has decoded already wait where select cannot see.
+        if not self._tls_pending():
+            r, _, _ = select.select([self.sock], [], [], remaining)
+            if not r:
+                return False
         try:
             data = self.sock.recv(65536)
         except ConnectionResetError:
             self.eof = self.reset = True
+            return True
+        except ssl.SSLError as e:	# a TLS alert, a bad record
+            self.eof = True
+            self.tls_error = e
             return True
         except (socket.timeout, BlockingIOError):
             return True
@@ -881,6 +915,9 @@ class Client:
         if len(self.history) > 1000:
             del self.history[:500]
         return text
+
+    def _tls_pending(self):
+        return isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
 
     @property
     def pending(self):
@@ -995,7 +1032,7 @@ class Client:
         lines = []
         while True:
             r, _, _ = select.select([self.sock], [], [], 0)
-            if not r or self.eof:
+            if (not r and not self._tls_pending()) or self.eof:
                 break
             self._fill(time.monotonic())
         while True:
@@ -1022,6 +1059,77 @@ class Client:
     def __exit__(self, *a):
         self.close()
         return False
+
+
+class TestCA:
+    """A private CA made at test time with `openssl req` (no key is ever
+    committed), and the certificates it signs, in a temp dir.
+
+    cert(name, cn, ecdsa=True) makes name.pem and name.key signed by the
+    CA for the host names localhost and 127.0.0.1 (cn: the subject);
+    .path is the CA's certificate; tls_section(name) is the [tls] config
+    for that certificate; client_context() an ssl.SSLContext trusting it.
+    """
+
+    def __init__(self, name="chatd test CA"):
+        self.openssl = need("openssl", "openssl")
+        self.dir = mkdtemp("chatd-ca-")
+        self.path = os.path.join(self.dir, "ca.pem")
+        self.key = os.path.join(self.dir, "ca.key")
+        self._run("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                  "-subj", "/CN=" + name, "-keyout", self.key,
+                  "-out", self.path, "-addext",
+                  "basicConstraints=critical,CA:TRUE", "-addext",
+                  "keyUsage=critical,keyCertSign,cRLSign")
+        self.serial = itertools.count(1)
+
+    def _run(self, *args):
+        r = subprocess.run([self.openssl] + list(args), cwd=self.dir,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError("openssl %s failed:\n%s"
+                                 % (" ".join(args), r.stdout.decode()))
+
+    def cert(self, name="server", cn="localhost", ecdsa=True,
+             client=False, extra=""):
+        """Make name.pem and name.key; returns (cert path, key path).
+        extra: more extension lines for openssl x509 -extfile."""
+        cert = os.path.join(self.dir, name + ".pem")
+        key = os.path.join(self.dir, name + ".key")
+        csr = os.path.join(self.dir, name + ".csr")
+        ext = os.path.join(self.dir, name + ".ext")
+        write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                   "extendedKeyUsage=%s\n"
+                   % ("clientAuth" if client else "serverAuth") + extra)
+        newkey = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+                  if ecdsa else ["-newkey", "rsa:2048"])
+        self._run("req", *newkey, "-nodes", "-subj", "/CN=" + cn,
+                  "-keyout", key, "-out", csr)
+        self._run("x509", "-req", "-in", csr, "-CA", self.path, "-CAkey",
+                  self.key, "-set_serial", str(next(self.serial)),
+                  "-days", "2", "-extfile", ext, "-out", cert)
+        return cert, key
+
+    def tls_section(self, name="server", **keys):
+        """The [tls] keys for certificate `name` (made if missing), on
+        127.0.0.1 port 0, with keys added."""
+        cert = os.path.join(self.dir, name + ".pem")
+        key = os.path.join(self.dir, name + ".key")
+        if not os.path.exists(cert):
+            self.cert(name)
+        sec = {"bind": "127.0.0.1", "port": 0, "cert": cert, "key": key}
+        sec.update(keys)
+        return sec
+
+    def client_context(self, cert=None):
+        """An ssl.SSLContext that verifies the server against this CA;
+        cert: (cert, key) to show as a client certificate."""
+        ctx = ssl.create_default_context(cafile=self.path)
+        if cert is not None:
+            ctx.load_cert_chain(*cert)
+        return ctx
 
 
 def free_port(host="127.0.0.1"):
@@ -1087,9 +1195,9 @@ class PluginServer(Server):
         "log": {"level": "debug"},
     })
 
-    def __init__(self, plugins=None, room=True, config=None):
+    def __init__(self, plugins=None, room=True, config=None, ca=None):
         super().__init__(config=config, plugins=plugins,
-                         plugin_base=PLUGINS if room else "")
+                         plugin_base=PLUGINS if room else "", ca=ca)
         self._stopped = False
 
     def add_plugin(self, name, src):

@@ -12,7 +12,11 @@ time, a plugin error, a plugin timer, an abrupt close (RST), a plain close,
 a flood through the input throttle while a client that never reads is
 dropped as too slow, exit, a SIGHUP whose new plugin does not compile, a
 SIGHUP that changes idle_timeout and an idle client timed out, then SIGTERM
-with clients connected, one of them not reading."""
+with clients connected, one of them not reading.  Over TLS: a client that
+chats, one that sends garbage instead of a ClientHello, one gone in the
+middle of its handshake, one that never finishes it (handshake_timeout), a
+SIGHUP with a broken certificate (the running one kept), and a TLS client
+still connected at SIGTERM (close_notify on the way out)."""
 
 import os
 import signal
@@ -50,6 +54,7 @@ CONFIG = {
     "limits": {"lines_per_second": 100, "burst": 50, "max_per_ip": 0,
                "connects_per_second": 0},
     "buffers": {"max_line": 64, "output_limit": 16384},
+    "tls": {"handshake_timeout": 3},
 }
 
 
@@ -58,8 +63,9 @@ def step(msg):
 
 
 def main():
+    ca = ct.TestCA()
     srv = ct.Server(config=CONFIG, plugins={"50-memcheck.lua": PLUGIN},
-                    start_timeout=60)
+                    start_timeout=60, ca=ca)
     with srv:
         def client(**kw):
             kw.setdefault("timeout", T)
@@ -120,6 +126,41 @@ def main():
         e.close()
         everyone(["* %s left" % e.name])
 
+        step("TLS: a client chats; garbage, a vanished and a silent handshake")
+        t = srv.tls_client(timeout=T)
+        everyone(["* %s joined" % t.name])
+        t.sendline("over tls")
+        everyone(["[%s]: over tls" % t.name], (a, b, c, t))
+        junk = ct.Client(srv.tls_port, timeout=T)
+        junk.send(b"GET / HTTP/1.0\r\n\r\n")
+        srv.wait_log(r"tls handshake with %s failed: TLS error"
+                     % junk.name, T)
+        junk.close()
+        gone = ct.Client(srv.tls_port, timeout=T)
+        gone.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        gone.abort()
+        srv.wait_log(r"tls handshake with %s failed" % gone.name, T)
+        silent = ct.Client(srv.tls_port, timeout=T)
+        srv.wait_log(r"tls handshake with %s failed: not done within"
+                     % silent.name, T)
+        silent.close()
+
+        step("SIGHUP with a broken certificate: the running one kept")
+        cert = srv.config["tls"]["cert"]
+        with open(cert) as f:
+            good = f.read()
+        ct.write_file(cert, "-----BEGIN CERTIFICATE-----\nbroken\n")
+        m0 = srv.mark()
+        srv.signal(signal.SIGHUP)
+        srv.wait_log(r"reload: TLS: .*keeping the running certificate", T,
+                     m0)
+        srv.wait_log(r"reload done", T, m0)
+        ct.write_file(cert, good)
+        t2 = srv.tls_client(timeout=T)
+        t2.close()
+        for x in (a, b, t):
+            x.read_until("* %s left" % t2.name)
+
         step("a client that never reads is dropped as too slow")
         f = client(rcvbuf=4096)
         everyone(["* %s joined" % f.name])
@@ -131,9 +172,10 @@ def main():
                      for i in range(sent, sent + 100)]
             a.send("".join(l + "\n" for l in batch))
             sent += 100
-            for x in (a, b, c):
+            for x in (a, b, c, t):
                 lines = x.read_until("[%s]: %s" % (a.name, batch[-1]))
-                seen[x] = seen[x] or dropped in lines
+                if x in seen:
+                    seen[x] = seen[x] or dropped in lines
         if not all(seen.values()):
             everyone([dropped], [x for x in seen if not seen[x]])
         srv.wait_log(r"client \d+ \(%s\) left: slow" % f.name, T)
@@ -151,36 +193,37 @@ def main():
         srv.signal(signal.SIGHUP)
         srv.wait_log(r"reload failed: .*60-broken\.lua", T)
         os.unlink(broken)
-        # a and b active just now, so the 2 s timeout set next spares them
-        for x in (a, b):
+        # a, b and t active just now: the 2 s timeout set next spares them
+        for x in (a, b, t):
             x.sendline("later")
             x.read_until("* later")
 
         step("SIGHUP setting idle_timeout = 2; an idle client times out")
         cfg = ct.merge_config(srv.config, {"server": {"idle_timeout": 2}})
         ct.write_file(srv.config_path, ct.format_ini(cfg))
+        m0 = srv.mark()
         srv.signal(signal.SIGHUP)
-        srv.wait_log(r"reload done", T)
+        srv.wait_log(r"reload done", T, m0)
         g = client()
         deadline = time.monotonic() + T
         while "idle timeout" not in " ".join(g.drain()):
             if time.monotonic() > deadline:
                 raise AssertionError("no idle timeout for %s" % g.name)
-            for x in (a, b):
-                x.sendline("")  # activity: a and b stay
+            for x in (a, b, t):
+                x.sendline("")  # activity: a, b and t stay
             time.sleep(0.3)
         g.expect_closed()
-        for x in (a, b):
+        for x in (a, b, t):
             x.read_until("* %s timed out" % g.name)
 
         step("SIGTERM with clients connected, one not reading")
         h = client(rcvbuf=4096)
-        for x in (a, b):
+        for x in (a, b, t):
             x.read_until("* %s joined" % h.name)
         a.send("".join("queued %d\n" % i for i in range(20)))
         a.read_until("[%s]: queued 19" % a.name)
         srv.signal(signal.SIGTERM)
-        for x in (a, b):
+        for x in (a, b, t):
             x.read_until("* server shutting down")
             x.expect_closed(partial_ok=True)
         h.close()
