@@ -34,6 +34,8 @@
  *   metrics.c   the counters every file bumps, in Prometheus's format
  *   http.c      the HTTP door: one request read, one response written
  *   exporter.c  the /metrics listener
+ *   web.c       the [websocket] listener: the web page, the upgrade
+ *   ws.c        the WebSocket transport: wslay's framing over TCP/TLS
  *   systemd.c   readiness, watchdog and sockets from systemd
  */
 
@@ -304,6 +306,24 @@ void		 conn_run_buffered(struct server *);
 /* sock.c */
 extern const struct transport transport_tcp;
 
+/* ws.c */
+/*
+ * What the WebSocket transport is opened with (its open's ctx): the
+ * transport below it and that one's context, the 101 response to write
+ * as its handshake, and the bytes read past the HTTP request.
+ */
+struct ws_upgrade {
+	const struct transport *lower;
+	void		*lower_ctx;
+	const char	*response;
+	const char	*rest;
+	size_t		 restlen;
+	const char	*addr;		/* the user's, for the log */
+};
+extern const struct transport transport_ws;
+int		 ws_accept_key(const char *, char *);
+size_t		 ws_frame_head(unsigned char *, uint64_t);
+
 /* outq.c */
 struct buf {
 	unsigned	 refs;
@@ -348,7 +368,10 @@ enum config_type {
 	CONF_LEVEL,
 	CONF_PORT,	/* a port, or "off" (stored as -1) */
 	CONF_REDIS,	/* IP:PORT, [IPv6]:PORT or unix:/path */
-	CONF_WORD	/* letters, digits, '.', '_', '-': a room or node */
+	CONF_WORD,	/* letters, digits, '.', '_', '-': a room or node */
+	CONF_URLPATH,	/* an HTTP path: "/ws" */
+	CONF_ORIGINS,	/* origins or "*", space-separated; may be empty */
+	CONF_ADDRS	/* numeric addresses, space-separated; may be empty */
 };
 #define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
 struct config_extra {
@@ -382,6 +405,13 @@ struct config {
 	char		*cluster_node;	/* NULL: host name and process id */
 	long long	 heartbeat;
 	long long	 node_timeout;
+	char		*ws_bind;
+	long long	 ws_port;	/* -1: off */
+	int		 ws_tls;
+	char		*ws_path;
+	char		*ws_origins;	/* "": the page's own origin only */
+	char		*ws_www;	/* NULL: CHATD_WWWDIR */
+	char		*ws_trusted_proxies;
 
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
@@ -650,7 +680,7 @@ struct client {
 };
 struct listener;
 struct client	*client_new(struct server *, struct listener *, int,
-		     const struct sockaddr *);
+		     const struct sockaddr *, void *);
 void		 client_send(struct client *, struct buf *);
 void		 client_send_text(struct client *, const char *, size_t);
 void		 client_close(struct client *, const char *);
@@ -699,6 +729,10 @@ void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
+const char	*listener_limit(struct server *, const unsigned char *, size_t,
+		     const char **);
+struct client	*listener_take(struct listener *, int, const struct sockaddr *,
+		     void *);
 
 /* metrics.c */
 /*
@@ -792,7 +826,17 @@ void		 http_respond(struct http_conn *, int, const char *,
 		     const char *, const char *, size_t);
 void		 http_respond_error(struct http_conn *, int, const char *);
 const char	*http_conn_addr(const struct http_conn *);
+const struct sockaddr *http_conn_peer(const struct http_conn *);
 int		 http_conn_detach(struct http_conn *, char **, size_t *);
+
+/* web.c */
+struct web;
+struct web	*web_open(struct server *);
+void		 web_close(struct web *);
+void		 web_admit(struct listener *, int, const struct sockaddr *);
+int		 web_forwarded(const char *, const char *, const struct sockaddr *,
+		     struct sockaddr_storage *);
+int		 web_origin_ok(const char *, const char *, const char *);
 
 /* exporter.c */
 struct exporter;
@@ -840,6 +884,7 @@ struct server {
 	int		 stopping;
 	ev_tstamp	 started;
 	struct exporter	*exporter;	/* [metrics], NULL when off */
+	struct web	*web;		/* [websocket], NULL when off */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;

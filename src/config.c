@@ -73,6 +73,23 @@ const struct config_key config_keys[] = {
 	  "seconds between this server's heartbeats" },
 	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
 	  1, "seconds without a heartbeat before a server's users are lost" },
+	{ "websocket", "bind", CONF_ADDR, 0, 0, "0.0.0.0", OFF(ws_bind), 0,
+	  "address of the WebSocket listener and its web page" },
+	{ "websocket", "port", CONF_PORT, 0, 65535, "off", OFF(ws_port), 0,
+	  "port of the WebSocket listener; off = none; 0 = any free port" },
+	{ "websocket", "tls", CONF_BOOL, 0, 1, "false", OFF(ws_tls), 0,
+	  "true serves wss:// with the [tls] certificate (needs TLS support)" },
+	{ "websocket", "path", CONF_URLPATH, 0, 0, "/ws", OFF(ws_path), 1,
+	  "the path a browser upgrades to a chat connection" },
+	{ "websocket", "origins", CONF_ORIGINS, 0, 0, "", OFF(ws_origins), 1,
+	  "pages (scheme://host[:port], space-separated, or *) that may open "
+	  "a chat connection; empty = only the page chatd serves itself" },
+	{ "websocket", "www", CONF_PATH, 0, 0, NULL, OFF(ws_www), 1,
+	  "directory of the web chat page; unset = " CHATD_WWWDIR },
+	{ "websocket", "trusted_proxies", CONF_ADDRS, 0, 0, "",
+	  OFF(ws_trusted_proxies), 1,
+	  "addresses (space-separated) whose X-Forwarded-For names the user's "
+	  "address; empty = believe no one's" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
@@ -154,6 +171,11 @@ config_free(struct config *cfg)
 	free(cfg->cluster_redis);
 	free(cfg->cluster_room);
 	free(cfg->cluster_node);
+	free(cfg->ws_bind);
+	free(cfg->ws_path);
+	free(cfg->ws_origins);
+	free(cfg->ws_www);
+	free(cfg->ws_trusted_proxies);
 	free(cfg->file);
 	for (x = cfg->extra; x != NULL; x = next) {
 		next = x->next;
@@ -178,6 +200,51 @@ config_parse_int(const char *s, long long min, long long max, long long *out)
 		return (-1);
 	*out = v;
 	return (0);
+}
+
+/*
+ * Check a list key: words separated by blanks or commas, each an origin
+ * ("scheme://host[:port]", or "*") or a numeric address.
+ */
+static int
+config_check_list(const struct config_key *k, const char *value, char *err,
+    size_t errlen)
+{
+	const char	*p = value, *sep = " \t,", *host;
+	char		 word[256];
+	size_t		 n;
+	struct in6_addr	 addr;
+
+	for (;;) {
+		p += strspn(p, sep);
+		if (*p == '\0')
+			return (0);
+		n = strcspn(p, sep);
+		if (n >= sizeof word)
+			break;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		if (k->type == CONF_ADDRS) {
+			if (inet_pton(AF_INET, word, &addr) != 1 &&
+			    inet_pton(AF_INET6, word, &addr) != 1)
+				break;
+		} else if (strcmp(word, "*") != 0) {
+			if (strncmp(word, "http://", 7) == 0)
+				host = word + 7;
+			else if (strncmp(word, "https://", 8) == 0)
+				host = word + 8;
+			else
+				break;
+			if (*host == '\0' || strchr(host, '/') != NULL)
+				break;
+		}
+		p += n;
+	}
+	snprintf(err, errlen, "invalid value '%s' for %s: '%.*s' is not %s",
+	    value, k->name, (int)(n < 64 ? n : 64), p,
+	    k->type == CONF_ADDRS ? "an IPv4 or IPv6 address" :
+	    "an origin (scheme://host[:port]) or *");
+	return (-1);
 }
 
 /*
@@ -256,6 +323,21 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 			return (-1);
 		}
 		break;
+	case CONF_ORIGINS:
+	case CONF_ADDRS:
+		if (config_check_list(k, value, err, errlen) != 0)
+			return (-1);
+		free(*sp);
+		*sp = xstrdup(value);	/* empty is a list too */
+		return (0);
+	case CONF_URLPATH:
+		if (*value != '/' || strpbrk(value, "?# \t") != NULL) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected a path starting with '/', without '?', "
+			    "'#' or blanks", value, k->name);
+			return (-1);
+		}
+		break;
 	case CONF_ADDR:
 		if (inet_pton(AF_INET, value, &addr) != 1 &&
 		    inet_pton(AF_INET6, value, &addr) != 1) {
@@ -270,6 +352,7 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 		break;
 	}
 	switch (k->type) {
+	case CONF_URLPATH:
 	case CONF_ADDR:
 	case CONF_REDIS:
 	case CONF_WORD:
@@ -423,6 +506,14 @@ config_check_keys(struct config_parse *p)
 		config_error(p, "[cluster] node_timeout (%lld) must be longer "
 		    "than heartbeat (%lld)", cfg->node_timeout, cfg->heartbeat);
 	}
+	/* wss:// composes the WebSocket transport over TLS (see web.c);
+	 * until this build has TLS, a proxy in front serves it. */
+	if (cfg->ws_tls && cfg->ws_port != -1) {
+		p->line = config_key_line(p, "websocket", "tls");
+		config_error(p, "[websocket] tls = true needs TLS support, "
+		    "which this chatd lacks; serve wss:// through a reverse "
+		    "proxy (contrib/nginx-chatd.conf)");
+	}
 }
 
 /*
@@ -538,6 +629,9 @@ config_copy(struct config *dst, const struct config *src,
 	case CONF_ADDR:
 	case CONF_REDIS:
 	case CONF_WORD:
+	case CONF_URLPATH:
+	case CONF_ORIGINS:
+	case CONF_ADDRS:
 		s = config_str(src, k);
 		copy = s != NULL ? xstrdup(s) : NULL;
 		free(*(char **)(void *)field);
@@ -598,6 +692,9 @@ config_print(const struct config *cfg, FILE *f)
 		case CONF_ADDR:
 		case CONF_REDIS:
 		case CONF_WORD:
+		case CONF_URLPATH:
+		case CONF_ORIGINS:
+		case CONF_ADDRS:
 			s = config_str(cfg, k);
 			break;
 		case CONF_BOOL:

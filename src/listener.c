@@ -33,6 +33,7 @@ static void	listener_admit(struct listener *, int, const struct sockaddr *);
 const struct listener_kind listener_kinds[] = {
 	{ NULL, "server", &transport_tcp, NULL, listener_admit },
 	{ "metrics", "metrics", NULL, NULL, exporter_admit },
+	{ "websocket", "websocket", &transport_ws, NULL, web_admit },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -76,6 +77,52 @@ listener_release_ip(struct server *srv, const unsigned char *key, size_t len)
 		map_put(&srv->per_ip, key, len, (void *)(n - 1));
 }
 
+/*
+ * Which connection limit a new client from the address with key would
+ * pass: NULL if none, else the reason it is refused ("full", "per_ip",
+ * as counted in chatd_refused_total) with the message for it in *msg.
+ */
+const char *
+listener_limit(struct server *srv, const unsigned char *key, size_t keylen,
+    const char **msg)
+{
+	uintptr_t	n;
+
+	if (srv->nclients >= srv->max_clients) {
+		*msg = MSG_FULL;
+		return ("full");
+	}
+	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
+	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
+		*msg = MSG_PER_IP;
+		return ("per_ip");
+	}
+	return (NULL);
+}
+
+/*
+ * Count a connection that passed the limits against its address and make
+ * it a client of l's transport, set up with ctx.  Another door (the
+ * WebSocket upgrade) calls this once it has checked listener_limit().
+ */
+struct client *
+listener_take(struct listener *l, int fd, const struct sockaddr *sa,
+    void *ctx)
+{
+	struct server		*srv = l->srv;
+	unsigned char		 key[17];
+	size_t			 keylen;
+	uintptr_t		 n;
+	int			 one = 1;
+
+	keylen = client_ipkey(sa, key);
+	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
+	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
+	/* Lines are small and already batched per loop turn: send them now. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return (client_new(srv, l, fd, sa, ctx));
+}
+
 /* Take one accepted connection through the limits to a new client. */
 static void
 listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
@@ -83,25 +130,16 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 	struct server		*srv = l->srv;
 	unsigned char		 key[17];
 	char			 addr[CHATD_ADDR_MAX];
-	size_t			 keylen;
-	uintptr_t		 n;
-	int			 one = 1;
+	const char		*why, *msg;
 
-	client_format_addr(sa, addr, sizeof addr);
-	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(fd, MSG_FULL, addr, "full");
+	if ((why = listener_limit(srv, key, client_ipkey(sa, key), &msg)) !=
+	    NULL) {
+		client_format_addr(sa, addr, sizeof addr);
+		listener_refuse(fd, msg, addr, why);
 		return;
 	}
-	keylen = client_ipkey(sa, key);
-	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
-	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(fd, MSG_PER_IP, addr, "per_ip");
-		return;
-	}
-	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
-	/* Lines are small and already batched per loop turn: send them now. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	client_new(srv, l, fd, sa);
+	listener_take(l, fd, sa, l->kind->context != NULL ?
+	    l->kind->context(srv) : NULL);
 }
 
 /* Accept what is waiting, a bounded batch at a time. */

@@ -282,6 +282,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		return (-1);
 	}
 	srv->exporter = exporter_open(srv);
+	srv->web = web_open(srv);
 	listener_fit_clients(srv);
 	if (room_open(srv, err, sizeof err) != 0) {
 		log_error("%s", err);
@@ -353,6 +354,7 @@ server_free(struct server *srv)
 	systemd_stop(srv);
 	listener_close_all(srv);
 	exporter_close(srv->exporter);
+	web_close(srv->web);
 	if (srv->script != NULL)
 		script_close(srv->script);
 	registry_free(&srv->reg);
