@@ -290,8 +290,8 @@ web_upgrade(struct web *w, struct http_conn *hc,
     const struct http_request *req)
 {
 	struct server		*srv = w->srv;
-	struct sockaddr_storage	 user;
-	const struct sockaddr	*sa = http_conn_peer(hc);
+	struct sockaddr_storage	 user, fwd;
+	const struct sockaddr	*sa;
 	const char		*key, *version, *why, *msg;
 	unsigned char		 ipkey[17];
 	char			 accept[32], response[160], addr[CHATD_ADDR_MAX];
@@ -332,15 +332,18 @@ web_upgrade(struct web *w, struct http_conn *hc,
 		web_refuse(hc, 403, NULL, "Origin not allowed");
 		return;
 	}
+	/* A copy: the door's connection goes with http_conn_detach(). */
+	memcpy(&user, http_conn_peer(hc), sizeof user);
+	sa = (const struct sockaddr *)&user;
 	r = web_forwarded(http_request_header(req, "X-Forwarded-For"),
-	    srv->cfg.ws_trusted_proxies, sa, &user);
+	    srv->cfg.ws_trusted_proxies, sa, &fwd);
 	if (r == -1) {
 		web_refuse(hc, 400, NULL, "a trusted proxy's X-Forwarded-For "
 		    "is not a list of addresses");
 		return;
 	}
 	if (r == 1)
-		sa = (const struct sockaddr *)&user;
+		memcpy(&user, &fwd, sizeof user);
 	if ((why = listener_limit(srv, ipkey, client_ipkey(sa, ipkey),
 	    &msg)) != NULL) {
 		metric_label_inc(METRIC_REFUSED, why);

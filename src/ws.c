@@ -41,6 +41,9 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_HEAD_MAX	10	/* bytes of a frame header, no mask */
+/* A frame longer than this is closed with 1009; a message longer than
+ * max_line but within it gets the usual "line too long", as on TCP. */
+#define WS_FRAME_MAX	(16 * 1024 * 1024)
 
 struct ws {
 	const struct transport *lower;
@@ -75,6 +78,7 @@ struct ws {
 #define WS_LOGGED	0x40	/* the close was logged */
 #define WS_LOWER_DONE	0x80	/* the lower handshake is over */
 #define WS_FIN		0x100	/* the text frame being received ends it */
+#define WS_EOF_TOLD	0x200	/* ws_read has returned the EOF */
 	char		 addr[CHATD_ADDR_MAX];
 };
 
@@ -203,6 +207,7 @@ ws_context(struct ws *ws)
 	}
 	wslay_event_config_set_no_buffering(ws->ctx, 1);
 	wslay_event_config_set_allowed_rsv_bits(ws->ctx, WSLAY_RSV_NONE);
+	wslay_event_config_set_max_recv_msg_length(ws->ctx, WS_FRAME_MAX);
 	ws->fed = ws->done = 0;
 	return (0);
 }
@@ -308,6 +313,12 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 
 	ws->framelen = ws_head_len(a->payload_length) + a->payload_length;
 	ws->flags &= ~WS_CTRL;
+	if (a->opcode == WSLAY_CONNECTION_CLOSE && a->payload_length == 1) {
+		/* Half a status code: wslay would take it for none. */
+		wslay_event_queue_close(ctx, WSLAY_CODE_PROTOCOL_ERROR, NULL,
+		    0);
+		wslay_event_shutdown_read(ctx);
+	}
 	if (a->opcode & 0x8) {
 		ws->flags |= WS_CTRL;	/* wslay answers it */
 		return;
@@ -429,6 +440,26 @@ ws_write_wslay(struct ws *ws)
 	return (wslay_event_want_write(ws->ctx) ? 0 : 1);
 }
 
+/*
+ * A frame wslay's frame layer refused (a control frame fragmented or
+ * over 125 bytes, a close of one byte): wslay has queued a close without
+ * a status.  Nothing of the old context matters any more, so a fresh one
+ * sends the close with 1002, as for the errors found above that layer.
+ */
+static void
+ws_protocol_error(struct ws *ws)
+{
+	wslay_event_context_free(ws->ctx);
+	ws->ctx = NULL;
+	if (ws_context(ws) == -1) {
+		ws->flags |= WS_FAILED;
+		ws->err = ENOMEM;
+		return;
+	}
+	wslay_event_queue_close(ws->ctx, WSLAY_CODE_PROTOCOL_ERROR, NULL, 0);
+	wslay_event_shutdown_read(ws->ctx);
+}
+
 /* Read: the text of whole messages, each ending in "\n". */
 static ssize_t
 ws_read(struct conn *conn, char *buf, size_t len)
@@ -456,8 +487,9 @@ ws_read(struct conn *conn, char *buf, size_t len)
 		ws->err = ENOMEM;
 	}
 	if (ws->ctx != NULL && wslay_event_get_read_enabled(ws->ctx) &&
-	    ws->budget > 0)
-		(void)wslay_event_recv(ws->ctx);	/* errors: in flags */
+	    ws->budget > 0 && wslay_event_recv(ws->ctx) != 0 &&
+	    !(ws->flags & WS_FAILED))
+		ws_protocol_error(ws);
 	if (ws->ctx != NULL && !wslay_event_get_read_enabled(ws->ctx))
 		ws->flags |= WS_EOF;	/* a close, or a protocol error */
 	ws->out = NULL;
@@ -473,22 +505,31 @@ ws_read(struct conn *conn, char *buf, size_t len)
 	if (n > 0)
 		return ((ssize_t)n);
 	if (ws->flags & WS_FAILED) {
+		ws->flags |= WS_EOF_TOLD;
 		errno = ws->err;
 		return (-1);
 	}
-	if (ws->flags & WS_EOF)
+	if (ws->flags & WS_EOF) {
+		ws->flags |= WS_EOF_TOLD;
 		return (0);
+	}
 	errno = EAGAIN;
 	return (-1);
 }
 
-/* Input waits inside: bytes read with the request, or a "\n" owed. */
+/*
+ * Input waits inside: bytes read with the request, a "\n" owed, or the
+ * end of the input (a close, an error) found after text that ws_read
+ * returned first, which no socket event will announce again.
+ */
 static int
 ws_pending(struct conn *conn)
 {
 	struct ws	*ws = conn->layer;
 
 	if (ws->restlen > ws->restoff || ws->flags & WS_OWED_NL)
+		return (1);
+	if (ws->flags & (WS_EOF | WS_FAILED) && !(ws->flags & WS_EOF_TOLD))
 		return (1);
 	return (ws->lower->pending != NULL && ws->lower->pending(conn));
 }
