@@ -465,6 +465,7 @@ static ssize_t
 ws_read(struct conn *conn, char *buf, size_t len)
 {
 	struct ws	*ws = conn->layer;
+	uint64_t	 fed;
 	size_t		 n;
 
 	if (len == 0) {
@@ -486,10 +487,21 @@ ws_read(struct conn *conn, char *buf, size_t len)
 		ws->flags |= WS_FAILED;
 		ws->err = ENOMEM;
 	}
-	if (ws->ctx != NULL && wslay_event_get_read_enabled(ws->ctx) &&
-	    ws->budget > 0 && wslay_event_recv(ws->ctx) != 0 &&
-	    !(ws->flags & WS_FAILED))
-		ws_protocol_error(ws);
+	/* Bytes that only made up headers give nothing back: go on while
+	 * wslay took some, until the transport below has no more.  (wslay
+	 * also stops, without asking again, when a read falls short of what
+	 * it wanted.) */
+	do {
+		fed = ws->fed;
+		if (ws->ctx == NULL || !wslay_event_get_read_enabled(ws->ctx) ||
+		    ws->budget == 0)
+			break;
+		if (wslay_event_recv(ws->ctx) != 0 &&
+		    !(ws->flags & WS_FAILED))
+			ws_protocol_error(ws);
+		if (ws->outlen == 0)
+			ws->budget = len > 1 ? len - 1 : len;
+	} while (ws->outlen == 0 && ws->fed != fed);
 	if (ws->ctx != NULL && !wslay_event_get_read_enabled(ws->ctx))
 		ws->flags |= WS_EOF;	/* a close, or a protocol error */
 	ws->out = NULL;
