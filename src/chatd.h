@@ -626,6 +626,7 @@ int		 cluster_is_up(const struct cluster *);
 const char	*cluster_node(const struct cluster *);
 const char	*cluster_node_of(const struct server *, const struct client *);
 size_t		 cluster_servers(const struct cluster *);
+double		 cluster_heartbeat_rtt(const struct cluster *);
 
 /* client.c */
 /*
@@ -757,6 +758,9 @@ enum metric {
 	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
 	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
+	METRIC_CLUSTER_LOSSES,		/* the link to Redis lost */
+	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_COUNT
 };
 struct metric_series {
@@ -765,6 +769,7 @@ struct metric_series {
 	char		 label[];
 };
 extern uint64_t	 metric_values[METRIC_COUNT];
+#define METRIC_CLUSTER_FIRST	METRIC_CLUSTER_JOINS	/* shown only with [cluster] redis */
 #define metric_add(m, n)	(metric_values[(m)] += (n))
 #define metric_inc(m)		(metric_values[(m)]++)
 struct metric_series *metric_series(enum metric, const char *);

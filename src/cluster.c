@@ -255,8 +255,10 @@ cluster_heartbeat_timer_cb(struct ev_loop *loop, ev_timer *w,
 		return;
 	cluster_args_start(&a, cl, 1);
 	cluster_args_number(&a, (uint64_t)cl->srv->cfg.node_timeout * 1000);
-	if (cluster_args_send(&a, cl, CS_HEARTBEAT, cluster_heartbeat_cb, cl) == 0)
+	if (cluster_args_send(&a, cl, CS_HEARTBEAT, cluster_heartbeat_cb, cl) == 0) {
 		cl->hb_pending = 1;
+		cl->hb_sent = ev_time();
+	}
 }
 
 /* ---- joining the room ---------------------------------------------------- */
@@ -265,21 +267,17 @@ cluster_heartbeat_timer_cb(struct ev_loop *loop, ev_timer *w,
 void
 cluster_maybe_up(struct cluster *cl)
 {
-	struct peer	*p;
-	size_t		 n = 0;
-
 	if (cl->state != CL_JOINING || cl->joining > 0)
 		return;
 	cl->state = CL_UP;
-	TAILQ_FOREACH(p, &cl->peers, entry)
-		n++;
+	metric_inc(METRIC_CLUSTER_JOINS);
 	/* The plugins hear of every link that comes up: this server's users
 	 * were a room of their own until now (since startup, or since the
 	 * link went), and plugins with shared state ask the others. */
 	plugin_link(cl->srv->script, 1);
 	log_info("cluster: in room %s as node %s: %zu other servers, %zu "
-	    "users in all", cl->srv->cfg.cluster_room, cl->node, n,
-	    cl->srv->reg.count);
+	    "users in all", cl->srv->cfg.cluster_room, cl->node,
+	    cluster_servers(cl), cl->srv->reg.count);
 }
 
 /* The reply to a resync: {'ok', uid, name, ...} for names that changed. */
@@ -499,6 +497,8 @@ cluster_link_down(void *arg, __unused const char *why)
 	ev_timer_stop(cl->srv->loop, &cl->heartbeat);
 	ev_timer_stop(cl->srv->loop, &cl->hello_retry);
 	cluster_peers_free(cl);
+	if (was_up)
+		metric_inc(METRIC_CLUSTER_LOSSES);
 	if (was_up && !cl->stopping)
 		plugin_link(cl->srv->script, 0);
 }
@@ -687,6 +687,13 @@ int
 cluster_is_up(const struct cluster *cl)
 {
 	return (cl->state == CL_UP);
+}
+
+/* The round trip of the last heartbeat that came back, in seconds. */
+double
+cluster_heartbeat_rtt(const struct cluster *cl)
+{
+	return (cl->hb_rtt);
 }
 
 /* This server's node id. */

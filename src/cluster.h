@@ -75,6 +75,8 @@ struct cluster {
 	int		 busy_logged;
 	unsigned	 snap_epoch;	/* every snapshot of all nodes */
 	ev_tstamp	 echo_at;	/* our last heartbeat seen back */
+	ev_tstamp	 hb_sent;	/* when the last one was sent; 0: none */
+	double		 hb_rtt;	/* its round trip, for the metrics */
 	ev_timer	 heartbeat;
 	ev_timer	 hello_retry;
 	struct peer_list peers;

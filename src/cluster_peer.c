@@ -346,8 +346,11 @@ cluster_message(void *arg, const char *data, size_t len)
 		if (m.inc != cl->inc)
 			cluster_drop(cl, "another process has this server's "
 			    "node id", data, len);
-		else if (m.kind == CM_HEARTBEAT)
+		else if (m.kind == CM_HEARTBEAT) {
 			cl->echo_at = ev_now(cl->srv->loop);
+			if (cl->hb_sent > 0)
+				cl->hb_rtt = ev_time() - cl->hb_sent;
+		}
 		return;		/* ours: delivered here when sent */
 	}
 	if (cl->state == CL_DOWN || !cl->registered)

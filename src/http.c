@@ -364,10 +364,11 @@ http_request_feed(struct http_request *r, const char *data, size_t len,
 	e = HTTP_PARSER_ERRNO(&r->parser);
 	if (e != HPE_OK && e != HPE_PAUSED)
 		return (r->status = e == HPE_HEADER_OVERFLOW ? 431 : 400);
-	if (r->parser.upgrade && r->headers_done) {
-		/* The parser stops after the head of an upgrade. */
-		return (r->status = HTTP_DONE);
-	}
+	/*
+	 * An upgrade is done when the parser says the message is (after its
+	 * head, or after a body if it has one): done at the end of the head
+	 * would take a piece ending inside a malformed body for a request.
+	 */
 	if (!r->headers_done) {
 		r->head += n;
 		if (r->head > HTTP_HEAD_MAX)

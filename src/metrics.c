@@ -84,6 +84,14 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "Errors raised by plugin code, by plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
+	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,
+	    "Times this server joined the shared room (at start and after "
+	    "each loss of the link).", NULL },
+	[METRIC_CLUSTER_LOSSES] = { "chatd_cluster_link_losses_total", NULL, 1,
+	    "Times the link to Redis went while this server was in the "
+	    "room.", NULL },
+	[METRIC_REDIS_RECONNECTS] = { "chatd_redis_reconnects_total", NULL, 1,
+	    "Connection attempts to Redis after a failure.", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];
@@ -393,6 +401,7 @@ metrics_render(struct server *srv, size_t *lenp)
 {
 	struct mbuf	 b;
 	struct rusage	 ru;
+	struct cluster	*cl;
 	size_t		 m;
 
 	memset(&b, 0, sizeof b);
@@ -420,9 +429,22 @@ metrics_render(struct server *srv, size_t *lenp)
 	    (double)script_memory(srv->script) : 0.);
 	metrics_render_gauge(&b, "chatd_lua_memory_limit_bytes", "[lua] "
 	    "memory_limit.", (double)srv->cfg.memory_limit);
-	for (m = 0; m < METRIC_COUNT; m++)
+	for (m = 0; m < METRIC_CLUSTER_FIRST; m++)
 		metrics_render_counter(&b, (enum metric)m);
 	metrics_render_lag(&b);
+	if ((cl = srv->cluster) != NULL) {
+		for (m = METRIC_CLUSTER_FIRST; m < METRIC_COUNT; m++)
+			metrics_render_counter(&b, (enum metric)m);
+		metrics_render_gauge(&b, "chatd_cluster_up", "1 while this "
+		    "server is in the room with the others, 0 while it is a "
+		    "room of its own.", cluster_is_up(cl));
+		metrics_render_gauge(&b, "chatd_cluster_servers", "Other "
+		    "servers of the room this server knows.",
+		    (double)cluster_servers(cl));
+		metrics_render_gauge(&b, "chatd_cluster_heartbeat_rtt_seconds",
+		    "How long this server's last heartbeat took to come back "
+		    "through the subscription.", cluster_heartbeat_rtt(cl));
+	}
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		mbuf_family(&b, "process_cpu_seconds_total", "counter",

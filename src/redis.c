@@ -466,6 +466,7 @@ redis_retry_cb(__unused struct ev_loop *loop, ev_timer *w,
 {
 	struct redis	*link = container_of(w, struct redis, retry);
 
+	metric_inc(METRIC_REDIS_RECONNECTS);
 	redis_connect(link);
 }
 

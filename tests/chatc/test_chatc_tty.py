@@ -274,7 +274,11 @@ class ChatcTerminal(unittest.TestCase):
                       b"\x1b]2;pwned\x07\x1b[2Jclear?\x9b31mred\r\n"
                       b"\xc2\x9b\x1b[1;1Hhome \xe6\x9d\x9c\r\n"
                       b"bare lf\nback\rspace\x08\x7f\r\n")
-            lines = t.wait("bare lf")
+            # All four lines drawn and the prompt back under them: chatc
+            # writes them as they come, so one may show before the next.
+            lines = t.wait(lambda lines: "back^Mspace^H^?" in lines and
+                           lines[-1:] == [PROMPT.rstrip()])
+            self.assertIn("bare lf", lines)
             self.assertIn("^[]2;pwned^G^[[2Jclear?\ufffd31mred", lines)
             self.assertIn("\ufffd^[[1;1Hhome \u675c", lines)
             self.assertIn("back^Mspace^H^?", lines)

@@ -7,58 +7,11 @@ and command, reloads done and failed; gauges read the server's state.
 The HTTP door answers what is not a scrape with the right status: 404,
 405, 413, 431, 400, 408, and 503 past its connection limit."""
 
-import os
-import re
 import socket
-import subprocess
 import time
 import unittest
 
 import chatdtest as ct
-
-METRICS_RE = re.compile(r"serving metrics at http://(\S+):(\d+)/metrics")
-SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
-
-
-def http(host, port, request, timeout=5.0):
-    """Send raw request bytes, read the response to EOF: (status,
-    headers dict with lower-case names, body bytes)."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) .+", lines[0])
-    if not m:
-        raise AssertionError("bad status line %r" % lines[0])
-    headers = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if "content-length" in headers and request.split(b" ")[0] != b"HEAD":
-        if int(headers["content-length"]) != len(body):
-            raise AssertionError("Content-Length %s, body %d bytes"
-                                 % (headers["content-length"], len(body)))
-    return int(m.group(1)), headers, body
-
-
-def parse(text):
-    """Prometheus text -> {(name, labels): float}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            raise AssertionError("not a sample line: %r" % line)
-        out[(m.group(1), m.group(2) or "")] = float(m.group(3))
-    return out
-
 
 class MetricsServer(ct.Server):
     """chatd with the metrics listener on a free loopback port."""
@@ -71,31 +24,15 @@ class MetricsServer(ct.Server):
 
     def start(self):
         super().start()
-        m = self.wait_log(METRICS_RE)
+        m = self.wait_log(ct.METRICS_RE)
         self.mhost, self.mport = m.group(1), int(m.group(2))
         return self
 
     def request(self, raw, timeout=5.0):
-        return http(self.mhost, self.mport, raw, timeout)
+        return ct.http_exchange(self.mhost, self.mport, raw, timeout)
 
     def scrape(self):
-        status, headers, body = self.request(
-            b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
-        if status != 200:
-            raise AssertionError("scrape: %d %r" % (status, body))
-        if headers.get("content-type") != \
-                "text/plain; version=0.0.4; charset=utf-8":
-            raise AssertionError("content type %r"
-                                 % headers.get("content-type"))
-        return body.decode("utf-8")
-
-
-def promtool_check(text):
-    promtool = ct.need("promtool", "prometheus")
-    r = subprocess.run([promtool, "check", "metrics"], input=text,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True, timeout=30)
-    return r.returncode, r.stdout
+        return ct.scrape_metrics(self.mhost, self.mport)
 
 
 class MetricsTest(unittest.TestCase):
@@ -109,8 +46,8 @@ class MetricsTest(unittest.TestCase):
                                         "idle_timeout": 2}})
         with srv:
             text0 = srv.scrape()
-            self.assertEqual(promtool_check(text0), (0, ""))
-            m0 = parse(text0)
+            self.assertEqual(ct.promtool_check(text0), (0, ""))
+            m0 = ct.parse_metrics(text0)
 
             a = srv.client()
             b = srv.client()
@@ -145,8 +82,8 @@ class MetricsTest(unittest.TestCase):
             self.assertFalse(ok)
 
             text1 = srv.scrape()
-            self.assertEqual(promtool_check(text1), (0, ""))
-            m1 = parse(text1)
+            self.assertEqual(ct.promtool_check(text1), (0, ""))
+            m1 = ct.parse_metrics(text1)
 
         def delta(name, labels=""):
             return m1.get((name, labels), 0) - m0.get((name, labels), 0)
@@ -200,7 +137,7 @@ class MetricsTest(unittest.TestCase):
     def wait_gauge(self, srv, name, want, timeout=5.0):
         deadline = time.monotonic() + timeout
         while True:
-            got = parse(srv.scrape()).get((name, ""))
+            got = ct.parse_metrics(srv.scrape()).get((name, ""))
             if got == want:
                 return
             if time.monotonic() > deadline:
@@ -210,7 +147,7 @@ class MetricsTest(unittest.TestCase):
     def test_users_and_queue_gauges(self):
         with MetricsServer() as srv:
             clients = srv.room(3)
-            m = parse(srv.scrape())
+            m = ct.parse_metrics(srv.scrape())
             self.assertEqual(m[("chatd_users", "")], 3)
             self.assertEqual(m[("chatd_client_sockets", "")], 3)
             for c in clients:
@@ -227,7 +164,7 @@ class MetricsTest(unittest.TestCase):
             c.sendline("fail")
             c.expect("[%s]: fail" % c.name)
             c.ask("_boom", "! internal error")
-            m = parse(srv.scrape())
+            m = ct.parse_metrics(srv.scrape())
             self.assertEqual(m[("chatd_plugin_errors_total",
                                 '{plugin="50-bad.lua"}')], 3)
             self.assertNotIn(("chatd_plugin_errors_total",
@@ -305,7 +242,8 @@ class MetricsTest(unittest.TestCase):
             self.fail("this test needs IPv6 on loopback")
         with MetricsServer({"metrics": {"bind": "::1"}}) as srv:
             self.assertEqual(srv.mhost, "[::1]")
-            st, _, _ = http("::1", srv.mport, b"GET /metrics HTTP/1.0\r\n\r\n")
+            st, _, _ = ct.http_exchange("::1", srv.mport,
+                                        b"GET /metrics HTTP/1.0\r\n\r\n")
             self.assertEqual(st, 200)
 
     def test_restart_keys(self):
@@ -319,7 +257,8 @@ class MetricsTest(unittest.TestCase):
             self.assertRegex(srv.log_text(), r"reload: \[metrics\] port "
                              r"changed; it takes effect when chatd is "
                              r"restarted")
-            st, _, _ = http("127.0.0.1", port, b"GET /metrics HTTP/1.0\r\n\r\n")
+            st, _, _ = ct.http_exchange("127.0.0.1", port,
+                                        b"GET /metrics HTTP/1.0\r\n\r\n")
             self.assertEqual(st, 200, "still served where it was")
 
 

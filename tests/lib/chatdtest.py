@@ -1383,6 +1383,76 @@ class RedisServer:
         return False
 
 
+# ---- metrics: the HTTP door and the exposition format ----
+
+METRICS_RE = re.compile(r"serving metrics at http://(\S+):(\d+)/metrics")
+SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
+
+
+def http_exchange(host, port, request, timeout=5.0):
+    """Send raw request bytes, read the response to EOF: (status,
+    headers dict with lower-case names, body bytes)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) .+", lines[0])
+    if not m:
+        raise AssertionError("bad status line %r" % lines[0])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers and request.split(b" ")[0] != b"HEAD":
+        if int(headers["content-length"]) != len(body):
+            raise AssertionError("Content-Length %s, body %d bytes"
+                                 % (headers["content-length"], len(body)))
+    return int(m.group(1)), headers, body
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, labels): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError("not a sample line: %r" % line)
+        out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def scrape_metrics(host, port):
+    """GET /metrics from host:port: the text, checked for status 200 and
+    the exposition format's content type."""
+    status, headers, body = http_exchange(
+        host, port, b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+    if status != 200:
+        raise AssertionError("scrape: %d %r" % (status, body))
+    if headers.get("content-type") != \
+            "text/plain; version=0.0.4; charset=utf-8":
+        raise AssertionError("content type %r"
+                             % headers.get("content-type"))
+    return body.decode("utf-8")
+
+
+
+def promtool_check(text):
+    promtool = need("promtool", "prometheus")
+    r = subprocess.run([promtool, "check", "metrics"], input=text,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=30)
+    return r.returncode, r.stdout
+
+
+
 UP_RE = r"cluster: in room \S+ as node (\S+):"
 
 
