@@ -607,6 +607,9 @@ config_changed(const struct config *a, const struct config *b,
 	case CONF_ADDR:
 	case CONF_REDIS:
 	case CONF_WORD:
+	case CONF_URLPATH:
+	case CONF_ORIGINS:
+	case CONF_ADDRS:
 		sa = config_str(a, k);
 		sb = config_str(b, k);
 		if (sa == NULL || sb == NULL)
