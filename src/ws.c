@@ -20,9 +20,10 @@
  * given it has finished with.
  *
  * Output frames are written here, not by wslay: a server frame is two or
- * four bytes of header before the line (no mask), and writing the header
- * beside the queued line in one writev keeps the broadcast's shared
- * buffers uncopied and needs no context.  wslay's own output (pong,
+ * four bytes of header before the line (no mask), written with the line
+ * in one writev, which needs no context.  Short lines are copied with
+ * their headers into one run; long ones stay in the broadcast's shared
+ * buffer.  wslay's own output (pong,
  * close) and these frames never interleave: a frame is begun only when
  * wslay has nothing left to send, and wslay is run only when no frame is
  * half written.
@@ -44,6 +45,12 @@
 /* A frame longer than this is closed with 1009; a message longer than
  * max_line but within it gets the usual "line too long", as on TCP. */
 #define WS_FRAME_MAX	(16 * 1024 * 1024)
+/* Lines up to WS_STAGE_LINE bytes are framed by copying into a buffer of
+ * WS_STAGE bytes per write: a header iovec per line costs the kernel more
+ * than copying a short line; longer lines are written from where they
+ * are. */
+#define WS_STAGE	16384
+#define WS_STAGE_LINE	512
 
 struct ws {
 	const struct transport *lower;
@@ -581,7 +588,8 @@ ws_writev(struct conn *conn, const struct iovec *iov, int n)
 	struct iovec	 v[2 * CHATD_IOV_MAX];
 	unsigned char	 head[CHATD_IOV_MAX][WS_HEAD_MAX];
 	size_t		 body[CHATD_IOV_MAX], hl[CHATD_IOV_MAX];
-	size_t		 taken = 0, left, k;
+	unsigned char	 stage[WS_STAGE];
+	size_t		 taken = 0, left, k, staged = 0;
 	ssize_t		 w;
 	int		 i, m, r;
 	const char	*p;
@@ -608,6 +616,23 @@ ws_writev(struct conn *conn, const struct iovec *iov, int n)
 		else if (body[i] >= 1 && p[body[i] - 1] == '\n')
 			body[i] -= 1;
 		hl[i] = ws_frame_head(head[i], body[i]);
+		if (body[i] <= WS_STAGE_LINE &&
+		    hl[i] + body[i] <= sizeof stage - staged) {
+			/* A short line: header and text copied together, next
+			 * to the previous short one, so that a run of them is
+			 * one iovec for the kernel. */
+			memcpy(stage + staged, head[i], hl[i]);
+			memcpy(stage + staged + hl[i], p, body[i]);
+			if (m > 0 && (unsigned char *)v[m - 1].iov_base +
+			    v[m - 1].iov_len == stage + staged)
+				v[m - 1].iov_len += hl[i] + body[i];
+			else {
+				v[m].iov_base = stage + staged;
+				v[m++].iov_len = hl[i] + body[i];
+			}
+			staged += hl[i] + body[i];
+			continue;
+		}
 		v[m].iov_base = head[i];
 		v[m++].iov_len = hl[i];
 		if (body[i] > 0) {
