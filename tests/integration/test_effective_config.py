@@ -67,7 +67,9 @@ class EffectiveConfigTest(unittest.TestCase):
             "redis = 127.0.0.1:6379\n"
             "node = n1\n"
             "[plugin.motd]\n"
-            "text = Welcome; be nice\n" % ct.PLUGINS)
+            "text = Welcome; be nice\n"
+            "[websocket]\n"
+            "www = /srv/www\n" % ct.PLUGINS)
         r = ct.run_chatd(["-t", "-c", path])
         self.assertEqual(r.returncode, 0, r)
         keys, order = report(r.stdout)
@@ -78,7 +80,8 @@ class EffectiveConfigTest(unittest.TestCase):
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
         self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "cluster", "plugin.motd"])
+                                 "metrics", "cluster", "websocket",
+                                 "plugin.motd"])
         self.assertEqual(keys[("server", "bind")],
                          ("127.0.0.1", "%s:3" % path))
         self.assertEqual(keys[("server", "max_clients")],

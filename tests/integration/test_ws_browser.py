@@ -118,7 +118,11 @@ class BrowserTest(unittest.TestCase):
             time.sleep(0.05)
 
     def texts(self, d, css):
-        return [e.text for e in d.find_elements(By.CSS_SELECTOR, css)]
+        # In one script: the page redraws its lists, which would leave
+        # element references read one by one stale.
+        return d.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0]))"
+            ".map((e) => e.textContent);", css)
 
     def state(self, d):
         return d.find_element(By.ID, "state").get_attribute("data-state")
