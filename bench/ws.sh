@@ -98,7 +98,7 @@ for r in $(seq "$REPS"); do
 		start "$CHATD" ws
 		args="-p $port"
 		[ "$what" = ws ] && args="-p $wport --ws"
-		out=$("$CHATBENCH" $args -P "$spid" -n "$IDLE" --idle | tail -1)
+		out=$("$CHATBENCH" $args -P "$spid" -n "$IDLE" --idle -d 400 | tail -1)
 		stop
 		echo "$what $(value rss_per_conn_b "$out") $out" >>"$work/idle"
 		echo "idle $what run $r: $(value rss_per_conn_b "$out") B/connection" >&2
