@@ -27,7 +27,9 @@
  *
  * --idle connects the clients, lets them sit, and reports the server's
  * RSS per connection; then one line is broadcast, which every client must
- * receive.  --slow K adds K clients that never read.
+ * receive.  --slow K adds K clients that never read; with --who-flood W
+ * each of them sends "who" W times when the lines start (a cheap request
+ * with an expensive answer: the others' latency shows what it costs).
  *
  * Output: one line for people, then one line of key=value pairs.  Exit
  * status: 0 when every line arrived, in order, before the deadline; 1
@@ -46,6 +48,7 @@
 #include <sys/timerfd.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -88,6 +91,7 @@ struct conn {
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
 	uint64_t	 got;		/* chat lines received */
+	uint64_t	 last_rx;	/* when the last one came */
 	/* senders */
 	uint64_t	 sent, acked;
 	double		 next_at;	/* rate mode: when the next line is due */
@@ -102,6 +106,7 @@ static struct {
 	int		 ports[MAX_PORTS];	/* a cluster's nodes */
 	int		 nports;
 	int		 nclients, nsenders, nslow;
+	int		 whoflood;	/* "who" lines each slow client sends */
 	uint64_t	 lines;
 	double		 duration;
 	double		 rate;		/* lines/s over all senders; 0 = no limit */
@@ -113,10 +118,11 @@ static struct {
 	int		 watch;	/* another process to report on */
 	int		 idle;
 	int		 verbose;
+	double		 upgrade;	/* SIGUSR2 to pid this long into chat */
 	int		 ws;		/* over WebSocket */
 } opt = {
-	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0., 0., 64, 16, 100,
-	0, 120., 0, { 0 }, 0, 0, 0, 0, 0
+	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0
 };
 
 static struct conn	*conns;
@@ -137,6 +143,8 @@ static struct {
 	uint64_t	 other, errors, chat_early;
 	uint64_t	 deliveries, reordered, bad;
 	uint64_t	 lat_max;
+	uint64_t	 gap_max;	/* longest wait of a client between lines */
+	uint64_t	 t_upgrade;	/* when SIGUSR2 was sent */
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
 	int		 dead, finished;
@@ -276,6 +284,11 @@ handle_chat(struct conn *c, const char *p, const char *end, uint64_t t)
 		st.chat_early++;
 		return;
 	}
+	/* While lines are sent, no reader should wait long for the next:
+	 * the longest wait is the pause an upgrade costs. */
+	if (c->last_rx != 0 && t > c->last_rx && t - c->last_rx > st.gap_max)
+		st.gap_max = t - c->last_rx;
+	c->last_rx = t;
 	c->got++;
 	st.deliveries++;
 	if (c->got == target)
@@ -979,12 +992,14 @@ static const struct option longopts[] = {
 	{ "size",	required_argument, NULL, 'b' },
 	{ "window",	required_argument, NULL, 'w' },
 	{ "slow",	required_argument, NULL, 'k' },
+	{ "who-flood",	required_argument, NULL, 'F' },
 	{ "idle",	no_argument,	   NULL, 'i' },
 	{ "pid",	required_argument, NULL, 'P' },
 	{ "watch",	required_argument, NULL, 'W' },
 	{ "sources",	required_argument, NULL, 'S' },
 	{ "ramp",	required_argument, NULL, 'R' },
 	{ "deadline",	required_argument, NULL, 'd' },
+	{ "upgrade",	required_argument, NULL, 'U' },
 	{ "ws",		no_argument,	   NULL, 'X' },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
@@ -1017,6 +1032,8 @@ usage(int status)
 "                      come back (default 16)\n"
 "  -k, --slow K        add K clients that never read (receive buffer\n"
 "                      4 KiB), joined after the others\n"
+"  -F, --who-flood W   each --slow client sends \"who\" W times (1..64)\n"
+"                      when the lines start\n"
 "  -i, --idle          connect, let the clients sit, report the server's\n"
 "                      RSS per connection (needs --pid), then broadcast\n"
 "                      one line that every client must receive\n"
@@ -1030,6 +1047,9 @@ usage(int status)
 "  -R, --ramp C        connections waiting for their welcome at once\n"
 "                      (default 100)\n"
 "  -d, --deadline D    give up after D seconds in all (default 120)\n"
+"  -U, --upgrade T     T seconds into the chat, send SIGUSR2 to --pid (a\n"
+"                      chatd upgrade) and report the longest wait any\n"
+"                      client had between two lines\n"
 "  -X, --ws            chatd over WebSocket: PORT is its [websocket] port;\n"
 "                      every client upgrades at /ws, each line is a frame\n"
 "  -v, --verbose       progress and oddities on stderr (twice: more)\n"
@@ -1087,7 +1107,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:iP:W:S:R:d:Xvh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:Xvh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1134,6 +1154,9 @@ parse_args(int argc, char **argv)
 		case 'k':
 			opt.nslow = (int)num(longopts[i].name, optarg, 0, 1e6);
 			break;
+		case 'F':
+			opt.whoflood = (int)num(longopts[i].name, optarg, 1, 64);
+			break;
 		case 'i': opt.idle = 1; break;
 		case 'P':
 			opt.npids = num_list(longopts[i].name, optarg, 1,
@@ -1152,6 +1175,9 @@ parse_args(int argc, char **argv)
 			break;
 		case 'd':
 			opt.deadline = num(longopts[i].name, optarg, 0.1, 1e6);
+			break;
+		case 'U':
+			opt.upgrade = num(longopts[i].name, optarg, 0.001, 1e6);
 			break;
 		case 'v': opt.verbose++; break;
 		case 'h': usage(0);
@@ -1180,6 +1206,9 @@ parse_args(int argc, char **argv)
 		opt.rate = 0.;
 	} else if (opt.lines == 0 && opt.duration == 0.)
 		opt.lines = 1000;
+	if (opt.upgrade > 0. && (opt.pid == 0 || opt.npids > 1 ||
+	    opt.idle || opt.proto != P_CHATD))
+		die("--upgrade needs one chatd's --pid, and no --idle");
 	if (opt.nsenders < 0)
 		opt.nsenders = opt.nclients < 10 ? opt.nclients : 10;
 	if (opt.nsenders > opt.nclients)
@@ -1213,6 +1242,28 @@ raise_nofile(int total)
 }
 
 /* Whether every reader has joined (chatd: and seen every join notice). */
+/*
+ * Each slow client sends "who" --who-flood times: at most 256 bytes, which
+ * a new socket's send buffer takes at once; the answers are never read.
+ */
+static void
+who_flood(int from, int to)
+{
+	char	buf[4 * 64];
+	int	i, n;
+
+	for (n = 0; n < opt.whoflood; n++)
+		memcpy(buf + 4 * n, "who\n", 4);
+	for (i = from; i < to; i++) {
+		if (conns[i].dead)
+			continue;
+		if (write(conns[i].fd, buf, (size_t)(4 * opt.whoflood)) == -1 &&
+		    opt.verbose)
+			fprintf(stderr, "chatbench: who flood: %s\n",
+			    strerror(errno));
+	}
+}
+
 static int
 all_joined(int nreaders, uint64_t expect_joins)
 {
@@ -1342,6 +1393,8 @@ main(int argc, char **argv)
 					epoll_ctl(ep, EPOLL_CTL_DEL,
 					    conns[i].fd, NULL);
 			phase = 2;
+			if (opt.whoflood > 0 && opt.proto == P_CHATD)
+				who_flood(nreaders, total);
 			server_syscalls(&sr0, &sw0);
 			cpu0 = server_cpu();
 			wcpu0 = proc_cpu(opt.watch);
@@ -1353,6 +1406,13 @@ main(int argc, char **argv)
 			for (i = 0; i < opt.nsenders; i++)
 				conns[i].next_at = opt.rate > 0. ? t +
 				    (double)i / opt.rate : t;
+		}
+		if (phase == 2 && opt.upgrade > 0. && st.t_upgrade == 0 &&
+		    t >= (double)t_chat / 1e9 + opt.upgrade) {
+			if (kill(opt.pid, SIGUSR2) == -1)
+				die("--upgrade: pid %d: %s", opt.pid,
+				    strerror(errno));
+			st.t_upgrade = now_ns();
 		}
 		if (phase == 2) {
 			pump(t, t_stop);
@@ -1441,14 +1501,17 @@ wait:
 	else
 		printf("%s: %d clients, %d senders, %d B%s: %.3g M deliveries/s"
 		    ", p50 %.3g ms, p99 %.3g ms, max %.3g ms, lost %" PRIu64
-		    "; CPU: server %.0f %%, chatbench %.0f %%%s\n", pname,
+		    "; CPU: server %.0f %%, chatbench %.0f %%; longest wait "
+		    "%.3g ms%s%s\n", pname,
 		    nreaders, opt.nsenders, opt.bytes, opt.rate > 0. ?
 		    " at a fixed rate" : "", el > 0. ?
 		    (double)st.deliveries / el / 1e6 : 0.,
 		    (double)hist_quantile(0.50) / 1e6,
 		    (double)hist_quantile(0.99) / 1e6, (double)st.lat_max / 1e6,
-		    lost, srv_pct, me_pct, ok ? "" : " (FAILED)");
-	printf("proto=%s mode=%s clients=%d senders=%d slow=%d lines=%" PRIu64
+		    lost, srv_pct, me_pct, (double)st.gap_max / 1e6,
+		    st.t_upgrade != 0 ? " (upgraded)" : "", ok ? "" : " (FAILED)");
+	printf("proto=%s mode=%s clients=%d senders=%d slow=%d who_flood=%d "
+	    "lines=%" PRIu64
 	    " duration=%g bytes=%d window=%d rate=%g sources=%d sent=%" PRIu64
 	    " expected=%" PRIu64 " deliveries=%" PRIu64 " join_s=%.3f"
 	    " join_srv_cpu_s=%.2f elapsed_s=%.3f deliveries_per_s=%.0f"
@@ -1461,9 +1524,11 @@ wait:
 	    " bench_cpu_pct=%.0f srv_reads=%lld srv_writes=%lld"
 	    " watch_cpu_s=%.2f watch_cpu_pct=%.0f"
 	    " srv_rss0_kb=%ld srv_rss_idle_kb=%ld"
-	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld complete=%d\n",
+	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld"
+	    " gap_max_us=%.1f upgraded=%d complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
-	    opt.nslow, opt.lines, opt.duration, opt.bytes, opt.window,
+	    opt.nslow, opt.whoflood, opt.lines, opt.duration, opt.bytes,
+	    opt.window,
 	    opt.rate, opt.sources, sent, expected, st.deliveries,
 	    (double)(t_joined - t_start) / 1e9,
 	    jcpu0 >= 0. && jcpu1 >= 0. ? jcpu1 - jcpu0 : -1., el,
@@ -1481,7 +1546,8 @@ wait:
 	    wcpu0 >= 0. && wcpu1 >= 0. && el > 0. ? 100. * (wcpu1 - wcpu0) /
 	    el : -1., rss0, rss_idle,
 	    rss_idle >= 0 && rss0 >= 0 ? (double)(rss_idle - rss0) * 1024. /
-	    nreaders : -1., rss_kb, hwm_kb, !timed_out);
+	    nreaders : -1., rss_kb, hwm_kb, (double)st.gap_max / 1e3,
+	    st.t_upgrade != 0, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */

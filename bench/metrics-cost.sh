@@ -37,8 +37,12 @@ cat >"$work/chatd.ini" <<EOT
 bind = 127.0.0.1
 port = 0
 idle_timeout = 0
+show_addresses = true
 [limits]
 lines_per_second = 0
+bytes_per_second = 0
+max_per_ip = 0
+connects_per_second = 0
 [lua]
 path = $PLUGINS
 [metrics]

@@ -91,8 +91,12 @@ start_chatd() {
 	port = 0
 	max_clients = 1000000
 	idle_timeout = 0
+	show_addresses = true
 	[limits]
 	lines_per_second = 0
+	bytes_per_second = 0
+	max_per_ip = 0
+	connects_per_second = 0
 	[lua]
 	path = $2
 	[log]
@@ -160,8 +164,12 @@ start_node() {
 	reuse_port = $4
 	max_clients = 1000000
 	idle_timeout = 0
+	show_addresses = true
 	[limits]
 	lines_per_second = 0
+	bytes_per_second = 0
+	max_per_ip = 0
+	connects_per_second = 0
 	[lua]
 	path = $PLUGINS
 	[log]

@@ -69,3 +69,9 @@ chat.on("link", function(up)
 		    "you see only the users of this server")
 	end
 end)
+
+-- This server's process was replaced by a new binary without dropping
+-- anyone (SIGUSR2, see chatd(8) "Upgrading"): one line says so.
+chat.on("upgrade", function(from, to)
+	chat.local_broadcast("* server upgraded to chatd " .. to)
+end)

@@ -2,14 +2,17 @@
 -- Each is an entry (see chatd-lua(7)): chatd counts its arguments and
 -- answers "! usage: ..." itself; a command that takes none ignores any.
 
+-- Addresses are shown only with [server] show_addresses: a public room
+-- should not hand every user's address to anyone who asks.
 chat.command {
 	name = "who",
-	help = "list the users online and their addresses",
+	help = "list the users online",
 	run = function(user)
 		local users = chat.users()
+		local addrs = chat.config.server.show_addresses
 		user:send("* online (" .. #users .. "):")
 		for _, u in ipairs(users) do
-			user:send("*   " .. u.name .. " " .. u.addr)
+			user:send("*   " .. u.name .. (addrs and " " .. u.addr or ""))
 		end
 	end,
 }

@@ -16,6 +16,7 @@
 
 #define USER_MT		"chatd.user"
 #define REASON_MAX	64
+#define API_LINE_SLACK	1024	/* room for a prefix to a user's line */
 
 struct uhandle {
 	uint64_t	 id;
@@ -23,7 +24,7 @@ struct uhandle {
 
 /* Registry keys: the addresses of these are unique light userdata. */
 static const char api_key_handles = 'u';	/* id -> user handle (weak) */
-static const char api_key_data = 'd';		/* id -> user.data table */
+static const char api_key_data = 'd';		/* id -> plugin -> user.data */
 
 /* The server of the calling state. */
 static struct server *
@@ -101,18 +102,61 @@ api_remote(lua_State *L)
 	return (2);
 }
 
-/* user:send(text): queue one line to the user (wherever they are). */
+/*
+ * The line text as a buffer to send, or NULL with nil and why pushed.  A
+ * line longer (once cleaned) than output_limit, or than max_line and
+ * API_LINE_SLACK for a prefix if that is more, is refused: sent to the
+ * room it would go over every queue that is not empty and drop those
+ * users as too slow.  A user's own line, prefixed, always fits.
+ */
+static struct buf *
+api_line(lua_State *L, const char *text, size_t len)
+{
+	const struct config *cfg = &api_server(L)->cfg;
+	size_t		 max = (size_t)cfg->output_limit;
+	struct buf	*b = NULL;
+
+	if (max < (size_t)cfg->max_line + API_LINE_SLACK)
+		max = (size_t)cfg->max_line + API_LINE_SLACK;
+	if (len + 2 <= max) {
+		b = buf_line(text, len);
+		if (b->len <= max)
+			return (b);
+		buf_unref(b);
+	}
+	lua_pushnil(L);
+	lua_pushfstring(L, "line too long (%I bytes; at most %I)",
+	    (lua_Integer)len, (lua_Integer)max - 2);
+	return (NULL);
+}
+
+/*
+ * user:send(text): queue one line to the user (wherever they are).  True
+ * if it was queued; nil and why if the user is gone, the line too long,
+ * or the user's queue went over output_limit with it (then the user is
+ * dropped as too slow, as for any line).
+ */
 static int
 user_send(lua_State *L)
 {
 	struct client	*c = api_user(L, 1);
+	struct buf	*b;
 	const char	*text;
 	size_t		 len;
 
+	plugin_check_running(L, "user:send");
 	text = luaL_checklstring(L, 2, &len);
 	if (c == NULL || (c->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
 		return (api_gone(L));
-	client_send_text(c, text, len);
+	if ((b = api_line(L, text, len)) == NULL)
+		return (2);
+	client_send(c, b);
+	buf_unref(b);
+	if (c->flags & CLIENT_DEAD) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "dropped (too slow)");
+		return (2);
+	}
 	lua_pushboolean(L, 1);
 	return (1);
 }
@@ -126,6 +170,7 @@ user_close(lua_State *L)
 	char		 buf[REASON_MAX + 1];
 	size_t		 len;
 
+	plugin_check_running(L, "user:close");
 	reason = luaL_optlstring(L, 2, CHATD_LEAVE_CLOSED, &len);
 	if (c == NULL)
 		return (api_gone(L));
@@ -158,6 +203,7 @@ user_rename(lua_State *L)
 	size_t		 len;
 	int		 rc;
 
+	plugin_check_running(L, "user:rename");
 	name = luaL_checklstring(L, 2, &len);
 	if (c == NULL || !client_is_online(c))
 		return (api_gone(L));
@@ -179,8 +225,11 @@ user_rename(lua_State *L)
 		return (2);
 	}
 	if (strcmp(lua_tostring(L, 3), c->name) != 0) {
-		log_info("client %llu renamed %s to %s",
-		    (unsigned long long)c->id, lua_tostring(L, 3), c->name);
+		if (lograte_allow(LOGRATE_RENAME, ev_now(c->srv->loop),
+		    c->addr))
+			log_info("client %llu renamed %s to %s",
+			    (unsigned long long)c->id, lua_tostring(L, 3),
+			    c->name);
 		lua_pushvalue(L, 1);
 		lua_pushvalue(L, 3);
 		lua_pushstring(L, c->name);
@@ -205,16 +254,30 @@ enum user_field {
 	UF_IDLE,
 	UF_DATA,
 	UF_NODE,
-	UF_REMOTE
+	UF_REMOTE,
+	UF_QUEUED
 };
 static const char *const user_fields[] = {
 	"id", "online", "name", "addr", "joined", "idle", "data", "node",
-	"remote", NULL
+	"remote", "queued", NULL
 };
 
+/* Push t[k] of the table on top, made empty if need be, in place of t. */
+static void
+api_subtable(lua_State *L, lua_Integer k)
+{
+	if (lua_rawgeti(L, -1, k) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, -3, k);
+	}
+	lua_remove(L, -2);
+}
+
 /*
- * user.field: id, name, addr, joined, idle, online, data, node, remote or
- * a method.
+ * user.field: id, name, addr, joined, idle, online, data, node, remote,
+ * queued or a method.
  */
 static int
 user_index(lua_State *L)
@@ -275,14 +338,16 @@ user_index(lua_State *L)
 	case UF_REMOTE:
 		lua_pushboolean(L, (c->flags & CLIENT_REMOTE) != 0);
 		break;
-	case UF_DATA:
+	case UF_QUEUED:		/* bytes not yet written to the user */
+		if (c->flags & CLIENT_REMOTE)
+			lua_pushnil(L);
+		else
+			lua_pushinteger(L, (lua_Integer)c->out.bytes);
+		break;
+	case UF_DATA:		/* data[id][plugin]: each plugin its own */
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
-		if (lua_rawgeti(L, -1, (lua_Integer)u->id) != LUA_TTABLE) {
-			lua_pop(L, 1);
-			lua_newtable(L);
-			lua_pushvalue(L, -1);
-			lua_rawseti(L, -3, (lua_Integer)u->id);
-		}
+		api_subtable(L, (lua_Integer)u->id);
+		api_subtable(L, plugin_index(script_get(L)->cur));
 		break;
 	default:
 		lua_pushnil(L);
@@ -312,7 +377,10 @@ user_tostring(lua_State *L)
 	return (1);
 }
 
-/* chat.broadcast(text [, except]): one line to every online user. */
+/*
+ * chat.broadcast(text [, except]): one line to every online user.  True,
+ * or nil and why for a line too long to send (see api_line()).
+ */
 static int
 chat_broadcast(lua_State *L)
 {
@@ -322,19 +390,23 @@ chat_broadcast(lua_State *L)
 	const char	*text;
 	size_t		 len;
 
+	plugin_check_running(L, "chat.broadcast");
 	text = luaL_checklstring(L, 1, &len);
 	if (!lua_isnoneornil(L, 2))
 		except = api_user(L, 2);
-	b = buf_line(text, len);
+	if ((b = api_line(L, text, len)) == NULL)
+		return (2);
 	registry_broadcast(&srv->reg, b, except);
 	buf_unref(b);
 	metric_inc(METRIC_BROADCASTS);
-	return (0);
+	lua_pushboolean(L, 1);
+	return (1);
 }
 
 /*
  * chat.local_broadcast(text [, except]): one line to every online user
- * of this server only (in a cluster, the others are not told).
+ * of this server only (in a cluster, the others are not told).  Returns
+ * as chat.broadcast.
  */
 static int
 chat_local_broadcast(lua_State *L)
@@ -345,14 +417,17 @@ chat_local_broadcast(lua_State *L)
 	const char	*text;
 	size_t		 len;
 
+	plugin_check_running(L, "chat.local_broadcast");
 	text = luaL_checklstring(L, 1, &len);
 	if (!lua_isnoneornil(L, 2))
 		except = api_user(L, 2);
-	b = buf_line(text, len);
+	if ((b = api_line(L, text, len)) == NULL)
+		return (2);
 	registry_deliver(&srv->reg, b, except);
 	buf_unref(b);
 	metric_inc(METRIC_BROADCASTS);
-	return (0);
+	lua_pushboolean(L, 1);
+	return (1);
 }
 
 /* chat.users(): every online user, in join order. */
@@ -416,6 +491,28 @@ chat_find(lua_State *L)
 	return (1);
 }
 
+/*
+ * chat.fold(text): text as names are compared (NFKC case fold, UTS #39
+ * skeleton, i as l), so a filter can match "hеck" with a Cyrillic е or a
+ * zero-width space inside; nil for text that is not UTF-8.
+ */
+static int
+chat_fold(lua_State *L)
+{
+	const char	*text;
+	char		*f;
+	size_t		 len, flen;
+
+	text = luaL_checklstring(L, 1, &len);
+	if ((f = name_fold_text(text, len, &flen)) == NULL)
+		lua_pushnil(L);
+	else {
+		lua_pushlstring(L, f, flen);
+		free(f);
+	}
+	return (1);
+}
+
 /* chat.log(level, text): a line in the server log, with its origin. */
 static int
 chat_log(lua_State *L)
@@ -439,7 +536,7 @@ chat_stats(lua_State *L)
 {
 	struct server	*srv = api_server(L);
 
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 7);
 	lua_pushnumber(L, ev_now(srv->loop) - srv->started);
 	lua_setfield(L, -2, "uptime");
 	lua_pushinteger(L, (lua_Integer)srv->reg.count);
@@ -452,43 +549,9 @@ chat_stats(lua_State *L)
 	lua_setfield(L, -2, "broadcasts");
 	lua_pushinteger(L, (lua_Integer)metric_get(METRIC_BYTES_OUT));
 	lua_setfield(L, -2, "bytes_out");
+	lua_pushinteger(L, (lua_Integer)script_memory(script_get(L)));
+	lua_setfield(L, -2, "lua_memory");
 	return (1);
-}
-
-/* Writing to a read-only table. */
-static int
-api_readonly_error(lua_State *L)
-{
-	return (luaL_error(L, "chat.config is read-only"));
-}
-
-/* pairs() over a read-only proxy walks the table behind it. */
-static int
-api_readonly_pairs(lua_State *L)
-{
-	lua_getglobal(L, "next");
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushnil(L);
-	return (3);
-}
-
-/* Replace the table on top of the stack by a read-only proxy of it. */
-static void
-api_readonly(lua_State *L)
-{
-	lua_newtable(L);			/* proxy */
-	lua_createtable(L, 0, 4);		/* its metatable */
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, api_readonly_error);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushvalue(L, -3);
-	lua_pushcclosure(L, api_readonly_pairs, 1);
-	lua_setfield(L, -2, "__pairs");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_remove(L, -2);
 }
 
 /*
@@ -556,12 +619,12 @@ api_push_config(lua_State *L, const struct config *cfg)
 	lua_getfield(L, root, "plugin");
 	lua_pushnil(L);
 	while (lua_next(L, -2) != 0) {
-		api_readonly(L);
+		script_readonly(L, "chat.config");
 		lua_pushvalue(L, -2);
 		lua_insert(L, -2);
 		lua_rawset(L, -4);
 	}
-	api_readonly(L);
+	script_readonly(L, "chat.config");
 	lua_setfield(L, root, "plugin");
 	for (i = 0; config_keys[i].section != NULL; i++) {
 		lua_getfield(L, root, config_keys[i].section);
@@ -569,10 +632,10 @@ api_push_config(lua_State *L, const struct config *cfg)
 			lua_pop(L, 2);
 			continue;
 		}
-		api_readonly(L);
+		script_readonly(L, "chat.config");
 		lua_setfield(L, root, config_keys[i].section);
 	}
-	api_readonly(L);
+	script_readonly(L, "chat.config");
 }
 
 /*
@@ -594,6 +657,7 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 		{ "users", chat_users },
 		{ "names", chat_names },
 		{ "find", chat_find },
+		{ "fold", chat_fold },
 		{ "log", chat_log },
 		{ "stats", chat_stats },
 		{ NULL, NULL }
@@ -625,6 +689,8 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 	lua_setfield(L, -2, "__tostring");
 	lua_pushliteral(L, "chatd.user");
 	lua_setfield(L, -2, "__name");
+	lua_pushboolean(L, 0);		/* getmetatable(user) is false */
+	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 
 	lua_pushvalue(L, idx);

@@ -25,10 +25,20 @@ struct topic {
 	struct plugin_fn *fns;
 	size_t		 n;
 };
+/* A message published while plugins load, sent once they have loaded. */
+struct held_msg {
+	char		*topic;
+	size_t		 tlen;
+	char		*data;
+	size_t		 len;
+};
+
 struct topics {
 	struct map	 by_name;	/* name -> struct topic */
 	struct topic	**v;
 	size_t		 n;
+	struct held_msg	*held;
+	size_t		 nheld;
 };
 
 /*
@@ -89,19 +99,22 @@ chat_subscribe(lua_State *L)
 		T->v[T->n++] = t;
 	}
 	t->fns = xrealloc(t->fns, (t->n + 1) * sizeof *t->fns);
-	plugin_fn_set(L, &t->fns[t->n++], 2);
+	plugin_fn_set(L, &t->fns[t->n++], 2, "subscription", t->name);
 	return (0);
 }
 
 /*
  * chat.publish(topic, data): true once sent to the other servers; nil and
  * why on a server alone, while the link is down, or for data over the
- * cluster's limit of a message.
+ * cluster's limit of a message.  While plugins load it is held, and sent
+ * only if they all load (api_cluster_send_held()).
  */
 static int
 chat_publish(lua_State *L)
 {
-	struct server	*srv = script_get(L)->srv;
+	struct script	*S = script_get(L);
+	struct server	*srv = S->srv;
+	struct topics	*T = S->topics;
 	const char	*topic, *data;
 	size_t		 tlen, len;
 
@@ -116,6 +129,16 @@ chat_publish(lua_State *L)
 		lua_pushnil(L);
 		lua_pushliteral(L, "data too long");
 		return (2);
+	}
+	if (S->loading) {	/* held: a reload that fails sends nothing */
+		T->held = xrealloc(T->held, (T->nheld + 1) * sizeof *T->held);
+		T->held[T->nheld].topic = xstrndup(topic, tlen);
+		T->held[T->nheld].tlen = tlen;
+		T->held[T->nheld].data = xmalloc(len + 1);
+		memcpy(T->held[T->nheld].data, data, len);
+		T->held[T->nheld++].len = len;
+		lua_pushboolean(L, 1);
+		return (1);
 	}
 	if (room_publish(srv, topic, tlen, data, len) != 0) {
 		lua_pushnil(L);
@@ -145,6 +168,28 @@ api_cluster_open(lua_State *L, int idx)
 	lua_pop(L, 1);
 }
 
+/* Send what was published while the plugins loaded, which they all did. */
+void
+api_cluster_send_held(struct script *S)
+{
+	struct topics	*T = S->topics;
+	struct held_msg	*m;
+	size_t		 i;
+
+	for (i = 0; i < T->nheld; i++) {
+		m = &T->held[i];
+		if (room_publish(S->srv, m->topic, m->tlen, m->data,
+		    m->len) != 0)
+			log_debug("lua: a message published while plugins "
+			    "loaded (topic %s) could not be sent", m->topic);
+		free(m->topic);
+		free(m->data);
+	}
+	free(T->held);
+	T->held = NULL;
+	T->nheld = 0;
+}
+
 /* Free the subscriptions (the functions go with the Lua state). */
 void
 api_cluster_free_all(struct script *S)
@@ -154,6 +199,11 @@ api_cluster_free_all(struct script *S)
 
 	if (T == NULL)
 		return;
+	for (i = 0; i < T->nheld; i++) {
+		free(T->held[i].topic);
+		free(T->held[i].data);
+	}
+	free(T->held);
 	for (i = 0; i < T->n; i++) {
 		free(T->v[i]->name);
 		free(T->v[i]->fns);

@@ -12,8 +12,11 @@
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
  *   linebuf.c   framing of the byte stream into lines
+ *   budget.c    the output memory budget: soft limit, server-wide sum
+ *   lograte.c   log lines of one kind rate-limited and summarised
  *   text.c      UTF-8 repair, control stripping, name rules
- *   name.c      names that cannot pass for others; NFKC case folding
+ *   name.c      names that cannot pass for others: rules, comparison key
+ *   spoof.c     ICU: NFKC, UTS #39 skeletons and identifier profile
  *   plugin.c    plugin files and hooks: every event handed to Lua
  *   command.c   the command table: names, arguments, usage
  *   wait.c      commands that wait for a cluster's answer
@@ -37,6 +40,8 @@
  *   web.c       the [websocket] listener: the web page, the upgrade
  *   ws.c        the WebSocket transport: wslay's framing over TCP/TLS
  *   systemd.c   readiness, watchdog and sockets from systemd
+ *   upgrade.c   a new binary takes over every socket (SIGUSR2)
+ *   ustate.c    the state it is handed, as bytes
  */
 
 #ifndef CHATD_H
@@ -68,6 +73,11 @@
 #define CHATD_NAME_MAX		32	/* bytes in a chosen name */
 #define CHATD_ADDR_MAX		64	/* "[v6 address]:port" and NUL */
 #define CHATD_LINGER		5.0	/* seconds to flush a closing client */
+#define CHATD_RATE_SWEEP	1024	/* connect buckets kept before a sweep */
+#define CHATD_READ_CHUNK	4096	/* bytes a throttled reader waits for */
+#define CHATD_UNSENT_POLL	0.1	/* seconds between checks that the
+					   kernel sent a finished client's
+					   last bytes */
 #define CHATD_ACCEPT_BATCH	64	/* accepts per listener event */
 #define CHATD_EMFILE_PAUSE	1.0	/* seconds the listener rests */
 #define CHATD_FD_SPARE		16	/* descriptors kept for files */
@@ -125,6 +135,21 @@ void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 
+/* budget.c */
+void		 budget_check(struct server *);
+
+/* lograte.c */
+enum lograte_kind {
+	LOGRATE_CONNECT,
+	LOGRATE_LEAVE,
+	LOGRATE_REFUSE,
+	LOGRATE_RENAME,
+	LOGRATE_COUNT
+};
+void		 lograte_set_burst(long long);
+int		 lograte_allow(enum lograte_kind, ev_tstamp, const char *);
+void		 lograte_tick(ev_tstamp);
+
 /* text.c */
 #define TEXT_CLEAN_MAX(n)	((n) * 3)	/* worst case of text_clean */
 size_t		 text_clean(const char *, size_t, char *);
@@ -135,6 +160,7 @@ const char	*text_name_error(const char *, size_t);
 
 /* name.c */
 char		*name_fold(const char *, size_t, size_t *);
+char		*name_fold_text(const char *, size_t, size_t *);
 const char	*name_check(const char *, size_t, char **, size_t *);
 
 /* telnet.c */
@@ -186,6 +212,7 @@ void		 map_free(struct map *);
 void		*map_get(const struct map *, const void *, size_t);
 void		 map_put(struct map *, const void *, size_t, void *);
 void		*map_del(struct map *, const void *, size_t);
+void		 map_sweep(struct map *, int (*)(void *, void *), void *);
 
 /* idmap.c */
 struct idmap_slot {
@@ -301,6 +328,8 @@ ssize_t		 conn_read(struct conn *, char *, size_t);
 ssize_t		 conn_writev(struct conn *, const struct iovec *, int);
 int		 conn_shutdown(struct conn *);
 void		 conn_close(struct conn *);
+void		 conn_abort(struct conn *);
+size_t		 conn_unsent(const struct conn *);
 void		 conn_run_buffered(struct server *);
 
 /* sock.c */
@@ -354,9 +383,12 @@ void		 buf_ref(struct buf *);
 void		 buf_unref(struct buf *);
 void		 outq_init(struct outq *);
 void		 outq_free(struct outq *);
+void		 outq_cut(struct outq *);
 void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);
+struct clbuf;
+void		 outq_copy(const struct outq *, struct clbuf *);
 
 /* config.c */
 enum config_type {
@@ -373,7 +405,7 @@ enum config_type {
 	CONF_ORIGINS,	/* origins or "*", space-separated; may be empty */
 	CONF_ADDRS	/* numeric addresses, space-separated; may be empty */
 };
-#define CONFIG_KEYS_MAX	32	/* keys in config_keys[], at most */
+#define CONFIG_KEYS_MAX	48	/* keys in config_keys[], at most */
 struct config_extra {
 	char		*section;	/* "plugin.NAME" */
 	char		*key;
@@ -387,17 +419,31 @@ struct config {
 	long long	 max_clients;
 	long long	 idle_timeout;
 	int		 reuse_port;
+	int		 show_addresses;
 	long long	 max_line;
 	long long	 output_limit;
+	long long	 output_soft_limit;
+	long long	 output_soft_seconds;
+	long long	 output_budget;
 	long long	 lines_per_second;
 	long long	 burst;
+	long long	 bytes_per_second;
+	long long	 output_per_line;
 	long long	 max_per_ip;
+	long long	 ipv6_prefix;
+	long long	 connects_per_second;
+	long long	 connect_burst;
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
+	long long	 max_time;	/* ms */
+	long long	 slow_call;	/* ms; 0: never logged */
+	long long	 breaker_errors;	/* 0: never switched off */
+	long long	 breaker_window;	/* seconds */
 	int		 unsafe;
 	int		 log_level;
 	int		 log_syslog;
+	long long	 log_repeats;
 	char		*metrics_bind;
 	long long	 metrics_port;	/* -1: off */
 	char		*cluster_redis;	/* NULL: this server alone */
@@ -405,6 +451,7 @@ struct config {
 	char		*cluster_node;	/* NULL: host name and process id */
 	long long	 heartbeat;
 	long long	 node_timeout;
+	long long	 upgrade_timeout;
 	char		*ws_bind;
 	long long	 ws_port;	/* -1: off */
 	int		 ws_tls;
@@ -458,6 +505,8 @@ struct registry {
 void		 registry_init(struct registry *, struct server *);
 void		 registry_free(struct registry *);
 void		 registry_add(struct registry *, struct client *);
+void		 registry_adopt(struct registry *, struct client *, uint64_t,
+		     const char *, size_t);
 void		 registry_add_remote(struct registry *, struct client *,
 		     const char *, size_t);
 void		 registry_remove(struct registry *, struct client *);
@@ -627,6 +676,8 @@ const char	*cluster_node(const struct cluster *);
 const char	*cluster_node_of(const struct server *, const struct client *);
 size_t		 cluster_servers(const struct cluster *);
 double		 cluster_heartbeat_rtt(const struct cluster *);
+void		 cluster_counts(const struct cluster *, unsigned long long *,
+		     unsigned long long *, unsigned long long *);
 
 /* client.c */
 /*
@@ -667,6 +718,11 @@ struct client {
 	ev_tstamp	 last_active;		/* last complete line */
 	double		 tokens;		/* input rate bucket */
 	ev_tstamp	 tokens_at;
+	uint64_t	 queued;		/* bytes ever queued to it */
+	ev_tstamp	 soft_since;		/* over output_soft_limit since;
+						   0: not over */
+	double		 btokens;		/* input bytes bucket */
+	ev_tstamp	 btokens_at;
 
 	struct conn	 conn;			/* the socket and its transport */
 	ev_timer	 idle;			/* handshake, idle, then linger,
@@ -690,10 +746,16 @@ void		 client_unwait(struct client *);
 void		 client_reap(struct client *);
 void		 client_flush(struct client *);
 void		 client_finish(struct client *);
+void		 client_drop_slow(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);
+struct ustate_client;
+void		 client_adopt(struct server *, const struct ustate_client *,
+		     int);
+void		 client_resume(struct client *);
+void		 client_freeze(struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
-size_t		 client_ipkey(const struct sockaddr *, unsigned char *);
+size_t		 client_ipkey(const struct sockaddr *, unsigned char *, int);
 
 /* listener.c */
 /*
@@ -728,9 +790,15 @@ int		 listener_open_all(struct server *, char *, size_t);
 void		 listener_close_all(struct server *);
 void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
+void		 listener_free_limits(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
-const char	*listener_limit(struct server *, const unsigned char *, size_t,
+void		 listener_hold_ip(struct server *, const unsigned char *,
+		     size_t);
+const char	*listener_kind_name(const struct listener_kind *);
+int		 listener_adopt(struct server *, const char *, int,
+		     const char *, char *, size_t);
+const char	*listener_limit(struct server *, const struct sockaddr *,
 		     const char **);
 struct client	*listener_take(struct listener *, int, const struct sockaddr *,
 		     void *);
@@ -757,10 +825,16 @@ enum metric {
 	METRIC_LUA_CALLS,		/* {call} */
 	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
+	METRIC_PLUGIN_CALLS,		/* {plugin} */
+	METRIC_PLUGIN_NSEC,		/* {plugin}, rendered in seconds */
+	METRIC_PLUGIN_OFF,		/* {plugin}: functions switched off */
 	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_ABORTS,			/* closed with a reset */
+	METRIC_BUDGET_DROPS,		/* dropped for output_budget */
 	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
-	METRIC_CLUSTER_LOSSES,		/* the link to Redis lost */
 	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
+	METRIC_UPGRADES,		/* begun by this process */
+	METRIC_UPGRADE_FAILURES,	/* ... and rolled back */
 	METRIC_COUNT
 };
 struct metric_series {
@@ -861,6 +935,68 @@ void		 systemd_reloading(void);
 void		 systemd_ready(struct server *);
 void		 systemd_stopping(void);
 void		 systemd_free(void);
+void		 systemd_child_env(void);
+
+/* ustate.c */
+#define USTATE_DISCARDING	0x01	/* inside an input line too long */
+#define USTATE_FLAGS		0x01	/* every flag known */
+struct ustate_header {
+	const char	*version;	/* of the chatd that wrote it */
+	uint64_t	 next_id;
+	double		 started;
+	size_t		 nlisteners;
+	size_t		 nclients;
+};
+struct ustate_listener {
+	char		 kind[CHATD_WORD_MAX + 1];	/* "chat", "metrics" */
+	char		 addr[CHATD_ADDR_MAX];
+};
+struct ustate_client {
+	uint64_t	 id;
+	const char	*name;		/* not NUL-terminated */
+	size_t		 namelen;
+	char		 addr[CHATD_ADDR_MAX];
+	unsigned char	 ipkey[17];
+	size_t		 ipkeylen;
+	double		 joined;
+	double		 last_active;
+	double		 tokens;
+	double		 tokens_at;
+	unsigned char	 telnet_state;
+	unsigned char	 telnet_cr;
+	unsigned	 flags;		/* USTATE_* */
+	const char	*input;		/* read, not yet taken as lines */
+	size_t		 inputlen;
+	const char	*output;	/* queued, not yet written */
+	size_t		 outputlen;
+};
+struct ustate {
+	char		 version[32];
+	uint64_t	 next_id;
+	double		 started;
+	struct ustate_listener *listeners;
+	size_t		 nlisteners;
+	struct ustate_client *clients;
+	size_t		 nclients;
+};
+void		 ustate_put_header(struct clbuf *, const struct ustate_header *);
+void		 ustate_put_listener(struct clbuf *,
+		     const struct ustate_listener *);
+void		 ustate_put_client(struct clbuf *, const struct ustate_client *);
+void		 ustate_put_end(struct clbuf *);
+const char	*ustate_parse(const char *, size_t, struct ustate *);
+void		 ustate_free(struct ustate *);
+
+/* upgrade.c */
+struct upgrade;
+void		 upgrade_init(int, char **);
+void		 upgrade_free(void);
+void		 upgrade_start(struct server *);
+void		 upgrade_abort(struct server *);
+int		 upgrade_child(void);
+void		 upgrade_refuse(const char *);
+int		 upgrade_adopt(struct server *, char *, size_t);
+void		 upgrade_resume(struct server *);
 
 /* server.c */
 struct server {
@@ -874,6 +1010,8 @@ struct server {
 	struct cluster	*cluster;	/* NULL: this server alone */
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
+	struct map	 connects;	/* ipkey -> struct connect_rate */
+	ev_tstamp	 connects_swept;
 	size_t		 nclients;	/* every open client socket */
 	size_t		 max_clients;	/* max_clients, as descriptors allow */
 	size_t		 fd_base;	/* descriptors open before clients */
@@ -889,12 +1027,16 @@ struct server {
 	int		 stopping;
 	ev_tstamp	 started;
 	struct exporter	*exporter;	/* [metrics], NULL when off */
+	struct upgrade	*upgrade;	/* SIGUSR2: a new process starting */
+	int		 upgraded;	/* handed over: leave without a word */
+	char		 upgraded_from[32];	/* the old process's version */
 	struct web	*web;		/* [websocket], NULL when off */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;
 	ev_signal	 sigterm;
 	ev_signal	 sighup;
+	ev_signal	 sigusr2;
 	ev_timer	 stop_timer;
 	ev_timer	 housekeeping;
 	uint64_t	 hk_seen;	/* activity count at the last tick */
@@ -909,6 +1051,7 @@ void		 server_reload(struct server *);
 void		 server_stop(struct server *);
 void		 server_mark_pending(struct server *, struct client *);
 void		 server_mark_closing(struct server *, struct client *);
+void		 server_settle(struct server *);
 char		*server_scratch(struct server *, size_t);
 
 /* script.c */
@@ -927,6 +1070,7 @@ void		 plugin_forget(struct script *, struct client *);
 void		 plugin_link(struct script *, int);
 void		 plugin_renamed(struct script *, struct client *, const char *,
 		     const char *);
+void		 plugin_upgraded(struct script *, const char *, const char *);
 
 /* wait.c */
 void		 wait_claimed(struct server *, uint64_t, const char *,

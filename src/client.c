@@ -32,6 +32,7 @@ static void	client_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_throttle_cb(struct ev_loop *, ev_timer *, int);
 static void	client_process(struct client *);
 static void	client_drop(struct client *, const char *);
+static double	client_bytes_burst(const struct config *);
 
 static const struct conn_owner client_owner = {
 	.ready = client_ready,
@@ -69,20 +70,30 @@ client_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 
 /*
  * Write the key that counts connections per address: the family and the
- * address bytes (a v4-mapped v6 address counts as its v4 address).
- * Returns its length; key holds 17 bytes.
+ * address bytes (a v4-mapped v6 address counts as its v4 address).  An
+ * IPv6 address counts by its first v6prefix bits ([limits] ipv6_prefix,
+ * 64 by default): one /64 is one user's network, and its owner may use
+ * any of its 2^64 addresses.  Returns its length; key holds 17 bytes.
  */
 size_t
-client_ipkey(const struct sockaddr *sa, unsigned char *key)
+client_ipkey(const struct sockaddr *sa, unsigned char *key, int v6prefix)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
+	int				 i;
 
 	if (sa->sa_family == AF_INET6) {
 		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
 		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
 			key[0] = 6;
 			memcpy(key + 1, &sin6->sin6_addr, 16);
+			for (i = 0; i < 16; i++) {
+				if (v6prefix >= 8 * (i + 1))
+					continue;
+				key[1 + i] &= v6prefix <= 8 * i ? 0 :
+				    (unsigned char)(0xff << (8 * (i + 1) -
+				    v6prefix));
+			}
 			return (17);
 		}
 		key[0] = 4;
@@ -117,15 +128,20 @@ client_arm_idle(struct client *c)
 }
 
 /*
- * Size the kernel's send buffer like chatd's own queue.  Left alone, Linux
- * grows it to megabytes for a client that does not read, memory no limit
- * of chatd's would account for; this way such a client holds at most about
- * three times output_limit in all (Linux doubles the value set).
+ * Size the kernel's send buffer like the soft limit of chatd's own queue
+ * (output_limit without one).  Left alone, Linux grows it to megabytes for
+ * a client that does not read, memory no limit of chatd's would account
+ * for; this way such a client holds at most output_limit in chatd and
+ * twice the soft limit in the kernel (Linux doubles the value set), and
+ * what waits is mostly in chatd's queue, where the limits count it.
  */
 static void
 client_set_sndbuf(struct client *c)
 {
-	int	size = (int)c->srv->cfg.output_limit;
+	struct config	*cfg = &c->srv->cfg;
+	int		 size = (int)(cfg->output_soft_limit > 0 &&
+			    cfg->output_soft_limit < cfg->output_limit ?
+			    cfg->output_soft_limit : cfg->output_limit);
 
 	setsockopt(c->conn.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
@@ -146,7 +162,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	c = xcalloc(1, sizeof *c);
 	c->srv = srv;
 	client_format_addr(sa, c->addr, sizeof c->addr);
-	c->ipkeylen = client_ipkey(sa, c->ipkey);
+	c->ipkeylen = client_ipkey(sa, c->ipkey, (int)srv->cfg.ipv6_prefix);
 	conn_init(&c->conn, srv, fd, l->kind->transport, &client_owner);
 	if (conn_open(&c->conn, ctx) == -1) {
 		log_warn("client from %s: %s: %s", c->addr,
@@ -156,8 +172,9 @@ client_new(struct server *srv, struct listener *l, int fd,
 		free(c);
 		return (NULL);
 	}
-	c->joined = c->last_active = c->tokens_at = now;
+	c->joined = c->last_active = c->tokens_at = c->btokens_at = now;
 	c->tokens = (double)srv->cfg.burst;
+	c->btokens = client_bytes_burst(&srv->cfg);
 	client_set_sndbuf(c);
 	telnet_init(&c->telnet);
 	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
@@ -179,6 +196,87 @@ client_new(struct server *srv, struct listener *l, int fd,
 	return (c);
 }
 
+/*
+ * Set up a client handed over by the old process of an upgrade (a plain
+ * TCP socket, fd, and its state), registered under its id and name
+ * without a join: nothing is read or written until client_resume().
+ */
+void
+client_adopt(struct server *srv, const struct ustate_client *uc, int fd)
+{
+	struct client	*c;
+	struct buf	*b;
+	char		*space;
+	size_t		 avail, n;
+
+	c = xcalloc(1, sizeof *c);
+	c->srv = srv;
+	memcpy(c->addr, uc->addr, sizeof c->addr);
+	memcpy(c->ipkey, uc->ipkey, uc->ipkeylen);
+	c->ipkeylen = (unsigned char)uc->ipkeylen;
+	listener_hold_ip(srv, c->ipkey, c->ipkeylen);
+	conn_init(&c->conn, srv, fd, &transport_tcp, &client_owner);
+	c->joined = uc->joined;
+	c->last_active = uc->last_active;
+	c->tokens = uc->tokens;
+	c->tokens_at = uc->tokens_at;
+	client_set_sndbuf(c);
+	telnet_init(&c->telnet);
+	c->telnet.state = uc->telnet_state;
+	c->telnet.cr = uc->telnet_cr;
+	linebuf_init(&c->in, (size_t)srv->cfg.max_line);
+	if (uc->inputlen > 0) {
+		/* At most one line's worth was kept; a max_line now lower
+		 * makes it a line too long, as on a reload. */
+		space = linebuf_space(&c->in, &avail);
+		n = uc->inputlen < avail ? uc->inputlen : avail;
+		memcpy(space, uc->input, n);
+		linebuf_commit(&c->in, n);
+	}
+	c->in.discarding = (uc->flags & USTATE_DISCARDING) != 0;
+	outq_init(&c->out);
+	if (uc->outputlen > 0) {
+		b = xmalloc(sizeof *b + uc->outputlen);
+		b->refs = 1;
+		b->len = uc->outputlen;
+		memcpy(b->data, uc->output, uc->outputlen);
+		outq_push(&c->out, b);
+		buf_unref(b);
+	}
+	ev_init(&c->idle, client_idle_cb);
+	ev_init(&c->throttle, client_throttle_cb);
+	srv->nclients++;
+	registry_adopt(&srv->reg, c, uc->id, uc->name, uc->namelen);
+}
+
+/*
+ * An adopted client is served: its queued output is flushed before the
+ * loop sleeps, its buffered lines are handled (as the rate allows), and
+ * its socket is read again, from where the old process left it.
+ */
+void
+client_resume(struct client *c)
+{
+	conn_want(&c->conn, CONN_READ, 1);
+	client_arm_idle(c);
+	if (c->out.count > 0)
+		server_mark_pending(c->srv, c);
+	client_process(c);	/* stops reading again if throttled */
+}
+
+/*
+ * The client's socket now belongs to the new process of an upgrade: stop
+ * every watcher and timer, including any already pending in this loop
+ * turn, so that this process never reads, writes or times it out again.
+ */
+void
+client_freeze(struct client *c)
+{
+	conn_want(&c->conn, CONN_READ | CONN_WRITE, 0);
+	ev_timer_stop(c->srv->loop, &c->idle);
+	ev_timer_stop(c->srv->loop, &c->throttle);
+}
+
 /* The handshake is done (or there was none): register and announce. */
 static void
 client_ready(struct conn *conn)
@@ -189,13 +287,15 @@ client_ready(struct conn *conn)
 	if (c->flags & CLIENT_HANDSHAKE) {
 		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
 		c->flags &= ~CLIENT_HANDSHAKE;
-		c->joined = c->last_active = c->tokens_at = ev_now(srv->loop);
+		c->joined = c->last_active = c->tokens_at = c->btokens_at =
+		    ev_now(srv->loop);
 	}
 	conn_want(&c->conn, CONN_READ, 1);
 	client_arm_idle(c);
 	registry_add(&srv->reg, c);
-	log_info("client %llu connected from %s",
-	    (unsigned long long)c->id, c->addr);
+	if (lograte_allow(LOGRATE_CONNECT, ev_now(srv->loop), c->addr))
+		log_info("client %llu connected from %s",
+		    (unsigned long long)c->id, c->addr);
 	plugin_join(srv->script, c);
 }
 
@@ -236,6 +336,7 @@ client_send(struct client *c, struct buf *b)
 		return;
 	}
 	outq_push(&c->out, b);
+	c->queued += b->len;
 	metric_inc(METRIC_LINES_OUT);
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
 		if ((n = outq_flush(&c->out, &c->conn)) == -1) {
@@ -245,9 +346,9 @@ client_send(struct client *c, struct buf *b)
 		metric_add(METRIC_BYTES_OUT, (uint64_t)n);
 	}
 	if (c->out.bytes > (size_t)c->srv->cfg.output_limit) {
-		log_info("client %llu (%s): %zu bytes queued, over "
+		log_info("client %llu (%s, %s): %zu bytes queued, over "
 		    "output_limit; dropping it", (unsigned long long)c->id,
-		    c->addr, c->out.bytes);
+		    c->name, c->addr, c->out.bytes);
 		client_drop(c, CHATD_LEAVE_SLOW);
 		return;
 	}
@@ -283,14 +384,38 @@ client_close(struct client *c, const char *reason)
 
 /*
  * Close a client whose output can no longer be delivered (too slow, or the
- * socket failed): what is queued is dropped, nothing more is queued.
+ * socket failed): what is queued is dropped, nothing more is queued.  One
+ * dropped as too slow is told why if the kernel takes it at once, after
+ * the rest of a line already begun (never a cut line, then another); the
+ * connection is then reset (client_finish), which discards what the
+ * kernel could not send.
  */
 static void
 client_drop(struct client *c, const char *reason)
 {
+	static const char	 why[] = "! dropped: output not read fast enough";
+	struct buf		*b;
+	ssize_t			 n;
+
+	if (strcmp(reason, CHATD_LEAVE_SLOW) == 0 &&
+	    !(c->flags & CLIENT_DEAD) && client_is_online(c)) {
+		outq_cut(&c->out);
+		b = buf_line(why, sizeof why - 1);
+		outq_push(&c->out, b);
+		buf_unref(b);
+		if ((n = outq_flush(&c->out, &c->conn)) > 0)
+			metric_add(METRIC_BYTES_OUT, (uint64_t)n);
+	}
 	c->flags |= CLIENT_DEAD;
 	outq_free(&c->out);
 	client_close(c, reason);
+}
+
+/* Drop a client as too slow (the output budget's verdict). */
+void
+client_drop_slow(struct client *c)
+{
+	client_drop(c, CHATD_LEAVE_SLOW);
 }
 
 /*
@@ -327,8 +452,9 @@ client_reap(struct client *c)
 	    client_leave_label(c->close_reason));
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
-	log_info("client %llu (%s) left: %s", (unsigned long long)c->id,
-	    c->name, c->close_reason);
+	if (lograte_allow(LOGRATE_LEAVE, ev_now(srv->loop), c->addr))
+		log_info("client %llu (%s) left: %s",
+		    (unsigned long long)c->id, c->name, c->close_reason);
 
 	if (c->flags & CLIENT_DEAD) {
 		client_finish(c);
@@ -345,7 +471,12 @@ client_reap(struct client *c)
 		client_flush(c);	/* nothing queued: shut down, or free */
 }
 
-/* Close the socket and free a client that is no longer registered. */
+/*
+ * Close the socket and free a client that is no longer registered.  A
+ * client whose output chatd gives up on (dropped, its linger time over,
+ * or the kernel still holding bytes it could not send) is closed with a
+ * reset, so the kernel lets go of that memory at once.
+ */
 void
 client_finish(struct client *c)
 {
@@ -359,7 +490,12 @@ client_finish(struct client *c)
 		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
 	ev_timer_stop(srv->loop, &c->idle);
 	ev_timer_stop(srv->loop, &c->throttle);
-	conn_close(&c->conn);
+	if (c->flags & CLIENT_DEAD || c->out.count > 0 ||
+	    (!srv->stopping && conn_unsent(&c->conn) > 0)) {
+		metric_inc(METRIC_ABORTS);
+		conn_abort(&c->conn);
+	} else
+		conn_close(&c->conn);
 	listener_release_ip(srv, c->ipkey, c->ipkeylen);
 	srv->nclients--;
 
@@ -368,6 +504,27 @@ client_finish(struct client *c)
 	free(c->close_reason);
 	free(c->name);		/* and the name key with it */
 	free(c);
+}
+
+/*
+ * A draining client has said all and the peer has finished: free it once
+ * the kernel has sent what it holds.  A peer that half-closes and never
+ * reads would otherwise leave that memory behind in an orphaned socket;
+ * this way it stays counted against the limits until the kernel has sent
+ * it or the linger time is over (then client_finish() resets it).  When
+ * stopping, the kernel is trusted with the rest.
+ */
+static void
+client_done(struct client *c)
+{
+	if (c->srv->stopping || conn_unsent(&c->conn) == 0) {
+		client_finish(c);
+		return;
+	}
+	if (!ev_is_active(&c->throttle)) {
+		ev_timer_set(&c->throttle, CHATD_UNSENT_POLL, CHATD_UNSENT_POLL);
+		ev_timer_start(c->srv->loop, &c->throttle);
+	}
 }
 
 /* Ask the connection to call back when it takes more output, or not. */
@@ -426,7 +583,7 @@ client_flush(struct client *c)
 	/* When stopping, all is said once it is written: do not wait for
 	 * peers that keep their end open. */
 	if (c->flags & CLIENT_EOF || c->srv->stopping)
-		client_finish(c);
+		client_done(c);
 }
 
 /* The connection takes output again. */
@@ -448,8 +605,56 @@ client_drain_read(struct client *c)
 		return;
 	c->flags |= CLIENT_EOF;
 	conn_want(&c->conn, CONN_READ, 0);
-	if (n == -1 || c->out.count == 0)
+	if (n == -1)
 		client_finish(c);
+	else if (c->out.count == 0)
+		client_done(c);
+}
+
+/*
+ * The most input bytes a client may send at once: a second's worth, and at
+ * least one line of max_line, so the longest line is read in one go.
+ */
+static double
+client_bytes_burst(const struct config *cfg)
+{
+	long long	b = cfg->bytes_per_second;
+
+	if (b < cfg->max_line + 2)
+		b = cfg->max_line + 2;
+	return ((double)b);
+}
+
+/*
+ * How many bytes the input byte bucket lets a client read now, at most
+ * avail; 0 when it is empty, and then reading stops until it holds
+ * CHATD_READ_CHUNK bytes again.  Lines are counted by client_take_token();
+ * this bounds what a client costs in reads, framing and telnet parsing
+ * when it sends no lines at all (one that never ends, telnet noise), and
+ * while an over-long line is discarded.
+ */
+static size_t
+client_take_bytes(struct client *c, size_t avail)
+{
+	struct config	*cfg = &c->srv->cfg;
+	ev_tstamp	 now = ev_now(c->srv->loop);
+	double		 cap = client_bytes_burst(cfg), want;
+
+	if (cfg->bytes_per_second == 0)
+		return (avail);
+	c->btokens += (now - c->btokens_at) * (double)cfg->bytes_per_second;
+	if (c->btokens > cap)
+		c->btokens = cap;
+	c->btokens_at = now;
+	if (c->btokens >= 1.)
+		return (c->btokens < (double)avail ? (size_t)c->btokens : avail);
+	want = cap < CHATD_READ_CHUNK ? cap : CHATD_READ_CHUNK;
+	conn_want(&c->conn, CONN_READ, 0);
+	ev_timer_set(&c->throttle,
+	    (want - c->btokens) / (double)cfg->bytes_per_second, 0.);
+	ev_timer_start(c->srv->loop, &c->throttle);
+	c->flags |= CLIENT_THROTTLED;
+	return (0);
 }
 
 /* Input may have arrived. */
@@ -470,6 +675,8 @@ client_readable(struct conn *conn)
 		client_process(c);
 		return;
 	}
+	if ((avail = client_take_bytes(c, avail)) == 0)
+		return;
 	n = conn_read(&c->conn, space, avail);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -485,6 +692,8 @@ client_readable(struct conn *conn)
 		client_close(c, CHATD_LEAVE_CLOSED);
 		return;
 	}
+	if (c->srv->cfg.bytes_per_second > 0)
+		c->btokens -= (double)n;
 	linebuf_commit(&c->in, telnet_filter(&c->telnet, space, (size_t)n));
 	client_process(c);
 }
@@ -518,13 +727,21 @@ client_take_token(struct client *c)
 	return (0);
 }
 
-/* The bucket has a token again: go on with buffered lines, then read. */
+/*
+ * The bucket has a token again: go on with buffered lines, then read.  For
+ * a draining client the same timer polls whether the kernel has sent all.
+ */
 static void
 client_throttle_cb(__unused struct ev_loop *loop, ev_timer *w,
     __unused int revents)
 {
 	struct client	*c = container_of(w, struct client, throttle);
 
+	if (c->flags & CLIENT_DRAINING) {	/* client_done() waits */
+		if (conn_unsent(&c->conn) == 0)
+			client_finish(c);
+		return;
+	}
 	c->flags &= ~CLIENT_THROTTLED;
 	client_process(c);
 	if (client_is_online(c) &&
@@ -556,18 +773,41 @@ client_unwait(struct client *c)
 		conn_want(&c->conn, CONN_READ, 1);
 }
 
+/*
+ * Charge a client's rate for what its line made chatd send it.  A line is
+ * cheap to send and its answer may not be: a "who" in a room of 2000 is
+ * 60 KB, so 40 clients asking at the line rate had chatd send 48 MB/s.
+ * Each output_per_line bytes of answer past the first costs one more
+ * line's token (the bucket may go below zero: the client then waits until
+ * it has paid), so what one client can make chatd send it is bounded by
+ * lines_per_second times output_per_line, whatever the commands do.
+ */
+static void
+client_charge(struct client *c, uint64_t spent)
+{
+	struct config	*cfg = &c->srv->cfg;
+
+	if (cfg->output_per_line == 0 || cfg->lines_per_second == 0 ||
+	    spent <= (uint64_t)cfg->output_per_line)
+		return;
+	c->tokens -= (double)(spent - (uint64_t)cfg->output_per_line) /
+	    (double)cfg->output_per_line;
+}
+
 /* Hand one complete line to the plugins, unless it is blank. */
 static void
 client_line(struct client *c, const char *line, size_t len)
 {
-	char	*text;
-	size_t	 n;
+	char		*text;
+	size_t		 n;
+	uint64_t	 before = c->queued;
 
 	text = server_scratch(c->srv, TEXT_CLEAN_MAX(len));
 	n = text_clean(line, len, text);
 	if (text_is_blank(text, n))
 		return;
 	plugin_line(c->srv->script, c, line, len, text, n);
+	client_charge(c, c->queued - before);
 }
 
 /* Handle every complete line buffered, as far as the rate allows. */
@@ -644,6 +884,8 @@ client_apply_config(struct client *c)
 	client_set_sndbuf(c);
 	if (c->tokens > (double)cfg->burst)
 		c->tokens = (double)cfg->burst;
+	if (c->btokens > client_bytes_burst(cfg))
+		c->btokens = client_bytes_burst(cfg);
 	client_arm_idle(c);
 	if (c->out.bytes > (size_t)cfg->output_limit)
 		client_drop(c, CHATD_LEAVE_SLOW);

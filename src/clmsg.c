@@ -160,11 +160,22 @@ clmsg_addr_ok(const char *s, size_t len)
 	return (1);
 }
 
+/* Whether s[0..len) is a guest's default name, guest:ID. */
+static int
+clmsg_guest_ok(const char *s, size_t len)
+{
+	uint64_t	n;
+
+	return (len > 6 && memcmp(s, "guest:", 6) == 0 &&
+	    clmsg_number(s + 6, len - 6, &n) == 0);
+}
+
 /*
  * Whether a name from another server may be shown here: a name a user may
- * choose (every rule of name_check()), or a default name, an address
- * with perhaps "#N" after it (the cluster's way to tell apart two users
- * of one address; chosen names hold no ':', so the two never meet).
+ * choose (every rule of name_check()), or a default name, an address or
+ * guest:ID, with perhaps "#N" after it (the cluster's way to tell apart
+ * two users of one address; chosen names hold no ':', so the two never
+ * meet).
  */
 int
 clmsg_name_ok(const char *s, size_t len)
@@ -174,6 +185,13 @@ clmsg_name_ok(const char *s, size_t len)
 
 	if (len == 0 || len > CHATD_ADDR_MAX + 24)
 		return (0);
+	if (len > 6 && memcmp(s, "guest:", 6) == 0) {
+		if ((hash = memchr(s, '#', len)) == NULL)
+			return (clmsg_guest_ok(s, len));
+		return (clmsg_guest_ok(s, (size_t)(hash - s)) &&
+		    clmsg_number(hash + 1, len - (size_t)(hash - s) - 1,
+		    &n) == 0 && n >= 2);
+	}
 	if (memchr(s, ':', len) == NULL || (s[0] != '[' &&
 	    (s[0] < '0' || s[0] > '9')))
 		return (name_check(s, len, NULL, NULL) == NULL);

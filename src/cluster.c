@@ -126,8 +126,8 @@ cluster_args_number(struct cluster_args *a, uint64_t v)
 
 /* Send the script and free the arguments.  Returns 0, or -1 if down. */
 int
-cluster_args_send(struct cluster_args *a, struct cluster *cl, enum cluster_script s,
-    redis_reply_cb *cb, void *arg)
+cluster_args_send(struct cluster_args *a, struct cluster *cl,
+    enum cluster_script s, redis_reply_cb *cb, void *arg)
 {
 	int	rc;
 
@@ -201,6 +201,8 @@ cluster_send_heartbeat(struct cluster *cl)
 	cluster_publish(cl);
 }
 
+static void	cluster_heartbeat_timer_cb(struct ev_loop *, ev_timer *, int);
+
 /* The reply to a heartbeat: {'ok', lost nodes...} or {'gone'}. */
 static void
 cluster_heartbeat_cb(__unused struct redis *link, const struct redisReply *r,
@@ -211,13 +213,18 @@ cluster_heartbeat_cb(__unused struct redis *link, const struct redisReply *r,
 	const redisReply	*e;
 
 	cl->hb_pending = 0;
-	if ((e = cluster_reply_start(&w, r)) == NULL || cluster_check_mine(cl, e) != 0)
+	if ((e = cluster_reply_start(&w, r)) == NULL ||
+	    cluster_check_mine(cl, e) != 0)
 		return;
 	if (!cluster_word_is(e, "ok") || cluster_lost_all(cl, &w) != 0) {
 		redis_fail(cl->link, "an odd reply to the heartbeat");
 		return;
 	}
 	cluster_send_heartbeat(cl);
+	if (cl->hb_again) {	/* reloaded meanwhile: renew with the new */
+		cl->hb_again = 0;
+		cluster_heartbeat_timer_cb(cl->srv->loop, &cl->heartbeat, 0);
+	}
 }
 
 /*
@@ -255,7 +262,8 @@ cluster_heartbeat_timer_cb(struct ev_loop *loop, ev_timer *w,
 		return;
 	cluster_args_start(&a, cl, 1);
 	cluster_args_number(&a, (uint64_t)cl->srv->cfg.node_timeout * 1000);
-	if (cluster_args_send(&a, cl, CS_HEARTBEAT, cluster_heartbeat_cb, cl) == 0) {
+	if (cluster_args_send(&a, cl, CS_HEARTBEAT, cluster_heartbeat_cb,
+	    cl) == 0) {
 		cl->hb_pending = 1;
 		cl->hb_sent = ev_time();
 	}
@@ -291,7 +299,8 @@ cluster_resync_cb(__unused struct redis *link, const struct redisReply *r,
 	struct client		*c;
 	uint64_t		 id;
 
-	if ((e = cluster_reply_start(&w, r)) == NULL || cluster_check_mine(cl, e) != 0)
+	if ((e = cluster_reply_start(&w, r)) == NULL ||
+	    cluster_check_mine(cl, e) != 0)
 		return;
 	if (!cluster_word_is(e, "ok")) {
 		redis_fail(cl->link, "an odd reply to the resync");
@@ -490,15 +499,16 @@ cluster_link_down(void *arg, __unused const char *why)
 	struct cluster	*cl = arg;
 	int		 was_up = cl->state == CL_UP;
 
+	if (was_up)
+		cl->n_downs++;
 	cl->state = CL_DOWN;
 	cl->registered = 0;
 	cl->joining = 0;
 	cl->hb_pending = 0;
+	cl->hb_again = 0;
 	ev_timer_stop(cl->srv->loop, &cl->heartbeat);
 	ev_timer_stop(cl->srv->loop, &cl->hello_retry);
 	cluster_peers_free(cl);
-	if (was_up)
-		metric_inc(METRIC_CLUSTER_LOSSES);
 	if (was_up && !cl->stopping)
 		plugin_link(cl->srv->script, 0);
 }
@@ -509,7 +519,7 @@ static const struct redis_events cluster_events = {
 	cluster_message
 };
 
-/* ---- the cluster as a whole ----------------------------------------------- */
+/* ---- the cluster as a whole ------------------------------------------ */
 
 /* A random incarnation, never 0. */
 static uint64_t
@@ -604,7 +614,12 @@ cluster_open(struct server *srv, char *err, size_t errlen)
 	return (0);
 }
 
-/* The configuration was reloaded: heartbeat and node_timeout apply. */
+/*
+ * The configuration was reloaded: heartbeat and node_timeout apply.  The
+ * heartbeat runs at once, so that this server's lease in Redis is renewed
+ * with the new node_timeout before the first longer wait for the next one
+ * (a lease of the old node_timeout could run out in that wait).
+ */
 void
 cluster_reload(struct cluster *cl)
 {
@@ -616,6 +631,11 @@ cluster_reload(struct cluster *cl)
 		ev_timer_set(&cl->heartbeat, (ev_tstamp)cfg->heartbeat,
 		    (ev_tstamp)cfg->heartbeat);
 		ev_timer_start(cl->srv->loop, &cl->heartbeat);
+		if (cl->hb_pending)	/* that one has the old node_timeout */
+			cl->hb_again = 1;
+		else
+			cluster_heartbeat_timer_cb(cl->srv->loop,
+			    &cl->heartbeat, 0);
 	}
 }
 
@@ -727,4 +747,14 @@ cluster_servers(const struct cluster *cl)
 	TAILQ_FOREACH(p, &cl->peers, entry)
 		n++;
 	return (n);
+}
+
+/* What the metrics count of the cluster: link downs, drops, gaps. */
+void
+cluster_counts(const struct cluster *cl, unsigned long long *downs,
+    unsigned long long *drops, unsigned long long *gaps)
+{
+	*downs = cl->n_downs;
+	*drops = cl->n_drops;
+	*gaps = cl->n_gaps;
 }

@@ -19,12 +19,13 @@
 
 #include "chatd.h"
 
-#define CLUSTER_HOLD_MAX	100000	/* presence messages held per node */
+/* Presence messages held per node while its snapshot is in flight. */
+#define CLUSTER_HOLD_MAX	100000
 #define CLUSTER_DROP_LOG	10.0	/* seconds between drop reports */
 
 enum cluster_state {
 	CL_DOWN,		/* no link: a room of our own */
-	CL_JOINING,		/* link up; hello, resync, snapshot in flight */
+	CL_JOINING,		/* link up; hello, resync, snapshot sent */
 	CL_UP
 };
 
@@ -43,13 +44,13 @@ struct peer {
 	uint64_t	 inc;
 	uint64_t	 seq;		/* last seen; 0: none seen yet */
 	ev_tstamp	 heard;		/* its last message */
-	unsigned	 born;		/* cl->snap_epoch when first known */
+	unsigned	 born;		/* snap_epoch when first known */
 	int		 syncing;	/* its snapshot is in flight */
-	int		 resnap;	/* read it again when that one is in */
+	int		 resnap;	/* read again once that one is in */
 	int		 listed;	/* in the snapshot being read */
 	struct held_list held;
 	size_t		 nheld;
-	struct idmap	 users;		/* its user id -> struct client */
+	struct idmap	 users;		/* its user ids -> struct client */
 };
 TAILQ_HEAD(peer_list, peer);
 
@@ -61,17 +62,18 @@ struct cluster {
 	char		 inc_hex[17];
 	uint64_t	 inc;
 	uint64_t	 seq;		/* of the last message sent */
-	char		*prefix;	/* of the room's keys: "chatd:{ROOM}:" */
+	char		*prefix;	/* of the keys: "chatd:{ROOM}:" */
 	char		*channel;	/* "chatd:{ROOM}" */
 	char		*keys[4];	/* nodes, inc, pseq, names */
 
 	int		 registered;	/* hello done, resync sent */
 	int		 joining;	/* replies still awaited to be up */
 	int		 hb_pending;	/* a heartbeat is in flight */
+	int		 hb_again;	/* run another once it is back */
 	int		 stopping;
 	int		 bye_sent;
 	int		 bye_done;
-	int		 quiet;		/* renaming as Redis said: tell no one */
+	int		 quiet;		/* renaming as Redis said: silent */
 	int		 busy_logged;
 	unsigned	 snap_epoch;	/* every snapshot of all nodes */
 	ev_tstamp	 echo_at;	/* our last heartbeat seen back */
@@ -85,6 +87,11 @@ struct cluster {
 
 	ev_tstamp	 drop_at;	/* the last drop report */
 	unsigned long	 drops;		/* since */
+
+	/* For the metrics, since the start. */
+	unsigned long long n_downs;	/* the link went down, joined */
+	unsigned long long n_drops;	/* messages dropped */
+	unsigned long long n_gaps;	/* messages of a peer missed */
 };
 
 /* The reply of a script, as a flat array of strings (or NULL). */
@@ -112,7 +119,8 @@ const redisReply *cluster_reply_next(struct cluster_words *);
 int		 cluster_word_is(const redisReply *, const char *);
 void		 cluster_args_start(struct cluster_args *, struct cluster *,
 		     int);
-void		 cluster_args_add(struct cluster_args *, const char *, size_t);
+void		 cluster_args_add(struct cluster_args *, const char *,
+		     size_t);
 void		 cluster_args_number(struct cluster_args *, uint64_t);
 int		 cluster_args_send(struct cluster_args *, struct cluster *,
 		     enum cluster_script, redis_reply_cb *, void *);

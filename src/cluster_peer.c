@@ -29,6 +29,7 @@ cluster_drop(struct cluster *cl, const char *why, const char *msg,
 	ev_tstamp	now = ev_now(cl->srv->loop);
 
 	cl->drops++;
+	cl->n_drops++;
 	if (now - cl->drop_at < CLUSTER_DROP_LOG)
 		return;
 	if (cl->drops > 1)
@@ -381,6 +382,7 @@ cluster_message(void *arg, const char *data, size_t len)
 		return;
 	}
 	if (p->seq != 0 && m.seq != p->seq + 1) {
+		cl->n_gaps++;
 		log_warn("cluster: %llu messages from node %s lost; reading "
 		    "its users again", (unsigned long long)(m.seq - p->seq - 1),
 		    p->id);
@@ -449,8 +451,9 @@ cluster_snap_peer(struct cluster *cl, struct peer *p, uint64_t pseq,
 
 	idmap_init(&seen);
 	for (i = 0; i < count; i++) {
-		if ((uid = cluster_reply_next(w)) == NULL || (rec = cluster_reply_next(w)) ==
-		    NULL || clmsg_parse_number(uid->str, uid->len, &rid) != 0 ||
+		if ((uid = cluster_reply_next(w)) == NULL ||
+		    (rec = cluster_reply_next(w)) == NULL ||
+		    clmsg_parse_number(uid->str, uid->len, &rid) != 0 ||
 		    rid == 0) {
 			idmap_free(&seen);
 			return (-1);
@@ -581,7 +584,8 @@ cluster_snapshot(struct cluster *cl, struct peer *p)
 	cluster_args_start(&a, cl, 1);
 	cluster_args_add(&a, req->all ? "" : req->node, strlen(req->all ? "" :
 	    req->node));
-	if (cluster_args_send(&a, cl, CS_SNAPSHOT, cluster_snapshot_cb, req) != 0) {
+	if (cluster_args_send(&a, cl, CS_SNAPSHOT, cluster_snapshot_cb,
+	    req) != 0) {
 		if (p != NULL)
 			p->syncing = 0;
 		free(req);
@@ -619,11 +623,11 @@ cluster_lost(struct cluster *cl, const redisReply *node, uint64_t inc,
 		owner->inc = inc;
 		idmap_init(&owner->users);
 	}
-	log_info("cluster: node %s lost (no heartbeat for %lld s): %llu users",
-	    owner->id, cl->srv->cfg.node_timeout, (unsigned long long)count);
+	log_info("cluster: node %s lost (no heartbeat within its "
+	    "node_timeout): %llu users", owner->id, (unsigned long long)count);
 	for (i = 0; i < count; i++) {
-		if ((uid = cluster_reply_next(w)) == NULL || (rec = cluster_reply_next(w)) ==
-		    NULL)
+		if ((uid = cluster_reply_next(w)) == NULL ||
+		    (rec = cluster_reply_next(w)) == NULL)
 			break;
 		if (clmsg_parse_number(uid->str, uid->len, &rid) != 0 ||
 		    rid == 0 || clmsg_parse_record(rec->str, rec->len,

@@ -80,14 +80,16 @@ cluster_joined_cb(__unused struct redis *link, const struct redisReply *r,
 	struct client		*c;
 	uint64_t		 id;
 
-	if ((e = cluster_reply_start(&w, r)) == NULL || cluster_check_mine(cl, e) != 0)
+	if ((e = cluster_reply_start(&w, r)) == NULL ||
+	    cluster_check_mine(cl, e) != 0)
 		goto done;
 	if (cluster_word_is(e, "full")) {
 		log_warn("cluster: no free name for a user (its address and "
 		    "999 more are taken)");
 		goto done;
 	}
-	if (!cluster_word_is(e, "ok") || (uid = cluster_reply_next(&w)) == NULL ||
+	if (!cluster_word_is(e, "ok") ||
+	    (uid = cluster_reply_next(&w)) == NULL ||
 	    (name = cluster_reply_next(&w)) == NULL ||
 	    clmsg_parse_number(uid->str, uid->len, &id) != 0 ||
 	    id != req->id || !clmsg_name_ok(name->str, name->len)) {
@@ -96,7 +98,8 @@ cluster_joined_cb(__unused struct redis *link, const struct redisReply *r,
 	}
 	c = registry_find_id(&cl->srv->reg, id);
 	if (c != NULL && !(c->flags & CLIENT_REMOTE) && client_is_online(c) &&
-	    strcmp(c->name, req->name) == 0 && (strlen(req->name) != name->len ||
+	    strcmp(c->name, req->name) == 0 &&
+	    (strlen(req->name) != name->len ||
 	    memcmp(req->name, name->str, name->len) != 0))
 		cluster_rename_quietly(cl, c, name->str, name->len);
 done:
@@ -125,7 +128,8 @@ cluster_joined(struct server *srv, struct client *c)
 	cluster_args_add(&a, c->addr, strlen(c->addr));
 	cluster_args_add(&a, c->name, strlen(c->name));
 	cluster_args_add(&a, c->namekey, c->namekeylen);
-	cluster_args_add(&a, c->addr, strlen(c->addr));	/* the default to fall back to */
+	/* the default name to fall back to */
+	cluster_args_add(&a, c->addr, strlen(c->addr));
 	cluster_args_add(&a, cl->msg.data, cl->msg.len);
 	req = cluster_user_req(cl, c, c->name);
 	if (cluster_args_send(&a, cl, CS_JOIN, cluster_joined_cb, req) != 0)
@@ -163,8 +167,9 @@ cluster_renamed_cb(__unused struct redis *link, const struct redisReply *r,
 	const redisReply	*e;
 	struct client		*c;
 
-	if ((e = cluster_reply_start(&w, r)) == NULL || cluster_check_mine(cl, e) != 0 ||
-	    cluster_word_is(e, "ok") || cluster_word_is(e, "absent")) {
+	if ((e = cluster_reply_start(&w, r)) == NULL ||
+	    cluster_check_mine(cl, e) != 0 || cluster_word_is(e, "ok") ||
+	    cluster_word_is(e, "absent")) {
 		free(req);
 		return;
 	}

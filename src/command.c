@@ -40,7 +40,7 @@ struct commands {
 /* What running a command hands to its protected function. */
 struct command_call {
 	struct client		*c;
-	const struct command	*cmd;
+	struct command		*cmd;
 	int			 nargs;
 	const char		*arg[CMD_ARGS_MAX];
 	size_t			 arglen[CMD_ARGS_MAX];
@@ -259,7 +259,8 @@ command_add(lua_State *L, const struct command_entry *e)
 			    e->names[i], plugin_path(old->fn.plugin));
 	}
 	cmd = xcalloc(1, sizeof *cmd);
-	plugin_fn_set(L, &cmd->fn, e->fn);	/* the last that may raise */
+	/* the last that may raise */
+	plugin_fn_set(L, &cmd->fn, e->fn, "command", e->names[0]);
 	for (i = 0; i < e->nnames; i++) {
 		old = map_get(&P->names, e->names[i], strlen(e->names[i]));
 		if (old == NULL)
@@ -387,23 +388,16 @@ command_tramp(lua_State *L)
 	api_push_user(co, call->c);
 	for (i = 0; i < call->nargs; i++)
 		lua_pushlstring(co, call->arg[i], call->arglen[i]);
-	wait_resume(L, co, 1 + call->nargs, call->c->id,
-	    call->cmd->fn.plugin);
+	wait_resume(L, co, 1 + call->nargs, call->c->id, &call->cmd->fn);
 	return (0);
 }
 
 
-/* Whether s holds nothing but blanks. */
+/* Whether s holds nothing a reader would see (text_is_blank). */
 static int
 command_blank(const char *s, size_t len)
 {
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (strchr(" \t\n\v\f\r", s[i]) == NULL || s[i] == '\0')
-			return (0);
-	}
-	return (1);
+	return (text_is_blank(s, len));
 }
 
 /*

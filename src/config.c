@@ -32,19 +32,51 @@ const struct config_key config_keys[] = {
 	{ "server", "idle_timeout", CONF_INT, 0, 31536000, "60",
 	  OFF(idle_timeout), 1,
 	  "seconds without a line before a client is dropped; 0 = never" },
+	{ "server", "show_addresses", CONF_BOOL, 0, 1, "false",
+	  OFF(show_addresses), 1, "true: default names are addresses and who "
+	  "shows every user's; false: guest:N, and who shows none" },
 	{ "server", "reuse_port", CONF_BOOL, 0, 1, "false", OFF(reuse_port), 0,
 	  "true lets several chatd processes listen on one port (SO_REUSEPORT)" },
+	{ "server", "upgrade_timeout", CONF_INT, 1, 3600, "10",
+	  OFF(upgrade_timeout), 1,
+	  "seconds a new binary has to start and take over (SIGUSR2)" },
 	{ "buffers", "max_line", CONF_INT, 1, 1048576, "1024", OFF(max_line), 1,
 	  "longest accepted input line in bytes, newline excluded" },
 	{ "buffers", "output_limit", CONF_INT, 1024, 1073741824, "262144",
 	  OFF(output_limit), 1,
 	  "bytes queued to one client before it is dropped as too slow" },
+	{ "buffers", "output_soft_limit", CONF_INT, 0, 1073741824, "65536",
+	  OFF(output_soft_limit), 1, "bytes queued to one client for "
+	  "output_soft_seconds before it is dropped as too slow; also its "
+	  "kernel send buffer; 0 = none" },
+	{ "buffers", "output_soft_seconds", CONF_INT, 1, 3600, "10",
+	  OFF(output_soft_seconds), 1,
+	  "seconds a queue may stay over output_soft_limit" },
+	{ "buffers", "output_budget", CONF_INT, 0, 1099511627776LL,
+	  "268435456", OFF(output_budget), 1, "bytes queued to all clients "
+	  "together before the largest queues are dropped; 0 = none" },
 	{ "limits", "lines_per_second", CONF_INT, 0, 1000000, "20",
 	  OFF(lines_per_second), 1, "per-client input rate; 0 = unlimited" },
 	{ "limits", "burst", CONF_INT, 1, 1000000, "40", OFF(burst), 1,
 	  "lines a client may send at once before the rate applies" },
-	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "0", OFF(max_per_ip), 1,
-	  "connections from one address; 0 = unlimited" },
+	{ "limits", "bytes_per_second", CONF_INT, 0, 1073741824, "32768",
+	  OFF(bytes_per_second), 1, "per-client input rate in bytes, "
+	  "over-long lines and telnet data included; 0 = unlimited" },
+	{ "limits", "output_per_line", CONF_INT, 0, 1073741824, "1024",
+	  OFF(output_per_line), 1, "bytes of answer one input line may cost "
+	  "its sender; each more costs another line of the rate; 0 = free" },
+	{ "limits", "max_per_ip", CONF_INT, 0, 1000000, "16", OFF(max_per_ip),
+	  1, "connections from one address (an IPv6 network of ipv6_prefix "
+	  "bits); 0 = unlimited" },
+	{ "limits", "ipv6_prefix", CONF_INT, 1, 128, "64", OFF(ipv6_prefix), 1,
+	  "leading bits of an IPv6 address that name one user's network, for "
+	  "max_per_ip and the connect rate" },
+	{ "limits", "connects_per_second", CONF_INT, 0, 1000000, "2",
+	  OFF(connects_per_second), 1,
+	  "new connections one address may open per second; 0 = unlimited" },
+	{ "limits", "connect_burst", CONF_INT, 1, 1000000, "16",
+	  OFF(connect_burst), 1,
+	  "connections one address may open at once before the rate applies" },
 	{ "lua", "path", CONF_PATH, 0, 0, NULL, OFF(lua_path), 1,
 	  "directory whose *.lua files load in name order" },
 	{ "lua", "max_instructions", CONF_INT, 1000, 1000000000000LL,
@@ -52,12 +84,25 @@ const struct config_key config_keys[] = {
 	  "Lua instructions one call may run before it is stopped" },
 	{ "lua", "memory_limit", CONF_INT, 1048576, 68719476736LL, "67108864",
 	  OFF(memory_limit), 1, "bytes the Lua state may allocate" },
+	{ "lua", "max_time", CONF_INT, 1, 60000, "100", OFF(max_time), 1,
+	  "milliseconds one plugin call may run before it is stopped" },
+	{ "lua", "slow_call", CONF_INT, 0, 60000, "10", OFF(slow_call), 1,
+	  "milliseconds after which a plugin call is logged as slow; 0 = never" },
+	{ "lua", "breaker_errors", CONF_INT, 0, 1000000, "20",
+	  OFF(breaker_errors), 1,
+	  "errors in breaker_window after which a hook or command is switched "
+	  "off until reload; 0 = never" },
+	{ "lua", "breaker_window", CONF_INT, 1, 86400, "60",
+	  OFF(breaker_window), 1, "seconds over which breaker_errors count" },
 	{ "lua", "unsafe", CONF_BOOL, 0, 1, "false", OFF(unsafe), 1,
 	  "true opens the whole Lua standard library to plugins" },
 	{ "log", "level", CONF_LEVEL, 0, 0, "info", OFF(log_level), 1,
 	  "error | warn | info | debug" },
 	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
 	  "true logs to syslog (facility daemon) instead of stderr" },
+	{ "log", "repeats", CONF_INT, 0, 1000000, "20", OFF(log_repeats), 1,
+	  "lines of one kind (connects, leaves, refusals, renames) per 10 s "
+	  "before the rest is summarised; 0 = every line" },
 	{ "metrics", "bind", CONF_ADDR, 0, 0, "127.0.0.1", OFF(metrics_bind),
 	  0, "address of the GET /metrics listener" },
 	{ "metrics", "port", CONF_PORT, 0, 65535, "off", OFF(metrics_port), 0,
@@ -72,7 +117,8 @@ const struct config_key config_keys[] = {
 	{ "cluster", "heartbeat", CONF_INT, 1, 60, "1", OFF(heartbeat), 1,
 	  "seconds between this server's heartbeats" },
 	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
-	  1, "seconds without a heartbeat before a server's users are lost" },
+	  1, "seconds without this server's heartbeat before its users are "
+	  "announced as lost" },
 	{ "websocket", "bind", CONF_ADDR, 0, 0, "0.0.0.0", OFF(ws_bind), 0,
 	  "address of the WebSocket listener and its web page" },
 	{ "websocket", "port", CONF_PORT, 0, 65535, "off", OFF(ws_port), 0,
@@ -107,6 +153,7 @@ struct config_parse {
 	FILE		*f;
 	const char	*dir;		/* of the file, for relative paths */
 	int		 line;		/* the line inih is working on */
+	int		 read_errno;	/* a read error, or 0 */
 	int		 err_line;	/* of the first error we found */
 	char		 msg[256];	/* that error */
 	int		 key_line[CONFIG_NKEYS];	/* 0: not set */
@@ -435,6 +482,10 @@ config_reader(char *str, int num, void *stream)
 		if (ch == '\0')
 			nul = 1;
 	}
+	if (ch == EOF && ferror(p->f)) {	/* a directory, EIO: no end */
+		p->read_errno = errno != 0 ? errno : EIO;
+		return (NULL);
+	}
 	if (n == 0 && ch == EOF)
 		return (NULL);
 	str[n] = '\0';
@@ -543,9 +594,15 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		dir = xstrndup(path, (size_t)(slash - path));
 	p.dir = dir;
 
+	errno = 0;
 	line = ini_parse_stream(config_reader, &p, config_handler, &p);
 	fclose(p.f);
 	free(dir);
+	if (p.read_errno != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(p.read_errno));
+		return (-1);
+	}
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return (-1);

@@ -23,6 +23,13 @@
 
 #define MSG_FULL	"! server full\r\n"
 #define MSG_PER_IP	"! too many connections from your address\r\n"
+#define MSG_RATE	"! connecting too often from your address\r\n"
+
+/* The connect rate of one address: a token bucket. */
+struct connect_rate {
+	double		 tokens;
+	ev_tstamp	 at;
+};
 
 static void	listener_admit(struct listener *, int, const struct sockaddr *);
 
@@ -52,12 +59,15 @@ set_nonblock(int fd)
 
 /* Tell a connection why it is refused, and close it. */
 static void
-listener_refuse(int fd, const char *msg, const char *addr, const char *why)
+listener_refuse(struct server *srv, int fd, const char *msg,
+    const char *addr, const char *why)
 {
 	ssize_t	n;
 
 	metric_label_inc(METRIC_REFUSED, why);
-	log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4, msg + 2);
+	if (lograte_allow(LOGRATE_REFUSE, ev_now(srv->loop), addr))
+		log_info("refused %s: %.*s", addr, (int)strlen(msg) - 4,
+		    msg + 2);
 	n = write(fd, msg, strlen(msg));	/* a new socket takes it all */
 	(void)n;
 	shutdown(fd, SHUT_WR);
@@ -77,25 +87,118 @@ listener_release_ip(struct server *srv, const unsigned char *key, size_t len)
 		map_put(&srv->per_ip, key, len, (void *)(n - 1));
 }
 
+/* Refill a connect bucket to now. */
+static void
+listener_refill(struct server *srv, struct connect_rate *r)
+{
+	ev_tstamp	now = ev_now(srv->loop);
+
+	r->tokens += (now - r->at) * (double)srv->cfg.connects_per_second;
+	if (r->tokens > (double)srv->cfg.connect_burst)
+		r->tokens = (double)srv->cfg.connect_burst;
+	r->at = now;
+}
+
+/* Whether a bucket is full again, so forgetting it changes nothing. */
+static int
+listener_rate_full(void *v, void *arg)
+{
+	struct connect_rate	*r = v;
+	struct server		*srv = arg;
+
+	listener_refill(srv, r);
+	if (r->tokens < (double)srv->cfg.connect_burst)
+		return (0);
+	free(r);
+	return (1);
+}
+
 /*
- * Which connection limit a new client from the address with key would
- * pass: NULL if none, else the reason it is refused ("full", "per_ip",
- * as counted in chatd_refused_total) with the message for it in *msg.
+ * Take a token from the connect bucket of an address; 0 if it has none.
+ * Buckets of addresses that have not connected for a while are full and
+ * are swept once there are many (at most once a second), so the map
+ * holds about the addresses of the last connect_burst /
+ * connects_per_second seconds.
+ */
+static int
+listener_take_connect(struct server *srv, const unsigned char *key,
+    size_t keylen)
+{
+	struct connect_rate	*r;
+
+	if (srv->cfg.connects_per_second == 0)
+		return (1);
+	if ((r = map_get(&srv->connects, key, keylen)) == NULL) {
+		if (srv->connects.count >= CHATD_RATE_SWEEP &&
+		    ev_now(srv->loop) - srv->connects_swept >= 1.) {
+			map_sweep(&srv->connects, listener_rate_full, srv);
+			srv->connects_swept = ev_now(srv->loop);
+		}
+		r = xmalloc(sizeof *r);
+		r->tokens = (double)srv->cfg.connect_burst;
+		r->at = ev_now(srv->loop);
+		map_put(&srv->connects, key, keylen, r);
+	}
+	listener_refill(srv, r);
+	if (r->tokens < 1.)
+		return (0);
+	r->tokens -= 1.;
+	return (1);
+}
+
+/* Forget every connect bucket (at exit). */
+static int
+listener_rate_free(void *v, __unused void *arg)
+{
+	free(v);
+	return (1);
+}
+
+/* Free what the connection limits hold. */
+void
+listener_free_limits(struct server *srv)
+{
+	map_sweep(&srv->connects, listener_rate_free, NULL);
+	map_free(&srv->connects);
+}
+
+/* Increase the connection count of an address. */
+void
+listener_hold_ip(struct server *srv, const unsigned char *key, size_t len)
+{
+	uintptr_t	n;
+
+	n = (uintptr_t)map_get(&srv->per_ip, key, len);
+	map_put(&srv->per_ip, key, len, (void *)(n + 1));
+}
+
+/*
+ * Which connection limit a new client from sa would not pass: NULL if
+ * none, else the reason it is refused ("full", "per_ip", "rate", as
+ * counted in chatd_refused_total) with the message for it in *msg.  A
+ * connect token is taken when the others pass.
  */
 const char *
-listener_limit(struct server *srv, const unsigned char *key, size_t keylen,
+listener_limit(struct server *srv, const struct sockaddr *sa,
     const char **msg)
 {
+	unsigned char	key[17];
+	size_t		keylen;
 	uintptr_t	n;
 
 	if (srv->nclients >= srv->max_clients) {
 		*msg = MSG_FULL;
 		return ("full");
 	}
+	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
 	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
 	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
 		*msg = MSG_PER_IP;
 		return ("per_ip");
+	}
+	if (!listener_take_connect(srv, key, keylen)) {
+		*msg = MSG_RATE;
+		return ("rate");
 	}
 	return (NULL);
 }
@@ -109,15 +212,13 @@ struct client *
 listener_take(struct listener *l, int fd, const struct sockaddr *sa,
     void *ctx)
 {
-	struct server		*srv = l->srv;
-	unsigned char		 key[17];
-	size_t			 keylen;
-	uintptr_t		 n;
-	int			 one = 1;
+	struct server	*srv = l->srv;
+	unsigned char	 key[17];
+	size_t		 keylen;
+	int		 one = 1;
 
-	keylen = client_ipkey(sa, key);
-	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
-	map_put(&srv->per_ip, key, keylen, (void *)(n + 1));
+	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
+	listener_hold_ip(srv, key, keylen);
 	/* Lines are small and already batched per loop turn: send them now. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return (client_new(srv, l, fd, sa, ctx));
@@ -128,14 +229,12 @@ static void
 listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 {
 	struct server		*srv = l->srv;
-	unsigned char		 key[17];
 	char			 addr[CHATD_ADDR_MAX];
 	const char		*why, *msg;
 
-	if ((why = listener_limit(srv, key, client_ipkey(sa, key), &msg)) !=
-	    NULL) {
+	if ((why = listener_limit(srv, sa, &msg)) != NULL) {
 		client_format_addr(sa, addr, sizeof addr);
-		listener_refuse(fd, msg, addr, why);
+		listener_refuse(srv, fd, msg, addr, why);
 		return;
 	}
 	listener_take(l, fd, sa, l->kind->context != NULL ?
@@ -394,6 +493,13 @@ listener_open(struct listener *l, struct server *srv,
 	return (1);
 }
 
+/* The name a kind is known by across an upgrade: "chat" for plain. */
+const char *
+listener_kind_name(const struct listener_kind *kind)
+{
+	return (kind->name != NULL ? kind->name : "chat");
+}
+
 /* Take the settings of a listener's section that apply live. */
 static void
 listener_configure(struct listener *l)
@@ -443,6 +549,53 @@ listener_open_all(struct server *srv, char *err, size_t errlen)
 		    kind->name : "chat");
 	}
 	return (systemd_listen_check(names, err, errlen));
+}
+
+/*
+ * Listen on a socket the old process of an upgrade handed over, for the
+ * kind it names.  Returns 0, or -1 with the reason in err (a kind this
+ * binary does not have).
+ */
+int
+listener_adopt(struct server *srv, const char *name, int fd, const char *addr,
+    char *err, size_t errlen)
+{
+	const struct listener_kind	*kind;
+	struct listener			*l;
+
+	for (kind = listener_kinds; kind->section != NULL; kind++) {
+		if (strcmp(listener_kind_name(kind), name) == 0)
+			break;
+	}
+	if (kind->section == NULL) {
+		snprintf(err, errlen, "a listener of kind '%s', which this "
+		    "chatd does not have", name);
+		return (-1);
+	}
+	if (srv->nlisteners == CHATD_LISTENER_MAX) {
+		snprintf(err, errlen, "more than %d listeners",
+		    CHATD_LISTENER_MAX);
+		return (-1);
+	}
+	if (set_nonblock(fd) == -1) {
+		snprintf(err, errlen, "listener %s: fcntl: %s", addr,
+		    strerror(errno));
+		return (-1);
+	}
+	l = &srv->listeners[srv->nlisteners++];
+	memset(l, 0, sizeof *l);
+	l->srv = srv;
+	l->kind = kind;
+	l->fd = fd;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
+	ev_init(&l->pause, listener_resume_cb);
+	ev_io_start(srv->loop, &l->io);
+	listener_configure(l);
+	log_info("listening on %s%s%s (handed over)", l->addr,
+	    kind->name != NULL ? " for " : "", kind->name != NULL ?
+	    kind->name : "");
+	return (0);
 }
 
 /* A reloaded configuration: the handshake timeouts. */

@@ -131,6 +131,28 @@ map_put(struct map *m, const void *key, size_t klen, void *value)
 		map_grow(m);
 }
 
+/*
+ * Remove every entry for which drop(value, arg) is true; drop frees the
+ * value if it must.
+ */
+void
+map_sweep(struct map *m, int (*drop)(void *, void *), void *arg)
+{
+	struct map_entry	**ep, *e;
+	size_t			  i;
+
+	for (i = 0; i < m->nbuckets; i++) {
+		for (ep = &m->buckets[i]; (e = *ep) != NULL; ) {
+			if (drop(e->value, arg)) {
+				*ep = e->next;
+				free(e);
+				m->count--;
+			} else
+				ep = &e->next;
+		}
+	}
+}
+
 /* Remove key; returns the value it had, or NULL. */
 void *
 map_del(struct map *m, const void *key, size_t klen)

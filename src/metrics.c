@@ -42,7 +42,8 @@ struct metric_def {
 	const char	*const *init;	/* label values shown from the start */
 };
 
-static const char *const metric_refusals[] = { "full", "per_ip", NULL };
+static const char *const metric_refusals[] = { "full", "per_ip", "rate",
+	NULL };
 static const char *const metric_leaves[] = {
 	CHATD_LEAVE_QUIT, CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT,
 	CHATD_LEAVE_SLOW, CHATD_LEAVE_SHUTDOWN, "plugin", NULL
@@ -82,16 +83,32 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    metric_hooks },
 	[METRIC_PLUGIN_ERRORS] = { "chatd_plugin_errors_total", "plugin", 1,
 	    "Errors raised by plugin code, by plugin file.", NULL },
+	[METRIC_PLUGIN_CALLS] = { "chatd_plugin_calls_total", "plugin", 1,
+	    "Calls of plugin functions (hooks, commands, timers), by plugin "
+	    "file.", NULL },
+	[METRIC_PLUGIN_NSEC] = { "chatd_plugin_seconds_total", "plugin", 1e9,
+	    "Time spent in plugin functions, by plugin file.", NULL },
+	[METRIC_PLUGIN_OFF] = { "chatd_plugin_switched_off_total", "plugin", 1,
+	    "Hooks and commands switched off by the circuit breaker, by "
+	    "plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
+	[METRIC_ABORTS] = { "chatd_connections_reset_total", NULL, 1,
+	    "Connections closed with a reset because the peer was not "
+	    "taking its output, so the kernel frees their buffers at once.",
+	    NULL },
+	[METRIC_BUDGET_DROPS] = { "chatd_budget_drops_total", NULL, 1,
+	    "Clients dropped because all the output queues together passed "
+	    "output_budget (the largest first).", NULL },
 	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,
 	    "Times this server joined the shared room (at start and after "
 	    "each loss of the link).", NULL },
-	[METRIC_CLUSTER_LOSSES] = { "chatd_cluster_link_losses_total", NULL, 1,
-	    "Times the link to Redis went while this server was in the "
-	    "room.", NULL },
 	[METRIC_REDIS_RECONNECTS] = { "chatd_redis_reconnects_total", NULL, 1,
 	    "Connection attempts to Redis after a failure.", NULL },
+	[METRIC_UPGRADES] = { "chatd_upgrades_total", NULL, 1,
+	    "Upgrades (SIGUSR2) this process began.", NULL },
+	[METRIC_UPGRADE_FAILURES] = { "chatd_upgrade_failures_total", NULL, 1,
+	    "Upgrades that failed; this process went on serving.", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];
@@ -339,6 +356,50 @@ metrics_render_gauge(struct mbuf *b, const char *name, const char *help,
 	mbuf_printf(b, "%s %.17g\n", name, v);
 }
 
+/* A counter read from elsewhere when rendered. */
+static void
+metrics_render_count(struct mbuf *b, const char *name, const char *help,
+    unsigned long long v)
+{
+	mbuf_family(b, name, "counter", help);
+	mbuf_printf(b, "%s %llu\n", name, v);
+}
+
+/*
+ * The figures of a room shared with other servers (doc/cluster.md); a
+ * server alone has none of them.
+ */
+static void
+metrics_render_cluster(struct mbuf *b, struct server *srv)
+{
+	unsigned long long	 downs, drops, gaps;
+	size_t			 m;
+
+	cluster_counts(srv->cluster, &downs, &drops, &gaps);
+	metrics_render_gauge(b, "chatd_cluster_up", "1 while this server is "
+	    "in the room with the others through Redis, 0 while it serves "
+	    "its own users alone.", cluster_is_up(srv->cluster) ? 1. : 0.);
+	metrics_render_gauge(b, "chatd_cluster_servers", "The other servers "
+	    "of the room this server knows.",
+	    (double)cluster_servers(srv->cluster));
+	metrics_render_gauge(b, "chatd_room_users", "Users of the whole room "
+	    "as this server knows it, its own and the other servers'.",
+	    (double)srv->reg.count);
+	metrics_render_count(b, "chatd_cluster_link_downs_total", "Times the "
+	    "link to Redis went down under a joined room.", downs);
+	metrics_render_count(b, "chatd_cluster_dropped_messages_total",
+	    "Messages on the room's channel that did not parse or were not "
+	    "for this server to believe.", drops);
+	metrics_render_count(b, "chatd_cluster_gaps_total", "Times messages "
+	    "of another server were found missing (its users then read "
+	    "again).", gaps);
+	metrics_render_gauge(b, "chatd_cluster_heartbeat_rtt_seconds", "How "
+	    "long this server's last heartbeat took to come back through the "
+	    "subscription.", cluster_heartbeat_rtt(srv->cluster));
+	for (m = METRIC_CLUSTER_FIRST; m < METRIC_COUNT; m++)
+		metrics_render_counter(b, (enum metric)m);
+}
+
 /* Bytes queued to every open client, online or draining. */
 static size_t
 metrics_queued(struct server *srv)
@@ -401,7 +462,6 @@ metrics_render(struct server *srv, size_t *lenp)
 {
 	struct mbuf	 b;
 	struct rusage	 ru;
-	struct cluster	*cl;
 	size_t		 m;
 
 	memset(&b, 0, sizeof b);
@@ -413,8 +473,10 @@ metrics_render(struct server *srv, size_t *lenp)
 	    "The version of chatd and of its Lua, as labels; always 1.");
 	mbuf_printf(&b, "chatd_build_info{version=\"%s\",lua=\"%s\"} 1\n",
 	    PACKAGE_VERSION, LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);
-	metrics_render_gauge(&b, "chatd_users", "Users online now.",
-	    (double)srv->reg.count);
+	/* Of this server only, so that a sum over the nodes of a cluster
+	 * counts each user once; the room as a whole is below. */
+	metrics_render_gauge(&b, "chatd_users", "Users online now, on this "
+	    "server.", (double)(srv->reg.count - srv->reg.nremote));
 	metrics_render_gauge(&b, "chatd_users_max", "Users chatd admits: "
 	    "[server] max_clients, or what the descriptor limit fits.",
 	    (double)srv->max_clients);
@@ -431,20 +493,9 @@ metrics_render(struct server *srv, size_t *lenp)
 	    "memory_limit.", (double)srv->cfg.memory_limit);
 	for (m = 0; m < METRIC_CLUSTER_FIRST; m++)
 		metrics_render_counter(&b, (enum metric)m);
+	if (srv->cluster != NULL)
+		metrics_render_cluster(&b, srv);
 	metrics_render_lag(&b);
-	if ((cl = srv->cluster) != NULL) {
-		for (m = METRIC_CLUSTER_FIRST; m < METRIC_COUNT; m++)
-			metrics_render_counter(&b, (enum metric)m);
-		metrics_render_gauge(&b, "chatd_cluster_up", "1 while this "
-		    "server is in the room with the others, 0 while it is a "
-		    "room of its own.", cluster_is_up(cl));
-		metrics_render_gauge(&b, "chatd_cluster_servers", "Other "
-		    "servers of the room this server knows.",
-		    (double)cluster_servers(cl));
-		metrics_render_gauge(&b, "chatd_cluster_heartbeat_rtt_seconds",
-		    "How long this server's last heartbeat took to come back "
-		    "through the subscription.", cluster_heartbeat_rtt(cl));
-	}
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		mbuf_family(&b, "process_cpu_seconds_total", "counter",

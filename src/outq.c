@@ -154,6 +154,29 @@ outq_free(struct outq *q)
 	q->bytes = 0;
 }
 
+/*
+ * Drop everything queued but the rest of a line already begun, so that
+ * what the peer gets next ends where a line ends.
+ */
+void
+outq_cut(struct outq *q)
+{
+	struct buf	*b, *rest = NULL;
+
+	if (q->count > 0 && q->off > 0) {
+		b = q->head->bufs[q->first];
+		rest = xmalloc(sizeof *rest + b->len - q->off);
+		rest->refs = 1;
+		rest->len = b->len - q->off;
+		memcpy(rest->data, b->data + q->off, rest->len);
+	}
+	outq_free(q);
+	if (rest != NULL) {
+		outq_push(q, rest);
+		buf_unref(rest);
+	}
+}
+
 /* Queue a buffer; the queue takes a reference of its own. */
 void
 outq_push(struct outq *q, struct buf *b)
@@ -239,4 +262,23 @@ outq_flush(struct outq *q, struct conn *conn)
 			break;		/* the kernel is full for now */
 	}
 	return ((ssize_t)total);
+}
+
+/* Append the bytes a queue has not written yet to b, in order. */
+void
+outq_copy(const struct outq *q, struct clbuf *b)
+{
+	const struct outq_chunk	*k = q->head;
+	const struct buf	*buf;
+	size_t			 i, j = q->first, off = q->off;
+
+	for (i = 0; i < q->count; i++) {
+		if (j == OUTQ_CHUNK_BUFS) {
+			k = k->next;
+			j = 0;
+		}
+		buf = k->bufs[j++];
+		clbuf_append(b, buf->data + off, buf->len - off);
+		off = 0;
+	}
 }

@@ -25,6 +25,7 @@
 struct plugin {
 	char		*path;
 	size_t		 index;		/* load order, from 0 */
+	int		 env;		/* its globals, in the registry */
 };
 
 struct hook_list {
@@ -46,16 +47,19 @@ struct plugin_event_call {
 	const char	*text;		/* line; rename: the old name */
 	size_t		 textlen;
 	int		 up;		/* link */
+	const char	*from;		/* upgrade: the old version */
+	const char	*to;		/* ... and this one */
 };
 
 /* What loading one file hands to its protected function. */
 struct plugin_load_call {
 	const char	*path;
 	const char	*source;	/* its text, if built in */
+	struct plugin	*p;
 };
 
 static const char *const plugin_events[EV_COUNT] = {
-	"join", "leave", "line", "chat", "rename", "link"
+	"join", "leave", "line", "chat", "rename", "link", "upgrade"
 };
 
 /* The file a plugin was loaded from. */
@@ -66,12 +70,42 @@ plugin_path(const struct plugin *p)
 }
 
 /* The file name of a plugin, without its directory: a metrics label. */
-const char *
+static const char *
 plugin_basename(const struct plugin *p)
 {
 	const char	*slash = strrchr(p->path, '/');
 
 	return (slash != NULL ? slash + 1 : p->path);
+}
+
+/*
+ * Push the environment of plugin p: its own globals, reading through to
+ * the shared ones (read-only, see script.c).  For no plugin, a fresh one.
+ */
+void
+plugin_push_env(lua_State *L, const struct plugin *p)
+{
+	if (p != NULL && p->env != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, p->env);
+		return;
+	}
+	luaL_checkstack(L, 4, NULL);
+	lua_newtable(L);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, "_G");
+	lua_createtable(L, 0, 2);
+	lua_pushglobaltable(L);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+}
+
+/* Which plugin p is in load order, from 0 (-1 for none). */
+int
+plugin_index(const struct plugin *p)
+{
+	return (p != NULL ? (int)p->index : -1);
 }
 
 /* Make sure the caller is loading plugins. */
@@ -82,13 +116,34 @@ plugin_check_loading(lua_State *L, const char *what)
 		luaL_error(L, "%s may only be called while plugins load", what);
 }
 
-/* Keep the function at idx as fn, a function of the plugin running. */
+/*
+ * Refuse what users would see while plugins load: a reload that fails
+ * keeps the running state, so the state that failed must not have renamed,
+ * closed or told anyone anything (a plugin that wants to greet at load
+ * can start a timer: timers of a state that fails never fire).
+ */
 void
-plugin_fn_set(lua_State *L, struct plugin_fn *fn, int idx)
+plugin_check_running(lua_State *L, const char *what)
 {
+	if (script_get(L)->loading)
+		luaL_error(L, "%s may not be called while plugins load (use "
+		    "chat.timer to act once they are loaded)", what);
+}
+
+/*
+ * Keep the function at idx as fn, a function of the plugin running; kind
+ * and name (or NULL) say what it is in the log: "hook join".
+ */
+void
+plugin_fn_set(lua_State *L, struct plugin_fn *fn, int idx, const char *kind,
+    const char *name)
+{
+	memset(fn, 0, sizeof *fn);
 	lua_pushvalue(L, idx);
 	fn->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	fn->plugin = script_get(L)->cur;
+	snprintf(fn->what, sizeof fn->what, "%s%s%s", kind,
+	    name != NULL ? " " : "", name != NULL ? name : "");
 }
 
 /* Let go of a function kept by plugin_fn_set(). */
@@ -100,26 +155,105 @@ plugin_fn_clear(lua_State *L, struct plugin_fn *fn)
 }
 
 /*
- * Call fn with the nargs values on top of the stack, as its plugin's
- * code.  Returns 1 with nres results pushed, or 0 after logging the
- * error, with nothing pushed.
+ * A plugin function is about to run: its budget starts (script.c).
+ * Returns what plugin_fn_end() needs, or -1 if the function is switched
+ * off and must not run: that counts as a failure (the user who triggered
+ * it is told, as when it ran and failed), without a log line.
  */
 int
-plugin_call(lua_State *L, const struct plugin_fn *fn, int nargs, int nres)
+plugin_fn_begin(lua_State *L, struct plugin_fn *fn)
+{
+	struct script	*S = script_get(L);
+
+	if (fn->off) {
+		S->failed = 1;
+		return (-1);
+	}
+	return (script_budget_start(S));
+}
+
+/*
+ * The circuit breaker: a function that fails breaker_errors times within
+ * breaker_window seconds is switched off, with one log line, until the
+ * plugins are loaded again.
+ */
+static void
+plugin_fn_failed(struct script *S, struct plugin_fn *fn)
+{
+	const char	*file = plugin_basename(fn->plugin);
+	double		 now = ev_now(S->srv->loop);
+
+	metric_label_inc(METRIC_PLUGIN_ERRORS, file);
+	if (S->breaker_errors == 0)
+		return;
+	if (fn->errors == 0 || now - fn->window > S->breaker_window) {
+		fn->window = now;
+		fn->errors = 0;
+	}
+	if (++fn->errors < S->breaker_errors)
+		return;
+	fn->off = 1;
+	metric_label_inc(METRIC_PLUGIN_OFF, file);
+	log_error("lua: %s: %s switched off after %d errors in %.0f s; a "
+	    "reload switches it back on", plugin_path(fn->plugin), fn->what,
+	    fn->errors, S->breaker_window);
+}
+
+/*
+ * A plugin function ran (ok: without an error).  Counts it for its
+ * plugin, logs it if it was slow and, if it failed, for the breaker.
+ * Returns whether it succeeded: not if it caught its budget's error.
+ */
+int
+plugin_fn_end(lua_State *L, struct plugin_fn *fn, int own, int ok)
+{
+	struct script	*S = script_get(L);
+	const char	*file = plugin_basename(fn->plugin);
+	uint64_t	 ns = script_budget_stop(S, own);
+
+	metric_label_inc(METRIC_PLUGIN_CALLS, file);
+	metric_series(METRIC_PLUGIN_NSEC, file)->value += ns;
+	if (own && ok && S->exhausted) {
+		script_caught(S);
+		ok = 0;
+	}
+	if (own && S->slow_nsec != 0 && ns >= S->slow_nsec &&
+	    script_log_allowed(S))
+		log_warn("lua: slow call: %s %s ran %.1f ms (slow_call = %llu "
+		    "ms)", file, fn->what, (double)ns / 1e6,
+		    (unsigned long long)(S->slow_nsec / 1000000));
+	if (!ok)
+		plugin_fn_failed(S, fn);
+	return (ok);
+}
+
+/*
+ * Call fn with the nargs values on top of the stack, as its plugin's
+ * code, on a budget of its own.  Returns 1 with nres results pushed, or 0
+ * after logging the error (or if fn is switched off), with nothing
+ * pushed.
+ */
+int
+plugin_call(lua_State *L, struct plugin_fn *fn, int nargs, int nres)
 {
 	struct script	*S = script_get(L);
 	struct plugin	*saved = S->cur;
-	int		 ok;
+	int		 ok, own;
 
+	if ((own = plugin_fn_begin(L, fn)) == -1) {
+		lua_pop(L, nargs);
+		return (0);
+	}
 	luaL_checkstack(L, 3, NULL);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, fn->ref);
 	lua_insert(L, -nargs - 1);
 	S->cur = fn->plugin;
 	ok = script_pcall(L, nargs, nres);
 	S->cur = saved;
-	if (!ok)
-		metric_label_inc(METRIC_PLUGIN_ERRORS,
-		    plugin_basename(fn->plugin));
+	if (!plugin_fn_end(L, fn, own, ok) && ok) {
+		lua_pop(L, nres);	/* it caught its budget's error */
+		ok = 0;
+	}
 	return (ok);
 }
 
@@ -174,18 +308,55 @@ plugin_chat_on(lua_State *L)
 	if (i == EV_COUNT)
 		return (luaL_argerror(L, 1, lua_pushfstring(L,
 		    "unknown event '%s' (join, leave, line, chat, rename, "
-		    "link)",
+		    "link, upgrade)",
 		    ev)));
 	h = &P->hooks[i];
 	if (h->n == h->cap) {
 		h->cap = h->cap == 0 ? 4 : h->cap * 2;
 		h->v = xrealloc(h->v, h->cap * sizeof *h->v);
 	}
-	plugin_fn_set(L, &h->v[h->n++], 2);
+	plugin_fn_set(L, &h->v[h->n++], 2, "hook", plugin_events[i]);
 	return (0);
 }
 
-/* Add chat.on to the table at idx. */
+/*
+ * chat.plugins(): the plugins in load order, each { file, path, calls,
+ * errors, seconds, switched_off }: the figures of the metrics (since
+ * chatd started, by file name), so a plugin can watch the others.
+ */
+static int
+plugin_chat_plugins(lua_State *L)
+{
+	struct plugins	*P = script_get(L)->plugins;
+	const char	*file;
+	size_t		 i;
+
+	lua_createtable(L, (int)P->n, 0);
+	for (i = 0; i < P->n; i++) {
+		file = plugin_basename(P->v[i]);
+		lua_createtable(L, 0, 6);
+		lua_pushstring(L, file);
+		lua_setfield(L, -2, "file");
+		lua_pushstring(L, P->v[i]->path);
+		lua_setfield(L, -2, "path");
+		lua_pushinteger(L, (lua_Integer)metric_label_get(
+		    METRIC_PLUGIN_CALLS, file));
+		lua_setfield(L, -2, "calls");
+		lua_pushinteger(L, (lua_Integer)metric_label_get(
+		    METRIC_PLUGIN_ERRORS, file));
+		lua_setfield(L, -2, "errors");
+		lua_pushnumber(L, (lua_Number)metric_label_get(
+		    METRIC_PLUGIN_NSEC, file) / 1e9);
+		lua_setfield(L, -2, "seconds");
+		lua_pushinteger(L, (lua_Integer)metric_label_get(
+		    METRIC_PLUGIN_OFF, file));
+		lua_setfield(L, -2, "switched_off");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return (1);
+}
+
+/* Add chat.on and chat.plugins to the table at idx. */
 void
 plugin_open(lua_State *L, int idx)
 {
@@ -193,6 +364,7 @@ plugin_open(lua_State *L, int idx)
 
 	static const luaL_Reg funcs[] = {
 		{ "on", plugin_chat_on },
+		{ "plugins", plugin_chat_plugins },
 		{ NULL, NULL }
 	};
 
@@ -237,6 +409,11 @@ plugin_load_tramp(lua_State *L)
 		rc = luaL_loadfilex(L, call->path, "t");
 	if (rc != LUA_OK)
 		return (lua_error(L));
+	/* The plugin's own globals, as the chunk's _ENV. */
+	plugin_push_env(L, NULL);
+	lua_pushvalue(L, -1);
+	call->p->env = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_setupvalue(L, -2, 1);
 	lua_call(L, 0, 0);
 	return (0);
 }
@@ -249,25 +426,36 @@ plugin_load_one(struct script *S, const char *path, const char *source,
 	struct plugins		*P = S->plugins;
 	struct plugin_load_call	 call;
 	struct plugin		*p;
+	const char		*what;
+	size_t			 n;
 	int			 rc;
 
 	p = xcalloc(1, sizeof *p);
 	p->path = xstrdup(path);
 	p->index = P->n;
+	p->env = LUA_NOREF;
 	P->v = xrealloc(P->v, (P->n + 1) * sizeof *P->v);
 	P->v[P->n++] = p;
 
 	call.path = path;
 	call.source = source;
+	call.p = p;
 	S->cur = p;
 	rc = script_run(S, plugin_load_tramp, &call, NULL);
 	S->cur = NULL;
 	if (rc == 0)
 		return (0);
 	/* Most errors start with "file:line:"; say which plugin failed
-	 * when one does not (out of memory, say). */
-	if (strncmp(S->lasterr, path, strlen(path)) == 0)
+	 * when one does not (out of memory, say).  Lua's "cannot read
+	 * PATH: reason" reads "PATH: cannot read: reason", the path once. */
+	n = strlen(path);
+	if (strncmp(S->lasterr, path, n) == 0)
 		snprintf(err, errlen, "%s", S->lasterr);
+	else if (strncmp(S->lasterr, "cannot ", 7) == 0 &&
+	    (what = strchr(S->lasterr + 7, ' ')) != NULL &&
+	    strncmp(what + 1, path, n) == 0 && what[n + 1] == ':')
+		snprintf(err, errlen, "%s: %.*s:%s", path,
+		    (int)(what - S->lasterr), S->lasterr, what + n + 2);
 	else
 		snprintf(err, errlen, "%s: %s", path, S->lasterr[0] != '\0' ?
 		    S->lasterr : "failed to load");
@@ -286,16 +474,26 @@ plugin_namecmp(const void *a, const void *b)
  * with err set if dir cannot be read.
  */
 static int
-plugin_list(const char *dir, char ***names, char *err, size_t errlen)
+plugin_list(const struct config *cfg, const char *dir, char ***names,
+    char *err, size_t errlen)
 {
+	const struct config_key *k = config_find("lua", "path");
+	int			 line = cfg->line[k - config_keys];
+
 	DIR		*d;
 	struct dirent	*de;
 	size_t		 len, n = 0, cap = 0;
 	char		**v = NULL;
 
 	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "%s: cannot open plugin directory: %s",
-		    dir, strerror(errno));
+		/* The key that named it, if a file did. */
+		if (line > 0 && cfg->file != NULL)
+			snprintf(err, errlen, "%s:%d: %s: cannot open plugin "
+			    "directory: %s", cfg->file, line, dir,
+			    strerror(errno));
+		else
+			snprintf(err, errlen, "%s: cannot open plugin "
+			    "directory: %s", dir, strerror(errno));
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -343,7 +541,7 @@ plugin_load_all(struct script *S, const struct config *cfg, char *err,
 		return (0);
 	}
 
-	if ((n = plugin_list(dir, &names, err, errlen)) == -1)
+	if ((n = plugin_list(cfg, dir, &names, err, errlen)) == -1)
 		return (-1);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -528,4 +726,32 @@ plugin_renamed(struct script *S, struct client *c, const char *old,
 	call.text = old;
 	call.reason = why;
 	script_run(S, plugin_renamed_tramp, &call, c);
+}
+
+/* Protected: the upgrade hooks. */
+static int
+plugin_upgraded_tramp(lua_State *L)
+{
+	struct plugin_event_call *call = lua_touserdata(L, 1);
+
+	lua_pushstring(L, call->from);
+	lua_pushstring(L, call->to);
+	plugin_fire(L, EV_UPGRADE, 2, 0);
+	return (0);
+}
+
+/*
+ * This process took the room over from chatd version from (an upgrade);
+ * to is its own version.
+ */
+void
+plugin_upgraded(struct script *S, const char *from, const char *to)
+{
+	struct plugin_event_call call;
+
+	memset(&call, 0, sizeof call);
+	call.from = from;
+	call.to = to;
+	snprintf(S->call, sizeof S->call, "upgrade");
+	script_run(S, plugin_upgraded_tramp, &call, NULL);
 }

@@ -72,11 +72,18 @@
 	"local function mine() return redis.call('HGET', incs, me) == inc end\n"
 
 /*
+ * A node's score in nodes is its lease: when it is lost unless it beats
+ * again, its last heartbeat plus its own node_timeout (Redis's clock,
+ * ms).  Each server's own node_timeout decides when it is lost, so
+ * servers configured differently (a reload on one of them first, say)
+ * never reap one another early.
+ *
  * hello: ARGV[5] node_timeout in ms.  Join the room as this incarnation.
- * Another incarnation of the same node id whose heartbeat is still fresh
- * may be a second server with this id: {'busy', ms until it is stale}.
- * A stale one is this id's previous process: it is removed, and returned
- * for its users' leave notices: {'ok', node, inc, count, uid, rec, ...}.
+ * Another incarnation of the same node id whose lease still runs may be
+ * a second server with this id: {'busy', ms until it runs out}.  One
+ * whose lease ran out is this id's previous process: it is removed, and
+ * returned for its users' leave notices: {'ok', node, inc, count, uid,
+ * rec, ...}.
  */
 static const char rs_hello[] = PROLOGUE
 	"local timeout = tonumber(ARGV[5])\n"
@@ -84,21 +91,21 @@ static const char rs_hello[] = PROLOGUE
 	"local cur = redis.call('HGET', incs, me)\n"
 	"local out = {'ok'}\n"
 	"if cur and cur ~= inc then\n"
-	"  local seen = tonumber(redis.call('ZSCORE', nodes, me) or '0')\n"
-	"  if now - seen <= timeout then\n"
-	"    return {'busy', tostring(timeout - (now - seen))}\n"
+	"  local lease = tonumber(redis.call('ZSCORE', nodes, me) or '0')\n"
+	"  if now <= lease then\n"
+	"    return {'busy', tostring(lease - now)}\n"
 	"  end\n"
 	"  local old, list = remove_node(me)\n"
 	"  add_lost(out, me, old, list)\n"
 	"end\n"
 	"redis.call('HSET', incs, me, inc)\n"
-	"redis.call('ZADD', nodes, now, me)\n"
+	"redis.call('ZADD', nodes, now + timeout, me)\n"
 	"return out\n";
 
 /*
- * heartbeat: ARGV[5] node_timeout in ms.  Refresh this node, and if its
- * own last heartbeat is fresh (it has been alive all along, and Redis has
- * not stalled), remove every node whose heartbeat is stale: {'ok', then
+ * heartbeat: ARGV[5] node_timeout in ms.  Renew this node's lease, and if
+ * its previous one had not run out (it has been alive all along, and
+ * Redis has not stalled), remove every node whose lease has: {'ok', then
  * per removed node: node, inc, count, uid, rec, ...}.
  */
 static const char rs_heartbeat[] = PROLOGUE
@@ -106,11 +113,10 @@ static const char rs_heartbeat[] = PROLOGUE
 	"local timeout = tonumber(ARGV[5])\n"
 	"local now = now_ms()\n"
 	"local prev = tonumber(redis.call('ZSCORE', nodes, me) or '0')\n"
-	"redis.call('ZADD', nodes, now, me)\n"
+	"redis.call('ZADD', nodes, now + timeout, me)\n"
 	"local out = {'ok'}\n"
-	"if now - prev > timeout then return out end\n"
-	"local dead = redis.call('ZRANGEBYSCORE', nodes, '-inf',\n"
-	"  '(' .. (now - timeout))\n"
+	"if now > prev then return out end\n"
+	"local dead = redis.call('ZRANGEBYSCORE', nodes, '-inf', '(' .. now)\n"
 	"for _, node in ipairs(dead) do\n"
 	"  if node ~= me then\n"
 	"    local old, list = remove_node(node)\n"

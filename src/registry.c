@@ -80,29 +80,62 @@ registry_store_name(struct registry *reg, struct client *c, const char *name,
 }
 
 /*
- * Give a new client an id and its default name, its peer address.  Chosen
- * names cannot hold a ':', so they never take an address; should another
- * client hold this one all the same, the newcomer's gets "#id" appended:
- * the default need not obey the rules of chosen names, only be unique.
+ * Give a new client an id and its default name: its peer address, or
+ * guest:ID without [server] show_addresses.  Chosen names cannot hold a
+ * ':', so they never take a default one; should another client hold this
+ * one all the same (one address twice, a guest of another server), the
+ * newcomer's gets "#id" appended: the default need not obey the rules of
+ * chosen names, only be unique.
  */
 void
 registry_add(struct registry *reg, struct client *c)
 {
-	char	name[CHATD_ADDR_MAX + 24], *key;
+	char	base[CHATD_ADDR_MAX], name[CHATD_ADDR_MAX + 24], *key;
 	size_t	keylen;
 
 	c->id = reg->next_id++;
-	snprintf(name, sizeof name, "%s", c->addr);
+	/* Without show_addresses the default name is guest:ID: no chosen
+	 * name holds a ':', so none passes for it, and it tells nobody
+	 * where the user connects from. */
+	if (reg->srv->cfg.show_addresses)
+		snprintf(base, sizeof base, "%s", c->addr);
+	else
+		snprintf(base, sizeof base, "guest:%llu",
+		    (unsigned long long)c->id);
+	snprintf(name, sizeof name, "%s", base);
 	if ((key = name_fold(name, strlen(name), &keylen)) == NULL)
 		fatal("cannot fold the address name %s", name);
 	if (map_get(&reg->by_name, key, keylen) != NULL) {
 		free(key);
-		snprintf(name, sizeof name, "%s#%llu", c->addr,
+		snprintf(name, sizeof name, "%s#%llu", base,
 		    (unsigned long long)c->id);
 		if ((key = name_fold(name, strlen(name), &keylen)) == NULL)
 			fatal("cannot fold the address name %s", name);
 	}
 	registry_store_name(reg, c, name, strlen(name), key, keylen);
+	idmap_put(&reg->by_id, c->id, c);
+	TAILQ_INSERT_TAIL(&reg->all, c, entry);
+	reg->count++;
+	room_joined(reg->srv, c);
+}
+
+/*
+ * Register a client handed over by the old process of an upgrade, under
+ * the id and name it had there.
+ */
+void
+registry_adopt(struct registry *reg, struct client *c, uint64_t id,
+    const char *name, size_t len)
+{
+	char	*key;
+	size_t	 keylen;
+
+	if ((key = name_fold(name, len, &keylen)) == NULL)
+		key = xstrndup(name, keylen = len);
+	c->id = id;
+	if (reg->next_id <= id)
+		reg->next_id = id + 1;
+	registry_store_name(reg, c, name, len, key, keylen);
 	idmap_put(&reg->by_id, c->id, c);
 	TAILQ_INSERT_TAIL(&reg->all, c, entry);
 	reg->count++;

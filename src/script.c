@@ -17,6 +17,8 @@
 #include "script.h"
 
 #define SCRIPT_HOOK_STEP	1000	/* instructions between budget checks */
+#define SCRIPT_LOG_RATE		10	/* plugin log lines a second... */
+#define SCRIPT_LOG_BURST	50	/* ...after this many at once */
 
 struct script_call {
 	struct script		*S;
@@ -59,11 +61,72 @@ script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return (p);
 }
 
+/* Push what stopped the call, as its error message says it. */
+static void
+script_push_spent(lua_State *L, const struct script *S)
+{
+	if (S->exhausted == SPENT_TIME)
+		lua_pushfstring(L, "time limit exceeded (max_time = %I ms)",
+		    (lua_Integer)(S->max_nsec / 1000000));
+	else
+		lua_pushfstring(L, "instruction limit exceeded "
+		    "(max_instructions = %I)", (lua_Integer)S->max_instructions);
+}
+
+static void	script_count_hook(lua_State *, lua_Debug *);
+
+/* The name of the sandbox's own chunk (script_guards). */
+#define SCRIPT_GUARDS	"=(guards)"
+
+/*
+ * Push "file:line: " of the plugin code running at level or above: as
+ * luaL_where(), but past C functions and the sandbox's own Lua, whose
+ * chunk name would mean nothing to the plugin's author.
+ */
+static void
+script_where(lua_State *L, int level)
+{
+	lua_Debug	ar;
+
+	for (; lua_getstack(L, level, &ar); level++) {
+		if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 &&
+		    strcmp(ar.source, SCRIPT_GUARDS) != 0) {
+			lua_pushfstring(L, "%s:%d: ", ar.short_src,
+			    ar.currentline);
+			return;
+		}
+	}
+	lua_pushliteral(L, "");
+}
+
+/*
+ * The call ran out of its budget: raise the error, and make every later
+ * instruction raise it again, in L and in the threads that resumed it
+ * (the command's coroutine and the main thread), so that a plugin that
+ * catches it with pcall() cannot go on.  The message names the line of
+ * the function at level.
+ */
+static void
+script_stop(lua_State *L, struct script *S, int level)
+{
+	if (L != S->L)
+		lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, 1);
+	if (S->command != NULL && L != S->command)
+		lua_sethook(S->command, script_count_hook, LUA_MASKCOUNT, 1);
+	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
+	script_where(L, level);
+	script_push_spent(L, S);
+	lua_concat(L, 2);
+	lua_error(L);
+}
+
 /*
  * The count hook: adds up instructions across every coroutine of the call
- * and raises an error once max_instructions is spent.  From then on it
- * fires at every instruction, so a plugin that catches the error with
- * pcall() cannot go on looping: the next instruction raises it again.
+ * and raises an error once max_instructions is spent or max_time has
+ * passed (the clock is read every hook_step instructions, about a
+ * microsecond's work).  From then on it fires at every instruction, so a
+ * plugin that catches the error with pcall() cannot go on looping: the
+ * next instruction raises it again.
  */
 static void
 script_count_hook(lua_State *L, __unused lua_Debug *ar)
@@ -76,32 +139,114 @@ script_count_hook(lua_State *L, __unused lua_Debug *ar)
 		if (count != S->hook_step)	/* a coroutine left at 1 */
 			lua_sethook(L, script_count_hook, LUA_MASKCOUNT,
 			    S->hook_step);
-		if (S->used < S->max_instructions)
+		if (S->used >= S->max_instructions)
+			S->exhausted = SPENT_INSTRUCTIONS;
+		else if (metrics_nsec() - S->t0 >= S->max_nsec)
+			S->exhausted = SPENT_TIME;
+		else
 			return;
-		S->exhausted = 1;
-		/* A coroutine: its resumers must stop too, the command's
-		 * coroutine and the main thread. */
-		if (L != S->L)
-			lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, 1);
-		if (S->command != NULL && L != S->command)
-			lua_sethook(S->command, script_count_hook,
-			    LUA_MASKCOUNT, 1);
 	}
-	lua_sethook(L, script_count_hook, LUA_MASKCOUNT, 1);
-	luaL_where(L, 0);	/* in a hook, level 0 is the function running */
-	lua_pushfstring(L, "instruction limit exceeded (max_instructions = %I)",
-	    (lua_Integer)S->max_instructions);
-	lua_concat(L, 2);
-	lua_error(L);
+	script_stop(L, S, 0);	/* in a hook, level 0 is the function running */
 }
 
-/* Give the coming call a whole instruction budget. */
+/*
+ * The pattern matcher's steps (pattern.c), charged as instructions, with
+ * the clock read as the count hook does: a pattern that backtracks for
+ * minutes is stopped as a loop is.
+ */
+static void
+script_spend(lua_State *L, int steps)
+{
+	struct script	*S = script_get(L);
+
+	if (!S->exhausted) {
+		S->used += steps;
+		if (S->used >= S->max_instructions)
+			S->exhausted = SPENT_INSTRUCTIONS;
+		else if (metrics_nsec() - S->t0 >= S->max_nsec)
+			S->exhausted = SPENT_TIME;
+		else
+			return;
+	}
+	script_stop(L, S, 1);	/* level 1: the caller of find, match... */
+}
+
+static const struct pattern_ops script_pattern_ops = { script_spend };
+
+/* Stop the call if it has run past max_time (after a C function). */
+static void
+script_check_time(lua_State *L)
+{
+	struct script	*S = script_get(L);
+
+	if (!S->exhausted) {
+		if (metrics_nsec() - S->t0 < S->max_nsec)
+			return;
+		S->exhausted = SPENT_TIME;
+	}
+	script_stop(L, S, 1);
+}
+
+/* Give the coming call a whole budget: instructions and time. */
 static void
 script_budget_reset(struct script *S)
 {
 	S->used = 0;
 	S->exhausted = 0;
+	S->t0 = metrics_nsec();
 	lua_sethook(S->L, script_count_hook, LUA_MASKCOUNT, S->hook_step);
+}
+
+/*
+ * A plugin function begins: it gets a budget of its own, so that one
+ * heavy hook does not leave the next hooks of the event without, unless
+ * it runs inside another's call (a rename hook that user:rename() fired
+ * in a command), which it shares.  Returns whether it got its own, for
+ * script_budget_stop().
+ */
+int
+script_budget_start(struct script *S)
+{
+	if (S->depth++ > 0)
+		return (0);
+	script_budget_reset(S);
+	return (1);
+}
+
+/* A plugin function ended: the nanoseconds its own budget ran, or 0. */
+uint64_t
+script_budget_stop(struct script *S, int own)
+{
+	S->depth--;
+	return (own ? metrics_nsec() - S->t0 : 0);
+}
+
+/*
+ * Whether a line from the plugins (an error, print, chat.log) may go to
+ * the log now: at most SCRIPT_LOG_BURST at once and SCRIPT_LOG_RATE a
+ * second, so that a timer failing every millisecond does not fill the
+ * disk.  The first line let through after some were not says how many.
+ */
+int
+script_log_allowed(struct script *S)
+{
+	double	now = (double)metrics_nsec() / 1e9;
+
+	S->log_tokens += (now - S->log_time) * SCRIPT_LOG_RATE;
+	if (S->log_tokens > SCRIPT_LOG_BURST)
+		S->log_tokens = SCRIPT_LOG_BURST;
+	S->log_time = now;
+	if (S->log_tokens < 1) {
+		S->log_dropped++;
+		return (0);
+	}
+	S->log_tokens -= 1;
+	if (S->log_dropped > 0) {
+		log_warn("lua: %lu lines from the plugins were not logged (more "
+		    "than %d a second)", S->log_dropped, SCRIPT_LOG_RATE);
+		S->log_dropped = 0;
+	}
+	return (1);
 }
 
 /* An error value at idx as text (perhaps pushing it). */
@@ -121,11 +266,41 @@ script_error_text(lua_State *L, int idx)
 	return (msg);
 }
 
+/*
+ * Push msg with the traceback of L1 from level, as luaL_traceback(), less
+ * the lines of the sandbox's own chunk, which mean nothing to a plugin's
+ * author.
+ */
+void
+script_traceback(lua_State *L, lua_State *L1, const char *msg, int level)
+{
+	static const char	 own[] = "\t(guards):";
+	luaL_Buffer		 b;
+	const char		*s, *nl;
+	size_t			 len, n;
+
+	luaL_traceback(L, L1, msg, level);
+	s = lua_tolstring(L, -1, &len);
+	if (strstr(s, own) == NULL)
+		return;
+	luaL_buffinit(L, &b);
+	while (len > 0) {
+		nl = memchr(s, '\n', len);
+		n = nl != NULL ? (size_t)(nl - s) + 1 : len;
+		if (strncmp(s, own, sizeof own - 1) != 0)
+			luaL_addlstring(&b, s, n);
+		s += n;
+		len -= n;
+	}
+	luaL_pushresult(&b);
+	lua_remove(L, -2);
+}
+
 /* The message handler: the error as text, with a traceback. */
 static int
 script_msgh(lua_State *L)
 {
-	luaL_traceback(L, L, script_error_text(L, 1), 1);
+	script_traceback(L, L, script_error_text(L, 1), 1);
 	return (1);
 }
 
@@ -142,7 +317,8 @@ script_report(lua_State *L, int status)
 		msg = "not enough memory for Lua (memory_limit reached)";
 	else if (msg == NULL)
 		msg = "(no message)";
-	log_error("lua: %s", msg);
+	if (script_log_allowed(S))
+		log_error("lua: %s", msg);
 	/* Keep the first line, "file:line: message", for chatd -t. */
 	if (S->lasterr[0] == '\0') {
 		n = strcspn(msg, "\n");
@@ -151,6 +327,23 @@ script_report(lua_State *L, int status)
 		memcpy(S->lasterr, msg, n);
 		S->lasterr[n] = '\0';
 	}
+}
+
+/*
+ * A plugin caught the limit error with pcall and returned in the few
+ * instructions it had left: still a failure, logged as such.
+ */
+void
+script_caught(struct script *S)
+{
+	lua_State	*L = S->L;
+
+	S->failed = 1;
+	script_push_spent(L, S);
+	lua_pushliteral(L, "; the plugin caught the error");
+	lua_concat(L, 2);
+	script_report(L, LUA_ERRRUN);
+	lua_pop(L, 1);
 }
 
 /*
@@ -192,6 +385,7 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 
 	S->failed = 0;
 	S->lasterr[0] = '\0';
+	S->depth = 0;
 	script_budget_reset(S);
 	lua_pushcfunction(L, script_msgh);
 	lua_pushcfunction(L, fn);
@@ -199,13 +393,8 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	status = lua_pcall(L, 1, 0, top + 1);
 	if (status != LUA_OK)
 		script_report(L, status);
-	else if (S->exhausted && !S->failed) {
-		/* A plugin caught the limit error with pcall and returned
-		 * in the few instructions it had left: still a failure. */
-		S->failed = 1;
-		log_error("lua: instruction limit exceeded (max_instructions "
-		    "= %lld); the plugin caught the error", S->max_instructions);
-	}
+	else if (S->exhausted && !S->failed)
+		script_caught(S);
 	lua_settop(L, top);
 	if (S->call[0] != '\0') {
 		metric_label_inc(METRIC_LUA_CALLS, S->call);
@@ -219,12 +408,17 @@ script_run(struct script *S, lua_CFunction fn, void *arg,
 	return (S->failed ? -1 : 0);
 }
 
-/* load(), but text only: precompiled chunks can break the VM. */
+/*
+ * load(), but text only: precompiled chunks can break the VM.  A chunk
+ * given no environment gets its plugin's, as its plugin's own code does,
+ * not the globals every plugin's environment reads through.
+ */
 static int
 script_safe_load(lua_State *L)
 {
 	int	n = lua_gettop(L), i;
 
+	luaL_checkstack(L, n + 4, NULL);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_pushvalue(L, 1);
 	if (n >= 2)
@@ -232,9 +426,13 @@ script_safe_load(lua_State *L)
 	else
 		lua_pushnil(L);
 	lua_pushliteral(L, "t");
-	for (i = 4; i <= n; i++)
-		lua_pushvalue(L, i);
-	lua_call(L, n >= 4 ? n : 3, LUA_MULTRET);
+	if (n >= 4) {
+		for (i = 4; i <= n; i++)
+			lua_pushvalue(L, i);
+	} else
+		plugin_push_env(L, script_get(L)->cur);
+	lua_call(L, n >= 4 ? n : 4, LUA_MULTRET);
+	script_check_time(L);
 	return (lua_gettop(L) - n);
 }
 
@@ -281,6 +479,284 @@ static const char script_guards[] =
 	"  return setmetatable(t, mt)\n"
 	"end\n";
 
+/* Registry key: the set of read-only proxies (weak keys). */
+static const char script_key_readonly = 'r';
+
+/* Writing to a read-only table: upvalue 1 is its name. */
+static int
+script_readonly_error(lua_State *L)
+{
+	return (luaL_error(L, "%s is read-only",
+	    lua_tostring(L, lua_upvalueindex(1))));
+}
+
+/* next() over the table behind a proxy (upvalue 1). */
+static int
+script_readonly_next(lua_State *L)
+{
+	lua_settop(L, 2);
+	if (lua_next(L, lua_upvalueindex(1)))
+		return (2);
+	lua_pushnil(L);
+	return (1);
+}
+
+/*
+ * pairs() over a read-only proxy walks the table behind it, through a
+ * closure: handing out next and the table itself would make it writable.
+ */
+static int
+script_readonly_pairs(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, script_readonly_next, 1);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return (3);
+}
+
+/* #proxy is the length of the table behind it. */
+static int
+script_readonly_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)luaL_len(L, lua_upvalueindex(1)));
+	return (1);
+}
+
+/*
+ * Replace the table on top of the stack by a read-only proxy of it, named
+ * name in errors.  The proxy is empty and its metatable hidden, so only
+ * rawset() could write to it: script_rawset() refuses the proxies it
+ * finds in the registry's set.
+ */
+void
+script_readonly(lua_State *L, const char *name)
+{
+	luaL_checkstack(L, 5, NULL);
+	lua_newtable(L);			/* proxy */
+	lua_createtable(L, 0, 5);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushstring(L, name);
+	lua_pushcclosure(L, script_readonly_error, 1);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, script_readonly_pairs, 1);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, script_readonly_len, 1);
+	lua_setfield(L, -2, "__len");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_readonly) !=
+	    LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_createtable(L, 0, 1);
+		lua_pushliteral(L, "k");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &script_key_readonly);
+	}
+	lua_pushvalue(L, -2);
+	lua_pushstring(L, name);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* rawset(t, k, v), refused on a read-only proxy. */
+static int
+script_rawset(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	luaL_checkany(L, 3);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &script_key_readonly);
+	lua_pushvalue(L, 1);
+	if (lua_rawget(L, -2) == LUA_TSTRING)
+		return (luaL_error(L, "%s is read-only", lua_tostring(L, -1)));
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return (1);
+}
+
+/* Whether a failed call's status and error value say "out of memory". */
+static int
+script_is_memerr(lua_State *L, int status)
+{
+	const char	*msg;
+
+	if (status == LUA_ERRMEM)
+		return (1);
+	msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	return (status == LUA_ERRRUN && msg != NULL &&
+	    strcmp(msg, "not enough memory") == 0);
+}
+
+/*
+ * A library function that builds its result in a lauxlib buffer, called
+ * with a second chance.  Lua collects garbage and retries before it
+ * refuses memory for its own objects, but lauxlib's buffers call the
+ * allocator directly and fail at once: with the heap full of garbage
+ * (after a plugin hit memory_limit, say) every string.rep, format or
+ * table.concat over a few kilobytes failed until the collector came round.
+ * The allocator cannot collect itself (the collector is not reentrant and
+ * may be what allocates), so this does, where it is safe: in a C function
+ * between two calls of the library's own.  Not gsub, whose replacement
+ * function would run twice.
+ */
+static int
+script_retry_call(lua_State *L)
+{
+	int	n = lua_gettop(L), i, status;
+
+	luaL_checkstack(L, n + 2, NULL);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	for (i = 1; i <= n; i++)
+		lua_pushvalue(L, i);
+	status = lua_pcall(L, n, LUA_MULTRET, 0);
+	if (status == LUA_OK) {
+		script_check_time(L);
+		return (lua_gettop(L) - n);
+	}
+	if (!script_is_memerr(L, status))
+		return (lua_error(L));
+	lua_settop(L, n);
+	lua_gc(L, LUA_GCCOLLECT);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	script_check_time(L);
+	return (lua_gettop(L));
+}
+
+/*
+ * A library function whose work grows with its arguments (a string's or
+ * a table's length), with the clock read after it.  The count hook reads
+ * it every 1000 instructions, and 1000 such calls, in a loop of a few
+ * instructions, can take seconds; this way a call ends the budget right
+ * after the one that passed max_time.
+ */
+static int
+script_timed_call(lua_State *L)
+{
+	int	n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	script_check_time(L);
+	return (lua_gettop(L));
+}
+
+/*
+ * The comparison table.sort makes without a function of the plugin's:
+ * a < b, as Lua's own, with every comparison charged to the budget as an
+ * instruction.  In C, sorting the two million numbers the default
+ * memory_limit can hold took a second that nothing could interrupt.
+ */
+static int
+script_sort_lt(lua_State *L)
+{
+	struct script	*S = script_get(L);
+	int		 lt = lua_compare(L, 1, 2, LUA_OPLT);
+
+	if (++S->sort_steps >= SCRIPT_HOOK_STEP) {
+		S->sort_steps = 0;
+		script_spend(L, SCRIPT_HOOK_STEP);
+	}
+	lua_pushboolean(L, lt);
+	return (1);
+}
+
+/* table.sort(t [, comp]): with script_sort_lt() for a missing comp. */
+static int
+script_sort(lua_State *L)
+{
+	if (lua_isnoneornil(L, 2)) {
+		lua_settop(L, 1);
+		lua_pushcfunction(L, script_sort_lt);
+	}
+	lua_settop(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 0);
+	script_check_time(L);
+	return (0);
+}
+
+/*
+ * Wrap the library functions whose work grows with their arguments:
+ * timed, and those that build a string in a buffer given a second
+ * chance after a memory error as well.
+ */
+static void
+script_wrap_library(lua_State *L)
+{
+	static const struct {
+		const char	*name;
+		int		 retry;
+	} fns[] = {
+		{ "string.rep", 1 }, { "string.format", 1 },
+		{ "string.char", 1 }, { "string.upper", 1 },
+		{ "string.lower", 1 }, { "string.reverse", 1 },
+		{ "string.pack", 1 }, { "string.dump", 1 },
+		{ "table.concat", 1 }, { "utf8.char", 1 },
+		{ "string.sub", 0 }, { "string.byte", 0 },
+		{ "string.unpack", 0 }, { "table.insert", 0 },
+		{ "table.remove", 0 }, { "table.move", 0 },
+		{ "table.unpack", 0 },
+		{ "utf8.len", 0 }, { "utf8.codepoint", 0 },
+		{ "utf8.offset", 0 }, { "select", 0 },
+		{ NULL, 0 }
+	};
+	char		 lib[16];
+	const char	*dot, *name;
+	int		 i;
+
+	for (i = 0; fns[i].name != NULL; i++) {
+		if ((dot = strchr(fns[i].name, '.')) == NULL) {
+			lua_pushglobaltable(L);
+			name = fns[i].name;
+		} else {
+			snprintf(lib, sizeof lib, "%.*s",
+			    (int)(dot - fns[i].name), fns[i].name);
+			name = dot + 1;
+			if (lua_getglobal(L, lib) != LUA_TTABLE) {
+				lua_pop(L, 1);
+				continue;
+			}
+		}
+		lua_getfield(L, -1, name);
+		lua_pushcclosure(L, fns[i].retry ? script_retry_call :
+		    script_timed_call, 1);
+		lua_setfield(L, -2, name);
+		lua_pop(L, 1);
+	}
+	lua_getglobal(L, LUA_TABLIBNAME);
+	lua_getfield(L, -1, "sort");
+	lua_pushcclosure(L, script_sort, 1);
+	lua_setfield(L, -2, "sort");
+	lua_pop(L, 1);
+}
+
+/* Hide the metatable strings share, so no plugin changes it for all. */
+static void
+script_hide_string_meta(lua_State *L)
+{
+	lua_pushliteral(L, "");
+	if (lua_getmetatable(L, -1)) {
+		lua_pushboolean(L, 0);
+		lua_setfield(L, -2, "__metatable");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
 /* print(), into the log at level info. */
 static int
 script_print(lua_State *L)
@@ -299,7 +775,8 @@ script_print(lua_State *L)
 	}
 	luaL_pushresult(&b);
 	s = lua_tolstring(L, -1, &len);
-	log_text(LL_INFO, "lua: ", s, len);
+	if (script_log_allowed(script_get(L)))
+		log_text(LL_INFO, "lua: ", s, len);
 	return (0);
 }
 
@@ -325,7 +802,7 @@ script_open_libs(lua_State *L, int unsafe)
 		"clock", "date", "difftime", "time", NULL
 	};
 	static const char *const base_drop[] = {
-		"dofile", "loadfile", "collectgarbage", NULL
+		"dofile", "loadfile", "collectgarbage", "warn", NULL
 	};
 	const luaL_Reg		*lib;
 	int			 i;
@@ -356,11 +833,44 @@ script_open_libs(lua_State *L, int unsafe)
 	}
 	lua_pushcfunction(L, script_print);
 	lua_setglobal(L, "print");
+	lua_pushcfunction(L, script_rawset);
+	lua_setglobal(L, "rawset");
+	script_hide_string_meta(L);
+	lua_getglobal(L, LUA_STRLIBNAME);
+	pattern_open(L, -1, &script_pattern_ops);
+	lua_pop(L, 1);
+	script_wrap_library(L);
 	if (luaL_loadbufferx(L, script_guards, sizeof script_guards - 1,
-	    "=(guards)", "t") != LUA_OK)
+	    SCRIPT_GUARDS, "t") != LUA_OK)
 		lua_error(L);
 	lua_pushboolean(L, unsafe);
 	lua_call(L, 1, 0);
+}
+
+/*
+ * Make the shared tables read-only: every plugin has its own globals
+ * (plugin.c), which read through to these, so one plugin that sets
+ * string.rep or chat.broadcast would change them for all.  package stays
+ * as it is: with unsafe, require writes to it.
+ */
+static void
+script_freeze_globals(lua_State *L)
+{
+	static const char *const shared[] = {
+		"chat", LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME,
+		LUA_UTF8LIBNAME, LUA_COLIBNAME, LUA_OSLIBNAME, LUA_IOLIBNAME,
+		LUA_DBLIBNAME, NULL
+	};
+	int	i;
+
+	for (i = 0; shared[i] != NULL; i++) {
+		if (lua_getglobal(L, shared[i]) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			continue;
+		}
+		script_readonly(L, shared[i]);
+		lua_setglobal(L, shared[i]);
+	}
 }
 
 /* Protected: set up the libraries and the chat table. */
@@ -378,6 +888,7 @@ script_setup_tramp(lua_State *L)
 	timer_open(L, -1);
 	api_cluster_open(L, -1);
 	lua_setglobal(L, "chat");
+	script_freeze_globals(L);
 	return (0);
 }
 
@@ -396,6 +907,12 @@ script_open(struct server *srv, const struct config *cfg, char *err,
 	S->srv = srv;
 	S->mem_limit = (size_t)cfg->memory_limit;
 	S->max_instructions = cfg->max_instructions;
+	S->max_nsec = (uint64_t)cfg->max_time * 1000000u;
+	S->slow_nsec = (uint64_t)cfg->slow_call * 1000000u;
+	S->breaker_errors = cfg->breaker_errors;
+	S->breaker_window = (double)cfg->breaker_window;
+	S->log_tokens = SCRIPT_LOG_BURST;
+	S->log_time = (double)metrics_nsec() / 1e9;
 	S->hook_step = cfg->max_instructions < SCRIPT_HOOK_STEP ?
 	    (int)cfg->max_instructions : SCRIPT_HOOK_STEP;
 	LIST_INIT(&S->timers);
@@ -420,6 +937,7 @@ script_open(struct server *srv, const struct config *cfg, char *err,
 		return (NULL);
 	}
 	S->loading = 0;
+	api_cluster_send_held(S);
 	return (S);
 }
 

@@ -9,6 +9,7 @@
  *   timer.c   chat.timer and chat.every
  *   api.c     user handles, the room functions and chat.config
  *   api_cluster.c  chat.cluster, the plugins' publish and subscribe
+ *   pattern.c string.find, match, gmatch and gsub on a step budget
  *
  * Each file makes, fills and reads its own tables; none reads another's
  * registry keys.  They meet through the functions below.
@@ -39,7 +40,17 @@ struct script {
 	long long	 max_instructions;
 	long long	 used;		/* instructions in this call so far */
 	int		 hook_step;	/* instructions between count hooks */
-	int		 exhausted;	/* this call ran out of instructions */
+	int		 exhausted;	/* this call ran out: SPENT_* */
+	uint64_t	 t0;		/* when this call began, ns */
+	uint64_t	 max_nsec;	/* [lua] max_time */
+	uint64_t	 slow_nsec;	/* [lua] slow_call; 0: never */
+	int		 depth;		/* plugin functions running */
+	int		 sort_steps;	/* comparisons not yet charged */
+	long long	 breaker_errors;
+	double		 breaker_window;
+	double		 log_tokens;	/* plugin log lines that may go now */
+	double		 log_time;	/* when log_tokens was last filled */
+	unsigned long	 log_dropped;	/* lines not written since */
 
 	int		 loading;	/* plugin files are being loaded */
 	struct plugin	*cur;		/* whose code is running, or NULL */
@@ -55,6 +66,10 @@ struct script {
 	struct topics	*topics;	/* api_cluster.c */
 };
 
+/* Why a call was stopped (struct script's exhausted). */
+#define SPENT_INSTRUCTIONS	1
+#define SPENT_TIME		2
+
 /* The events plugins hook with chat.on. */
 enum plugin_event {
 	EV_JOIN,
@@ -63,6 +78,7 @@ enum plugin_event {
 	EV_CHAT,
 	EV_RENAME,
 	EV_LINK,
+	EV_UPGRADE,
 	EV_COUNT
 };
 
@@ -70,6 +86,10 @@ enum plugin_event {
 struct plugin_fn {
 	int		 ref;		/* the function, in the registry */
 	struct plugin	*plugin;	/* the plugin that gave it */
+	char		 what[40];	/* "join hook", "command who", ... */
+	int		 off;		/* switched off by the breaker */
+	int		 errors;	/* in the breaker's window */
+	double		 window;	/* when that window began */
 };
 
 /* script.c */
@@ -78,20 +98,31 @@ int		 script_pcall(lua_State *, int, int);
 int		 script_run(struct script *, lua_CFunction, void *,
 		     struct client *);
 const char	*script_error_text(lua_State *, int);
+void		 script_traceback(lua_State *, lua_State *, const char *, int);
 void		 script_report(lua_State *, int);
+void		 script_caught(struct script *);
+void		 script_readonly(lua_State *, const char *);
+int		 script_budget_start(struct script *);
+uint64_t	 script_budget_stop(struct script *, int);
+int		 script_log_allowed(struct script *);
 
 /* plugin.c */
 const char	*plugin_path(const struct plugin *);
+void		 plugin_push_env(lua_State *, const struct plugin *);
+int		 plugin_index(const struct plugin *);
 void		 plugin_open(lua_State *, int);
 int		 plugin_load_all(struct script *, const struct config *, char *,
 		     size_t);
 void		 plugin_free_all(struct script *);
 int		 plugin_fire(lua_State *, enum plugin_event, int, int);
-void		 plugin_fn_set(lua_State *, struct plugin_fn *, int);
+void		 plugin_fn_set(lua_State *, struct plugin_fn *, int,
+		     const char *, const char *);
+int		 plugin_fn_begin(lua_State *, struct plugin_fn *);
+int		 plugin_fn_end(lua_State *, struct plugin_fn *, int, int);
 void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
-int		 plugin_call(lua_State *, const struct plugin_fn *, int, int);
-const char	*plugin_basename(const struct plugin *);
+int		 plugin_call(lua_State *, struct plugin_fn *, int, int);
 void		 plugin_check_loading(lua_State *, const char *);
+void		 plugin_check_running(lua_State *, const char *);
 
 /* command.c */
 void		 command_open(lua_State *, int);
@@ -102,7 +133,7 @@ int		 command_line(struct script *, struct client *, const char *,
 /* wait.c */
 void		 wait_open(lua_State *);
 void		 wait_resume(lua_State *, lua_State *, int, uint64_t,
-		     struct plugin *);
+		     struct plugin_fn *);
 int		 wait_possible(lua_State *);
 int		 wait_yield(lua_State *);
 
@@ -115,8 +146,16 @@ void		 api_open(lua_State *, int, const struct config *);
 void		 api_push_user(lua_State *, struct client *);
 void		 api_forget_user(lua_State *, struct client *);
 
+/* pattern.c */
+struct pattern_ops {
+	/* Account for n steps of a match; may raise an error to stop it. */
+	void	(*spend)(lua_State *, int);
+};
+void		 pattern_open(lua_State *, int, const struct pattern_ops *);
+
 /* api_cluster.c */
 void		 api_cluster_open(lua_State *, int);
 void		 api_cluster_free_all(struct script *);
+void		 api_cluster_send_held(struct script *);
 
 #endif /* CHATD_SCRIPT_H */

@@ -54,15 +54,11 @@ server_scratch(struct server *srv, size_t len)
  * Reap and flush until neither is left to do: a leave hook may queue
  * output, and a failed write may mark another client.
  */
-static void
-server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
-    __unused int revents)
+void
+server_settle(struct server *srv)
 {
-	struct server	*srv = ev_userdata(loop);
 	struct client	*c;
 
-	if (srv->nbuffered > 0)
-		conn_run_buffered(srv);
 	while (!TAILQ_EMPTY(&srv->closing) || !TAILQ_EMPTY(&srv->pending)) {
 		while ((c = TAILQ_FIRST(&srv->closing)) != NULL) {
 			TAILQ_REMOVE(&srv->closing, c, closing_entry);
@@ -74,6 +70,18 @@ server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
 			client_flush(c);
 		}
 	}
+}
+
+/* Before the loop sleeps: buffered input, then reap and flush. */
+static void
+server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
+    __unused int revents)
+{
+	struct server	*srv = ev_userdata(loop);
+
+	if (srv->nbuffered > 0)
+		conn_run_buffered(srv);
+	server_settle(srv);
 	if (srv->stopping && srv->nclients == 0 && room_stopped(srv))
 		ev_break(loop, EVBREAK_ALL);
 }
@@ -98,6 +106,8 @@ server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
 			    metric_get(METRIC_BROADCASTS);
 	int		 quiet = now == srv->hk_seen;
 
+	lograte_tick(ev_now(loop));
+	budget_check(srv);
 	srv->hk_seen = now;
 	if (now == srv->hk_clean)
 		return;			/* nothing new to clean up */
@@ -112,7 +122,7 @@ server_housekeeping_cb(struct ev_loop *loop, __unused ev_timer *w,
 #endif
 }
 
-/* SIGINT or SIGTERM. */
+/* SIGHUP, SIGUSR2, SIGINT or SIGTERM. */
 static void
 server_signal_cb(struct ev_loop *loop, ev_signal *w, __unused int revents)
 {
@@ -120,6 +130,8 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, __unused int revents)
 
 	if (w->signum == SIGHUP)
 		server_reload(srv);
+	else if (w->signum == SIGUSR2)
+		upgrade_start(srv);
 	else
 		server_stop(srv);
 }
@@ -150,6 +162,7 @@ server_stop(struct server *srv)
 		return;
 	}
 	srv->stopping = 1;
+	upgrade_abort(srv);
 	systemd_stopping();
 	log_info("shutting down: %zu clients", srv->reg.count);
 	listener_close_all(srv);
@@ -211,6 +224,7 @@ server_reload(struct server *srv)
 	srv->cfg = cfg;
 
 	log_set_level(srv->cfg.log_level);
+	lograte_set_burst(srv->cfg.log_repeats);
 	log_set_syslog(srv->cfg.log_syslog);
 	listener_fit_clients(srv);
 	listener_apply_config(srv);
@@ -243,6 +257,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	ev_set_userdata(srv->loop, srv);
 	registry_init(&srv->reg, srv);
 	map_init(&srv->per_ip);
+	map_init(&srv->connects);
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
 	TAILQ_INIT(&srv->draining);
@@ -251,6 +266,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	srv->started = ev_time();
 	srv->room = &room_local;
 	log_set_level(srv->cfg.log_level);
+	lograte_set_burst(srv->cfg.log_repeats);
 }
 
 /*
@@ -269,21 +285,34 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	ev_signal_init(&srv->sigint, server_signal_cb, SIGINT);
 	ev_signal_init(&srv->sigterm, server_signal_cb, SIGTERM);
 	ev_signal_init(&srv->sighup, server_signal_cb, SIGHUP);
+	ev_signal_init(&srv->sigusr2, server_signal_cb, SIGUSR2);
 	ev_signal_start(srv->loop, &srv->sigint);
 	ev_signal_start(srv->loop, &srv->sigterm);
 	ev_signal_start(srv->loop, &srv->sighup);
+	ev_signal_start(srv->loop, &srv->sigusr2);
 	if ((srv->script = script_open(srv, &srv->cfg, err,
 	    sizeof err)) == NULL) {
 		log_error("%s", err);
+		upgrade_refuse(err);
 		return (-1);
 	}
-	if (listener_open_all(srv, err, sizeof err) != 0) {
-		log_error("%s", err);
-		return (-1);
+	if (upgrade_child()) {
+		/* Descriptors are counted before the clients' arrive. */
+		listener_fit_clients(srv);
+		if (upgrade_adopt(srv, err, sizeof err) != 0) {
+			log_error("upgrade failed: %s; the old process goes "
+			    "on serving", err);
+			return (-1);
+		}
+	} else {
+		if (listener_open_all(srv, err, sizeof err) != 0) {
+			log_error("%s", err);
+			return (-1);
+		}
+		listener_fit_clients(srv);
 	}
 	srv->exporter = exporter_open(srv);
 	srv->web = web_open(srv);
-	listener_fit_clients(srv);
 	if (room_open(srv, err, sizeof err) != 0) {
 		log_error("%s", err);
 		return (-1);
@@ -296,6 +325,8 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	ev_timer_start(srv->loop, &srv->housekeeping);
 	srv->hk_at = ev_now(srv->loop);
 	systemd_start(srv);
+	if (srv->upgraded_from[0] != '\0')
+		upgrade_resume(srv);
 	return (0);
 }
 
@@ -331,7 +362,10 @@ server_free(struct server *srv)
 {
 	struct client	*c;
 
-	while ((c = TAILQ_FIRST(&srv->closing)) != NULL) {
+	upgrade_abort(srv);
+	/* Handed over: the new process holds every user, and nothing may be
+	 * said to them from here (closing these copies sends nothing). */
+	while (!srv->upgraded && (c = TAILQ_FIRST(&srv->closing)) != NULL) {
 		TAILQ_REMOVE(&srv->closing, c, closing_entry);
 		client_reap(c);
 	}
@@ -349,6 +383,7 @@ server_free(struct server *srv)
 	ev_signal_stop(srv->loop, &srv->sigint);
 	ev_signal_stop(srv->loop, &srv->sigterm);
 	ev_signal_stop(srv->loop, &srv->sighup);
+	ev_signal_stop(srv->loop, &srv->sigusr2);
 	ev_timer_stop(srv->loop, &srv->stop_timer);
 	ev_timer_stop(srv->loop, &srv->housekeeping);
 	systemd_stop(srv);
@@ -360,6 +395,7 @@ server_free(struct server *srv)
 	registry_free(&srv->reg);
 	outq_pool_free();
 	map_free(&srv->per_ip);
+	listener_free_limits(srv);
 	config_free(&srv->cfg);
 	free(srv->scratch);
 	free(srv->config_path);

@@ -45,6 +45,8 @@ static int		 systemd_sock = -1;	/* to $NOTIFY_SOCKET */
 static struct sockaddr_un systemd_addr;
 static socklen_t	 systemd_addrlen;
 static double		 systemd_watchdog;	/* seconds between pings */
+static char		*systemd_notify_path;	/* $NOTIFY_SOCKET, for a new */
+static char		*systemd_watchdog_usec;	/* process of an upgrade */
 static ev_timer		 systemd_watchdog_timer;
 static ev_timer		 systemd_status_timer;
 static uint64_t		 systemd_status_lines;	/* lines at the last status */
@@ -190,8 +192,12 @@ systemd_init(char *err, size_t errlen)
 	if (rc == 0)
 		rc = systemd_listen_open(err, errlen);
 	if (rc == 0 && (usec = systemd_env_for_us("WATCHDOG_USEC")) != NULL &&
-	    (v = strtoll(usec, NULL, 10)) > 0)
+	    (v = strtoll(usec, NULL, 10)) > 0) {
 		systemd_watchdog = (double)v / 1e6 / 2;	/* twice a period */
+		systemd_watchdog_usec = xstrdup(usec);
+	}
+	if (systemd_sock != -1)
+		systemd_notify_path = xstrdup(getenv("NOTIFY_SOCKET"));
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
@@ -382,4 +388,27 @@ systemd_free(void)
 	if (systemd_sock != -1)
 		close(systemd_sock);
 	systemd_sock = -1;
+	free(systemd_notify_path);
+	free(systemd_watchdog_usec);
+	systemd_notify_path = systemd_watchdog_usec = NULL;
+}
+
+/*
+ * In the child an upgrade starts, before exec: give it the notification
+ * socket and the watchdog, as systemd gave them to this process (the
+ * watchdog now for the child's pid: it becomes the main process).  The
+ * listening sockets it gets from this process, not from the environment.
+ */
+void
+systemd_child_env(void)
+{
+	char	pid[16];
+
+	if (systemd_notify_path != NULL)
+		setenv("NOTIFY_SOCKET", systemd_notify_path, 1);
+	if (systemd_watchdog_usec != NULL) {
+		snprintf(pid, sizeof pid, "%d", (int)getpid());
+		setenv("WATCHDOG_USEC", systemd_watchdog_usec, 1);
+		setenv("WATCHDOG_PID", pid, 1);
+	}
 }

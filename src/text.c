@@ -3,11 +3,25 @@
  * hand (no locale), invalid input is replaced by U+FFFD once per maximal
  * subpart, the practice the Unicode Standard recommends (chapter 3, "U+FFFD
  * Substitution of Maximal Subparts") and browsers follow.
+ *
+ * A line must stay one line, and what one user wrote must not change how
+ * the rest of the line reads:
+ *   - U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR become spaces
+ *     (a client that honours them would show "[eve]: hi\u2028* admin
+ *     joined" as a notice of its own);
+ *   - bidi embeddings, overrides and isolates (U+202A..U+202E,
+ *     U+2066..U+2069) are balanced: a closer without its opener is
+ *     dropped, and what is still open at the end of the text is closed
+ *     there, so a right-to-left override reaches no further than the
+ *     text it was typed in (input is cleaned on its own before a plugin
+ *     puts it into a line, and the whole line again on output).
  */
 
 #include "config.h"
 
 #include <string.h>
+
+#include <unicode/uchar.h>
 
 #include "chatd.h"
 
@@ -72,17 +86,45 @@ is_control(long cp)
 	    (cp >= 0x80 && cp <= 0x9f));
 }
 
+/* Bidi controls: the openers, and which closer each takes. */
+#define BIDI_PDF	0x202c	/* closes an embedding or override */
+#define BIDI_PDI	0x2069	/* closes an isolate */
+#define BIDI_DEPTH	125	/* UAX #9's deepest nesting */
+
+/* The closer an opener takes, or 0 if cp opens nothing. */
+static long
+bidi_closer(long cp)
+{
+	if ((cp >= 0x202a && cp <= 0x202b) || (cp >= 0x202d && cp <= 0x202e))
+		return (BIDI_PDF);
+	if (cp >= 0x2066 && cp <= 0x2068)
+		return (BIDI_PDI);
+	return (0);
+}
+
+/* Write a code point of the BMP as UTF-8 (three bytes: U+0800..). */
+static size_t
+put3(char *out, long cp)
+{
+	out[0] = (char)(0xe0 | (cp >> 12));
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[2] = (char)(0x80 | (cp & 0x3f));
+	return (3);
+}
+
 /*
- * Copy in to out dropping control characters and replacing invalid UTF-8
- * with U+FFFD.  out must hold TEXT_CLEAN_MAX(len) bytes: every input byte
- * becomes at most one three-byte replacement.  Returns the bytes written.
+ * Copy in to out dropping control characters, replacing invalid UTF-8
+ * with U+FFFD and line and paragraph separators with spaces, balancing
+ * bidi controls.  out must hold TEXT_CLEAN_MAX(len) bytes: every input
+ * byte becomes at most one three-byte replacement, and a three-byte opener
+ * at most itself and its three-byte closer.  Returns the bytes written.
  */
 size_t
 text_clean(const char *in, size_t len, char *out)
 {
 	const unsigned char	*s = (const unsigned char *)in;
-	size_t			 i = 0, o = 0, n;
-	long			 cp;
+	size_t			 i = 0, o = 0, n, depth = 0;
+	long			 cp, closer, open[BIDI_DEPTH];
 
 	while (i < len) {
 		if (s[i] >= 0x20 && s[i] < 0x7f) {	/* the common case */
@@ -90,26 +132,67 @@ text_clean(const char *in, size_t len, char *out)
 			continue;
 		}
 		n = text_utf8_decode(s + i, len - i, &cp);
+		i += n;
 		if (cp < 0) {
 			memcpy(out + o, replacement, 3);
 			o += 3;
-		} else if (!is_control(cp)) {
-			memcpy(out + o, s + i, n);
+		} else if (is_control(cp))
+			continue;
+		else if (cp == 0x2028 || cp == 0x2029)
+			out[o++] = ' ';
+		else if ((closer = bidi_closer(cp)) != 0) {
+			if (depth == BIDI_DEPTH)
+				continue;	/* past UAX #9's limit */
+			open[depth++] = closer;
+			o += put3(out + o, cp);
+		} else if (cp == BIDI_PDF) {
+			if (depth > 0 && open[depth - 1] == BIDI_PDF) {
+				depth--;
+				o += put3(out + o, cp);
+			}
+		} else if (cp == BIDI_PDI) {
+			/* It closes its isolate and what is open inside. */
+			while (depth > 0 && open[depth - 1] != BIDI_PDI)
+				depth--;
+			if (depth > 0) {
+				depth--;
+				o += put3(out + o, cp);
+			}
+		} else {
+			memcpy(out + o, s + i - n, n);
 			o += n;
 		}
-		i += n;
 	}
+	while (depth > 0)
+		o += put3(out + o, open[--depth]);
 	return (o);
 }
 
-/* Whether s holds nothing but spaces and tabs. */
+/*
+ * Whether s holds nothing a reader would see: white space of any kind,
+ * default-ignorable code points (zero-width spaces and joiners, bidi
+ * controls, Hangul fillers) and U+2800 BRAILLE PATTERN BLANK, a symbol
+ * drawn as a space.  s is valid UTF-8 (cleaned); other bytes count as
+ * visible.
+ */
 int
 text_is_blank(const char *s, size_t len)
 {
-	size_t	i;
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0;
+	long			 cp;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] != ' ' && s[i] != '\t')
+	while (i < len) {
+		if (u[i] < 0x80) {
+			if (strchr(" \t\n\v\f\r", u[i]) == NULL || u[i] == 0)
+				return (0);
+			i++;
+			continue;
+		}
+		i += text_utf8_decode(u + i, len - i, &cp);
+		if (cp < 0 || !(u_isUWhiteSpace((UChar32)cp) || cp == 0x2800 ||
+		    u_hasBinaryProperty((UChar32)cp,
+		    UCHAR_DEFAULT_IGNORABLE_CODE_POINT)))
 			return (0);
 	}
 	return (1);

@@ -45,12 +45,18 @@ timer_free(lua_State *L, struct ltimer *t)
 	free(t);
 }
 
-/* Protected: call a timer's function (a one-shot timer is gone first). */
+/*
+ * Protected: call a timer's function (a one-shot timer is gone first).
+ * The call is made on a copy of the function, as it may cancel the timer;
+ * a repeating timer still pending afterwards gets the copy's breaker
+ * count back, and stops if the breaker switched it off.
+ */
 static int
 timer_fire_tramp(lua_State *L)
 {
 	struct ltimer	*t = lua_touserdata(L, 1);
 	struct plugin_fn fn = t->fn;
+	struct thandle	*h;
 
 	if (!t->repeat) {
 		t->fn.ref = LUA_NOREF;	/* fn's now, let go after the call */
@@ -59,7 +65,16 @@ timer_fire_tramp(lua_State *L)
 		plugin_fn_clear(L, &fn);
 		return (0);
 	}
-	plugin_call(L, &fn, 0, 0);	/* may cancel t: do not touch it after */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->selfref);	/* the handle */
+	h = lua_touserdata(L, -1);
+	plugin_call(L, &fn, 0, 0);	/* may cancel t: see h->t after */
+	if ((t = h->t) == NULL)
+		return (0);
+	t->fn.off = fn.off;
+	t->fn.errors = fn.errors;
+	t->fn.window = fn.window;
+	if (fn.off)
+		timer_free(L, t);
 	return (0);
 }
 
@@ -101,7 +116,7 @@ timer_new(lua_State *L, int repeat)
 	h->t = t;
 	ev_timer_init(&t->w, timer_cb, (ev_tstamp)secs,
 	    repeat ? (ev_tstamp)secs : 0.);
-	plugin_fn_set(L, &t->fn, 2);
+	plugin_fn_set(L, &t->fn, 2, repeat ? "every" : "timer", NULL);
 	ev_timer_start(S->srv->loop, &t->w);
 	return (1);
 }
@@ -167,6 +182,8 @@ timer_open(lua_State *L, int idx)
 	luaL_newmetatable(L, TIMER_MT);
 	lua_pushcfunction(L, timer_index);
 	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);		/* getmetatable(timer) is false */
+	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 }
 

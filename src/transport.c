@@ -13,7 +13,13 @@
 
 #include "config.h"
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <errno.h>
+
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 #include "chatd.h"
 
@@ -291,6 +297,40 @@ conn_close(struct conn *conn)
 	conn->want = 0;
 	conn->t->close(conn);
 	conn->fd = -1;
+}
+
+/*
+ * Bytes the kernel holds for this socket that it has not sent yet (not
+ * counting those sent and waiting for an acknowledgement), or 0 where the
+ * system cannot tell.
+ */
+size_t
+conn_unsent(const struct conn *conn)
+{
+#ifdef SIOCOUTQNSD
+	int	n = 0;	/* valgrind knows no SIOCOUTQNSD: it writes n unseen */
+
+	if (ioctl(conn->fd, SIOCOUTQNSD, &n) == 0 && n > 0)
+		return ((size_t)n);
+#else
+	(void)conn;
+#endif
+	return (0);
+}
+
+/*
+ * Close with a reset: the kernel frees the socket and whatever it still
+ * holds for the peer at once.  A plain close() of a socket whose peer does
+ * not read leaves it orphaned with its full send buffer for minutes, memory
+ * that no limit of chatd's counts while the peer reconnects at once.
+ */
+void
+conn_abort(struct conn *conn)
+{
+	struct linger	lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	conn_close(conn);
 }
 
 /* The socket is readable: the handshake or a direction waiting for it. */

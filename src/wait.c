@@ -16,7 +16,7 @@
 
 /*
  * Registry key: user id -> { a command's coroutine waiting for a name
- * claim, its plugin }.  Its address is also what user:rename() yields.
+ * claim, its command's function }.  Its address is also what user:rename() yields.
  */
 static const char wait_key = 'w';
 
@@ -39,15 +39,17 @@ wait_open(lua_State *L)
  */
 void
 wait_resume(lua_State *L, lua_State *co, int nargs, uint64_t id,
-    struct plugin *plugin)
+    struct plugin_fn *fn)
 {
 	struct script	*S = script_get(L);
 	struct plugin	*saved = S->cur;
 	struct client	*c;
-	int		 status, nres;
+	int		 status, nres, own;
 
+	if ((own = plugin_fn_begin(L, fn)) == -1)
+		return;
 	S->command = co;
-	S->cur = plugin;
+	S->cur = fn->plugin;
 	status = lua_resume(co, L, nargs, &nres);
 	S->command = NULL;
 	S->cur = saved;
@@ -59,7 +61,7 @@ wait_resume(lua_State *L, lua_State *co, int nargs, uint64_t id,
 		lua_pushthread(co);
 		lua_xmove(co, L, 1);
 		lua_rawseti(L, -2, 1);
-		lua_pushlightuserdata(L, plugin);
+		lua_pushlightuserdata(L, fn);
 		lua_rawseti(L, -2, 2);
 		lua_rawseti(L, -2, (lua_Integer)id);
 		lua_pop(L, 1);
@@ -67,6 +69,7 @@ wait_resume(lua_State *L, lua_State *co, int nargs, uint64_t id,
 		if ((c = registry_find_id(&S->srv->reg, id)) != NULL &&
 		    !(c->flags & CLIENT_REMOTE))
 			client_wait(c);
+		plugin_fn_end(L, fn, own, 1);
 		return;
 	}
 	if (status == LUA_YIELD) {
@@ -75,14 +78,16 @@ wait_resume(lua_State *L, lua_State *co, int nargs, uint64_t id,
 		status = LUA_ERRRUN;
 	} else if (status != LUA_OK) {
 		lua_xmove(co, L, 1);		/* the error value */
-		luaL_traceback(L, co, script_error_text(L, lua_gettop(L)), 0);
+		script_traceback(L, co, script_error_text(L, lua_gettop(L)),
+		    0);
 	} else {
 		lua_pop(co, nres);
+		plugin_fn_end(L, fn, own, 1);
 		return;
 	}
 	script_report(L, status);
 	lua_pop(L, 1);
-	metric_label_inc(METRIC_PLUGIN_ERRORS, plugin_basename(plugin));
+	plugin_fn_end(L, fn, own, 0);
 }
 
 /*
@@ -121,7 +126,7 @@ wait_claimed_tramp(lua_State *L)
 {
 	struct wait_claim_call *call = lua_touserdata(L, 1);
 	struct client		*c;
-	struct plugin		*plugin;
+	struct plugin_fn	*fn;
 	lua_State		*co;
 
 	c = registry_find_id(&call->S->srv->reg, call->id);
@@ -138,17 +143,17 @@ wait_claimed_tramp(lua_State *L)
 	lua_rawgeti(L, -1, 1);
 	co = lua_tothread(L, -1);
 	lua_rawgeti(L, -2, 2);
-	plugin = lua_touserdata(L, -1);
+	fn = lua_touserdata(L, -1);
 	lua_pop(L, 1);
 	lua_pushnil(L);
 	lua_rawseti(L, -4, (lua_Integer)call->id);
 	if (c != NULL && call->why == NULL) {
 		lua_pushboolean(co, 1);
-		wait_resume(L, co, 1, call->id, plugin);
+		wait_resume(L, co, 1, call->id, fn);
 	} else {
 		lua_pushnil(co);
 		lua_pushstring(co, c != NULL ? call->why : "gone");
-		wait_resume(L, co, 2, call->id, plugin);
+		wait_resume(L, co, 2, call->id, fn);
 	}
 	return (0);
 }

@@ -293,7 +293,6 @@ web_upgrade(struct web *w, struct http_conn *hc,
 	struct sockaddr_storage	 user, fwd;
 	const struct sockaddr	*sa;
 	const char		*key, *version, *why, *msg;
-	unsigned char		 ipkey[17];
 	char			 accept[32], response[160], addr[CHATD_ADDR_MAX];
 	char			*rest;
 	size_t			 restlen;
@@ -344,8 +343,7 @@ web_upgrade(struct web *w, struct http_conn *hc,
 	}
 	if (r == 1)
 		memcpy(&user, &fwd, sizeof user);
-	if ((why = listener_limit(srv, ipkey, client_ipkey(sa, ipkey),
-	    &msg)) != NULL) {
+	if ((why = listener_limit(srv, sa, &msg)) != NULL) {
 		metric_label_inc(METRIC_REFUSED, why);
 		/* The message without its "! " and CRLF. */
 		snprintf(response, sizeof response, "%.*s",

@@ -2,9 +2,14 @@
 --
 --   me|<action>
 --
--- tells everyone, the sender included:   * <name> <action>
+-- tells everyone, the sender included:   * [<name>] <action>
 -- The action is everything after the first '|', without surrounding
 -- blanks; for a missing or blank one chatd answers "! usage: me|<action>".
+--
+-- The name is in brackets, as msg.lua's "* [alice -> you]: ...": a line
+-- "* <name> <words>" is the server's (a join, a rename, a leave), and
+-- "me|joined" must not print "* alice joined".  No name holds a bracket,
+-- so no notice starts "* [".
 --
 -- Actions are commands, so "line" hooks (such as wordfilter) do not see
 -- them.  In a cluster the action reaches the users of every server.
@@ -19,6 +24,6 @@ chat.command {
 	help = "tell the room what you are doing",
 	run = function(user, action)
 		action = action:gsub("^%s+", ""):gsub("%s+$", "")
-		chat.broadcast("* " .. user.name .. " " .. action)
+		chat.broadcast("* [" .. user.name .. "] " .. action)
 	end,
 }

@@ -23,9 +23,16 @@
 -- drop is an error, so "chatd -t" and a SIGHUP reload refuse it.
 --
 -- A word is a run of letters, digits and non-ASCII characters.  A word
--- to filter may hold other characters too ("f-word", "100%"); its edges
--- are then checked only where it starts or ends with a letter or digit.
--- Case is ignored for ASCII letters only, in words and in the action.
+-- to filter made of such characters only is compared with each word of
+-- the line by their folds (chat.fold: the NFKC case fold and the UTS #39
+-- confusable skeleton, as names are compared), so neither case, width,
+-- a zero-width character inside ("he\u{200B}ck") nor a look-alike letter
+-- ("hеck" with a Cyrillic е) hides it; the fold is coarse, so "heil"
+-- matches "hell" (i and l fold alike).  A word to filter may hold other
+-- characters too ("f-word", "100%", or blanks: a phrase); it is then
+-- matched on the line's bytes, ignoring the case of ASCII letters, and its
+-- edges are checked only where it starts or ends with a letter or digit.
+-- Case is ignored for ASCII letters only in the action.
 -- Only chat lines pass through "line" hooks: commands such as msg and me
 -- are not filtered.
 --
@@ -62,21 +69,29 @@ local function pattern(word)
 	return p
 end
 
--- One pattern per distinct word of words, words2, words3, ...
-local patterns, seen = {}, {}
+-- For each distinct word of words, words2, words3, ...: its fold when it
+-- is one word, a pattern otherwise.
+local patterns, folds, nfolds, seen = {}, {}, 0, {}
 for key, list in pairs(conf) do
 	if key:find("^words%d*$") then
 		for word in list:gmatch("[^,]+") do
 			word = word:gsub("^%s+", ""):gsub("%s+$", ""):lower()
-			if word ~= "" and not seen[word] then
-				seen[word] = true
+			local fold = word:find("^[" .. WORD .. "]+$") and
+			    chat.fold(word)
+			if word == "" or seen[word] then
+				-- nothing new
+			elseif fold then
+				folds[fold] = true
+				nfolds = nfolds + 1
+			else
 				patterns[#patterns + 1] = pattern(word)
 			end
+			seen[word] = true
 		end
 	end
 end
 
-if #patterns == 0 then
+if #patterns == 0 and nfolds == 0 then
 	chat.log("warn", "no [plugin.wordfilter] words " ..
 	    "configured; nothing is filtered")
 end
@@ -84,6 +99,13 @@ end
 -- The byte ranges of text that match a word, sorted and merged.
 local function matches(text)
 	local lower, found = text:lower(), {}
+	if nfolds > 0 then
+		for s, w, e in text:gmatch("()([" .. WORD .. "]+)()") do
+			if folds[chat.fold(w) or ""] then
+				found[#found + 1] = { s, e - 1 }
+			end
+		end
+	end
 	for _, p in ipairs(patterns) do
 		local init = 1
 		while true do
@@ -124,7 +146,7 @@ local function mask(text, ranges)
 end
 
 chat.on("line", function(user, text)
-	if #patterns == 0 then
+	if #patterns == 0 and nfolds == 0 then
 		return nil
 	end
 	local ranges = matches(text)

@@ -63,6 +63,22 @@ class Lost(unittest.TestCase):
                              "names still held by n2: %r" % owners)
             r.close()
 
+    def test_kill9_with_the_defaults(self):
+        """With the default heartbeat (1 s) and node_timeout (5 s) the
+        survivors hear of the loss within 6 s, and a beat."""
+        with ct.Cluster(2, cluster={"heartbeat": 1,
+                                    "node_timeout": 5}) as cl:
+            a = cl.join(0, "alice")
+            b = cl.join(1, "bob")
+            cl.nodes[1].kill9()
+            cl.forget(b)
+            t0 = time.monotonic()
+            a.expect("* bob left (server lost)", timeout=12)
+            took = time.monotonic() - t0
+            print("  lost after %.1f s" % took)
+            self.assertLess(took, 5 + 1 + 1.5)
+            a.ask("rename|bob", "* you are now bob")
+
     def test_restart_with_the_same_node_id(self):
         """A node that comes back under its id after a crash waits for
         its old heartbeat to go stale, then reaps its predecessor (its

@@ -17,6 +17,17 @@ chat.command("peek", "", function(user, name)
         u.name, tostring(u.node), tostring(u.remote), type(u.idle),
         tostring(u.addr ~= nil)))
 end)
+chat.command("everyone", "", function(user)
+    local names, nodes = chat.names(), {}
+    for _, u in ipairs(chat.users()) do
+        nodes[#nodes + 1] = u.name .. "@" .. tostring(u.node)
+    end
+    user:send("names " .. table.concat(names, ",") .. " users " ..
+        table.concat(nodes, ","))
+end)
+chat.command("shout", "", function(user, text)
+    chat.broadcast("* shout from " .. user.name .. ": " .. (text or ""))
+end)
 chat.command("poke", "", function(user, name)
     local u = chat.find(name or "")
     local ok, err = u:send("* poked by " .. user.name)
@@ -83,6 +94,16 @@ class LuaAcrossNodes(unittest.TestCase):
         self.b.ask("who", "* online (2):")	# bob is still there
         self.b.line()
         self.b.line()
+
+    def test_names_users_broadcast_span_the_room(self):
+        """chat.names() and chat.users() list the users of both nodes,
+        on both; chat.broadcast() from a command reaches both."""
+        for u in (self.a, self.b):
+            self.assertEqual(u.ask("everyone"), "names alice,bob users "
+                             "alice@n1,bob@n2")
+        self.b.sendline("shout|hello all")
+        for u in (self.a, self.b):
+            u.expect("* shout from bob: hello all")
 
     def test_chat_cluster(self):
         self.assertEqual(self.a.ask("where"), "where n1 up=true servers=1")

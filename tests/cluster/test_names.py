@@ -85,7 +85,8 @@ end)
         with ct.Cluster(2, plugins={"50-later.lua": timer}) as cl:
             a = cl.join(0, "alice")
             b = cl.join(1, "bob")
-            cl.redis.command("HSET", "chatd:{chatd}:names", "victim",
+            cl.redis.command("HSET", "chatd:{chatd}:names",
+                             ct.name_key("victim"),
                              "n2 999999")
             a.ask("rename|victim", TAKEN)
             a.ask("rename|Victim", TAKEN)
@@ -104,9 +105,11 @@ end)
             # and Redis still has alice's name for her, and only one
             names = cl.redis.command("HGETALL", "chatd:{chatd}:names")
             owners = dict(zip(names[::2], names[1::2]))
-            self.assertEqual(owners[b"victim"], b"n2 999999")
-            self.assertTrue(owners[b"alice"].startswith(b"n1 "), owners)
-            self.assertEqual(sorted(owners), [b"alice", b"bob", b"victim"])
+            key = lambda n: ct.name_key(n).encode()  # noqa: E731
+            self.assertEqual(owners[key("victim")], b"n2 999999")
+            self.assertTrue(owners[key("alice")].startswith(b"n1 "), owners)
+            self.assertEqual(sorted(owners), sorted(
+                key(n) for n in ("alice", "bob", "victim")))
 
     def test_a_default_name_another_server_holds(self):
         """Two servers may see one peer address at once: Redis gives the

@@ -36,6 +36,26 @@ class Order(unittest.TestCase):
             for u, extra in zip(cl.users, cl.sync()):
                 self.assertEqual(extra, [], "%s: lines twice" % u.name)
 
+    def test_private_lines_keep_their_place(self):
+        """A sender's chat lines and private messages (msg, to a user of
+        another node) reach that user in the order they were sent."""
+        with ct.Cluster(2, plugins=ct.contrib_sources(["msg"])) as cl:
+            a = cl.join(0, "alice")
+            b = cl.join(1, "bob")
+            out = []
+            for k in range(100):
+                if k % 3 == 0:
+                    out.append("msg|bob|private %d" % k)
+                else:
+                    out.append("public %d" % k)
+            a.send("".join(l + "\n" for l in out))
+            want = ["* [alice -> you]: private %d" % k if k % 3 == 0
+                    else "[alice]: public %d" % k for k in range(100)]
+            self.assertEqual([b.line(timeout=10) for _ in want], want)
+            for u, extra in zip((a, b), cl.sync()):
+                if u is b:
+                    self.assertEqual(extra, [], "bob: more lines")
+
     def test_notices_keep_their_place(self):
         """A sender's rename and its next line arrive in that order
         everywhere, and a line sent before leaving comes before the leave

@@ -54,7 +54,7 @@ class ContribAcrossNodes(unittest.TestCase):
     def test_me_reaches_the_room(self):
         self.bob.sendline("me|waves")
         for u in self.cl.users:
-            u.expect("* bob waves")
+            u.expect("* [bob] waves")
 
     def test_stats_counts_the_room(self):
         self.alice.ask("stats")

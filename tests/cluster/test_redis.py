@@ -121,6 +121,79 @@ class RedisFailures(unittest.TestCase):
                 n.kill()
             redis.stop()
 
+    def test_redis_stalls(self):
+        """Redis stops answering (SIGSTOP: a stall, a swapped-out host).
+        A stall shorter than node_timeout goes unnoticed and loses
+        nothing; a longer one is detected by the command deadline, each
+        node goes on alone and tries again without spinning, and once
+        Redis answers again the room is whole, with nobody reaped (every
+        heartbeat score is stale after a stall, and none is trusted)."""
+        with ct.Cluster(2, cluster={"node_timeout": 3}) as cl:
+            a = cl.join(0, "alice")
+            b = cl.join(1, "bob")
+            # Short: well under node_timeout (a measure, not a wait).
+            cl.redis.signal(signal.SIGSTOP)
+            try:
+                a.sendline("said during a short stall")
+                a.expect("[alice]: said during a short stall")
+                time.sleep(1)
+            finally:
+                cl.redis.signal(signal.SIGCONT)
+            b.expect("[alice]: said during a short stall")
+            for u, extra in zip((a, b), cl.sync()):
+                self.assertEqual(extra, [], "%s: more lines" % u.name)
+            # Long: past node_timeout, so each node notices on its own.
+            marks = [n.mark() for n in cl.nodes]
+            cl.redis.signal(signal.SIGSTOP)
+            t0 = time.monotonic()
+            try:
+                for u in (a, b):
+                    u.expect(DOWN, timeout=3 + 1 + 3)
+                for i, n in enumerate(cl.nodes):
+                    # the command's deadline, or its own heartbeat not
+                    # echoed, whichever comes first
+                    n.wait_log(r"warn: cluster: Redis at \S+: (no answer "
+                               r"within 3 s|this server's heartbeat did "
+                               r"not come back)", after=marks[i])
+                # Alone meanwhile; renames refused.
+                a.sendline("alone")
+                a.expect("[alice]: alone")
+                b.ask("rename|bobby", NO_RENAME)
+                stalled = time.monotonic() - t0
+            finally:
+                cl.redis.signal(signal.SIGCONT)
+            for i, n in enumerate(cl.nodes):
+                n.wait_up(after=marks[i])
+            for u in (a, b):
+                u.expect_match(UP, timeout=5)
+            cl.nodes[0].wait_log(r"cluster: bob of node n2 is here",
+                                 after=marks[0])
+            cl.nodes[1].wait_log(r"cluster: alice of node n1 is here",
+                                 after=marks[1])
+            self.assertEqual(who(a), ["alice", "bob"])
+            self.assertEqual(who(b), ["alice", "bob"])
+            # The connection attempts while Redis was stopped were paced
+            # by the back-off and the deadline: a few, not a spin.
+            for i, n in enumerate(cl.nodes):
+                tries = n.log_text()[marks[i]:].count("cluster: Redis at ")
+                self.assertLess(tries, 10, "%s: %d failures in %.1f s"
+                                % (n.node, tries, stalled))
+            # The room works both ways, and nobody was reaped: past two
+            # more heartbeat rounds, no "(server lost)" anywhere.
+            a.sendline("whole again")
+            for u in (a, b):
+                u.expect("[alice]: whole again")
+            b.sendline("yes")
+            for u in (b, a):
+                u.expect("[bob]: yes")
+            for u, extra in zip((a, b), cl.sync()):
+                self.assertEqual(extra, [], "%s: more lines" % u.name)
+            a.no_line(2.5)
+            for n in cl.nodes:
+                self.assertNotIn(" lost (no heartbeat within",
+                                 n.log_text())
+                self.assertTrue(n.alive())
+
     def test_a_node_that_falls_behind(self):
         """Redis cuts off a subscriber whose output passes its limit; the
         node sees it, tells its users, and resynchronises."""

@@ -4,6 +4,7 @@ Lua state sees the remote users, heartbeat and node_timeout apply at
 once, and the keys that need a restart say so."""
 
 import re
+import time
 import unittest
 
 import chatdtest as ct
@@ -62,6 +63,26 @@ class Reload(unittest.TestCase):
             # Names are still claimed across the nodes.
             b.ask("rename|Carol", "! name is taken")
             self.assertTrue(all(n.alive() for n in cl.nodes))
+            # The new heartbeat is the one the node keeps: its lease in
+            # Redis (Redis's clock, ms) now moves every 2 s, not every 1.
+            # (A measure over 5 s, not a synchronisation.)
+            scores, t0 = [], time.monotonic()
+            while time.monotonic() - t0 < 5:
+                v = int(cl.redis.command("ZSCORE", "chatd:{chatd}:nodes",
+                                         "n1"))
+                if not scores or v != scores[-1]:
+                    scores.append(v)
+                time.sleep(0.05)
+            steps = [b - a for a, b in zip(scores[1:], scores[2:])]
+            self.assertTrue(steps, scores)
+            self.assertTrue(all(1700 < d < 2600 for d in steps), steps)
+            # n2 still has node_timeout 2 s, shorter than n1's new
+            # heartbeat: n1's lease is its own node_timeout (7 s), so n2
+            # never reaps it.
+            self.assertNotIn("node n1 lost", cl.nodes[1].log_text())
+            self.assertEqual(b.ask("seen"), "seen alice,bob,carol")
+            for u, extra in zip(cl.users, cl.sync()):
+                self.assertEqual(extra, [], "%s: more lines" % u.name)
             # Reloaded twice, with a bad file in between: nothing moves.
             n1.write_config({"server": {"port": "nope"}})
             ok, line = n1.reload()

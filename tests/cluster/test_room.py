@@ -99,6 +99,38 @@ class SharedRoom(unittest.TestCase):
 
 
 
+class DefaultNodeId(unittest.TestCase):
+
+    def test_host_name_and_pid(self):
+        """Without [cluster] node, each process is a node of its own,
+        named by its host and process id: two such servers on one host
+        are two nodes of one room."""
+        import socket
+        with ct.RedisServer() as redis:
+            nodes = [ct.ClusterNode(redis, None) for _ in range(2)]
+            try:
+                for n in nodes:
+                    n.start()
+                host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())
+                for n in nodes:
+                    m = n.wait_log(ct.UP_RE)
+                    self.assertEqual(m.group(1), "%s-%d" % (host, n.pid))
+                a, b = nodes[0].client(), nodes[1].client()
+                nodes[0].wait_log(r"cluster: %s of node \S+ is here"
+                                  % re.escape(b.name))
+                a.expect("* %s joined" % b.name)
+                self.assertEqual(a.ask("who"), "* online (2):")
+                a.line()
+                a.line()
+                ids = redis.command("ZRANGE", "chatd:{chatd}:nodes", 0, -1)
+                self.assertEqual(sorted(ids), sorted(
+                    ("%s-%d" % (host, n.pid)).encode() for n in nodes))
+            finally:
+                for n in nodes:
+                    n.stop()
+                    n.kill()
+
+
 class Alone(unittest.TestCase):
 
     def test_no_redis_connection_without_cluster(self):
@@ -129,8 +161,19 @@ class Check(unittest.TestCase):
                                           "room": "lobby", "node": "web-1",
                                           "heartbeat": 2,
                                           "node_timeout": 9}})
-        self.assertEqual((r.returncode, r.stdout.splitlines()[-1:]), (0, ["ok"]),
-                         r.stderr)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith("\nok\n"), r.stdout)
+        # -t's report of the effective configuration has every key of
+        # [cluster], with the line that set it.
+        report = r.stdout[r.stdout.index("\n[cluster]\n"):]
+        for key, value, line in [("redis", "127.0.0.1:%d" % port, 5),
+                                 ("room", "lobby", 6), ("node", "web-1", 7),
+                                 ("heartbeat", "2", 8),
+                                 ("node_timeout", "9", 9)]:
+            self.assertRegex(report, r"\n%s = %s +; %s:%d\n" % (
+                key, re.escape(value), re.escape(path), line))
+        self.assertRegex(r.stdout, r"\nreuse_port = true +; %s:2\n"
+                         % re.escape(path))
         self.assertNotIn("cluster:", r.stderr)
 
     def test_bad_cluster_keys(self):

@@ -22,17 +22,23 @@ class MeTest(unittest.TestCase):
 
     def test_action_to_everyone(self):
         self.alice.sendline("me|waves")
-        self.alice.expect("* alice waves")
-        self.bob.expect("* alice waves")
+        self.alice.expect("* [alice] waves")
+        self.bob.expect("* [alice] waves")
 
     def test_action_text(self):
         # Outer blanks go, inner ones and further bars stay.
         self.bob.sendline("me|  shrugs  a|b  ")
-        self.alice.expect("* bob shrugs  a|b")
-        self.bob.expect("* bob shrugs  a|b")
+        self.alice.expect("* [bob] shrugs  a|b")
+        self.bob.expect("* [bob] shrugs  a|b")
+
+    def test_action_is_no_notice(self):
+        """me|joined cannot pass for the server's join notice."""
+        self.alice.sendline("me|joined")
+        self.bob.expect("* [alice] joined")
+        self.alice.expect("* [alice] joined")
 
     def test_usage(self):
-        for line in ("me", "me|", "me|   "):
+        for line in ("me", "me|", "me|   ", "me|\u200b\u2800"):
             with self.subTest(line=line):
                 self.alice.ask(line, USAGE)
         self.srv.sync()          # bob got nothing before the marker
@@ -41,8 +47,8 @@ class MeTest(unittest.TestCase):
         self.alice.ask("rename|ally", "* you are now ally")
         self.bob.expect("* alice is now ally")
         self.alice.sendline("me|is back")
-        self.alice.expect("* ally is back")
-        self.bob.expect("* ally is back")
+        self.alice.expect("* [ally] is back")
+        self.bob.expect("* [ally] is back")
 
 
 if __name__ == "__main__":

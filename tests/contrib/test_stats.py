@@ -7,16 +7,20 @@ import chatdtest as ct
 
 UPTIME = r"\* uptime 0d 0h 0m \d+s"
 
-# A test-only plugin, loaded first, that makes chat.stats() report a
-# given uptime, to check the d/h/m/s arithmetic without waiting days.
+# stats.lua run with a chat table whose stats() reports a given uptime, to
+# check the d/h/m/s arithmetic without waiting days.  (Each plugin has its
+# globals and chat is read-only, so one plugin cannot fake it for another:
+# the shim is part of the same file.)
 FAKE_UPTIME = """
-local real = chat.stats
-chat.stats = function()
-	local s = real()
-	s.uptime = tonumber(chat.config.plugin.fake.uptime)
-	return s
-end
-"""
+local real = chat
+local chat = setmetatable({
+	stats = function()
+		local s = real.stats()
+		s.uptime = tonumber(real.config.plugin.fake.uptime)
+		return s
+	end,
+}, { __index = real })
+""" + ct.contrib_sources(["stats"])["stats.lua"]
 
 
 class StatsTest(unittest.TestCase):
@@ -80,7 +84,7 @@ class StatsTest(unittest.TestCase):
                             "10d 23h 59m 59s")):
             with self.subTest(secs=secs):
                 srv = self.start(
-                    extra={"00-fake-uptime.lua": FAKE_UPTIME},
+                    plugins=(), extra={"stats.lua": FAKE_UPTIME},
                     sections={"plugin.fake": {"uptime": secs}})
                 alice = srv.join("alice")
                 alice.ask("stats", "* uptime " + want, "* users 1",

@@ -57,6 +57,29 @@ class WordfilterTest(unittest.TestCase):
         # A line without a word passes as it is.
         self.room(srv, alice, "nothing to see", "nothing to see")
 
+    def test_lookalikes_and_invisibles(self):
+        """A zero-width space, a Cyrillic letter, fullwidth letters or a
+        capital I for l do not hide a word: words are compared by fold."""
+        srv = self.start(words("heck, hell"))
+        alice = srv.join("alice")
+        srv.join("bob")
+        for text in ("he\u200bck", "h\u0435ck", "\uff48\uff45\uff43\uff4b",
+                     "heII", "he\u2060ck!"):
+            with self.subTest(text=text):
+                self.room(srv, alice, "oh %s there" % text,
+                          "oh %s there" % ("*" * len(text.rstrip("!"))
+                                           + ("!" if text.endswith("!")
+                                              else "")))
+        self.room(srv, alice, "heckle hello", "heckle hello")
+
+    def test_lookalike_dropped(self):
+        srv = self.start(words("heck", "drop"))
+        alice = srv.join("alice")
+        bob = srv.join("bob")
+        alice.ask("h\u0435ck", "! message blocked")
+        self.room(srv, alice, "fine", "fine")
+        bob.no_line(0.2)
+
     def test_non_ascii(self):
         srv = self.start(words("café, heck"))
         alice = srv.join("alice")

@@ -1,11 +1,15 @@
 /*
- * fuzz_name.c - libFuzzer target for name.c: name_check() and name_fold().
+ * fuzz_name.c - libFuzzer target for name.c: name_check() and name_fold(),
+ * with the UTS #39 checks of spoof.c (skeleton, profile, restriction
+ * level, runs of marks).
  *
  * name_check() must refuse with one of its messages or accept; an accepted
  * name passes text_name_error(), and its key is NUL-terminated UTF-8 with
  * no NUL inside, equal to name_fold() of the name, folded already (folding
  * it again changes nothing), free of every character the rules refuse in a
- * key, and unchanged when the ASCII letters of the name change case.
+ * key, unchanged when the ASCII letters of the name change case, and
+ * holds no 'i' (the key writes it as l); every character of an accepted
+ * name is in the identifier profile, so no accepted name holds U+2800.
  * name_fold() folds exactly the valid UTF-8 inputs of at most 1024 bytes.
  */
 
@@ -32,7 +36,25 @@ static const char *const messages[] = {
 	"name starts with '!'",
 	"name contains ':'",
 	"name contains a bracket",
+	"name has too many combining marks in a row",
+	"name repeats a combining mark",
+	"name mixes scripts",
+	"name mixes digits of different scripts",
 };
+/* The message naming a character outside the profile: its two ends. */
+#define PROFILE_HEAD	"name contains U+"
+#define PROFILE_TAIL	", which names may not hold"
+
+/* Whether why is the profile's message. */
+static int
+is_profile_message(const char *why)
+{
+	size_t	n = strlen(why), h = strlen(PROFILE_HEAD),
+		t = strlen(PROFILE_TAIL);
+
+	return (n > h + t && strncmp(why, PROFILE_HEAD, h) == 0 &&
+	    strcmp(why + n - t, PROFILE_TAIL) == 0);
+}
 
 /* Whether the folded key of s[0..len) is exactly key[0..keylen). */
 static int
@@ -63,8 +85,13 @@ check_accepted(const char *in, size_t size, const char *key, size_t keylen)
 	    strlen(key) != keylen || !text_utf8_valid(key, keylen))
 		abort();
 	if (key[0] == '*' || key[0] == '!' || memchr(key, ':', keylen) ||
-	    memchr(key, '|', keylen) || strpbrk(key, "()[]{}<>") != NULL)
+	    memchr(key, '|', keylen) || strpbrk(key, "()[]{}<>") != NULL ||
+	    memchr(key, 'i', keylen) != NULL)
 		abort();
+	for (i = 0; i + 3 <= size; i++) {
+		if (memcmp(in + i, "\xE2\xA0\x80", 3) == 0)
+			abort();	/* the braille blank */
+	}
 	if (!folds_to(in, size, key, keylen))
 		abort();
 	if (!folds_to(key, keylen, key, keylen))
@@ -99,7 +126,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < sizeof messages / sizeof messages[0]; i++)
 			if (strcmp(why, messages[i]) == 0)
 				break;
-		if (i == sizeof messages / sizeof messages[0] || key != NULL)
+		if ((i == sizeof messages / sizeof messages[0] &&
+		    !is_profile_message(why)) || key != NULL)
 			abort();
 	} else
 		check_accepted(in, size, key, keylen);

@@ -3,11 +3,14 @@
  *
  * text_clean() output must fit in 3*len, be valid UTF-8 (strictly: no
  * overlongs, surrogates or code points above U+10FFFF) and hold no C0
- * control but TAB, no DEL and no C1 control; cleaning it again must not
- * change it; valid clean input must come back unchanged.  text_utf8_valid()
- * must agree with the strict decoder here, text_name_error() must return
- * NULL or one of its six messages, consistently with the name rules, and
- * text_is_blank() must be true exactly for spaces and tabs.
+ * control but TAB, no DEL and no C1 control, no line or paragraph
+ * separator, and balanced bidi controls (every opener closed, no closer
+ * without its opener); cleaning it again must not change it; valid clean
+ * input without those must come back unchanged.  text_utf8_valid() must
+ * agree with the strict decoder here, text_name_error() must return NULL
+ * or one of its six messages, consistently with the name rules, and
+ * text_is_blank() must be true for spaces and tabs and false whenever an
+ * ASCII character other than white space is present.
  */
 
 #include <stddef.h>
@@ -78,7 +81,15 @@ is_control(uint32_t cp)
 	    (cp >= 0x80 && cp <= 0x9F);
 }
 
-/* Valid and without the controls text_clean() removes. */
+/* A line or paragraph separator, or a bidi embedding, override or isolate. */
+static int
+is_forging(uint32_t cp)
+{
+	return cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Valid and without anything text_clean() removes or changes. */
 static int
 clean_already(const uint8_t *s, size_t len)
 {
@@ -86,11 +97,49 @@ clean_already(const uint8_t *s, size_t len)
 	uint32_t cp;
 
 	while (i < len) {
-		if ((n = seq(s + i, len - i, &cp)) == 0 || is_control(cp))
+		if ((n = seq(s + i, len - i, &cp)) == 0 || is_control(cp) ||
+		    is_forging(cp))
 			return 0;
 		i += n;
 	}
 	return 1;
+}
+
+/*
+ * Whether the bidi controls of valid s are balanced: each PDF closes an
+ * embedding or override on top, each PDI an isolate (and what is open
+ * inside it), nothing is left open.
+ */
+static int
+balanced(const uint8_t *s, size_t len)
+{
+	char stack[256];
+	size_t i = 0, n, top = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		n = seq(s + i, len - i, &cp);
+		i += n;
+		if (cp == 0x2028 || cp == 0x2029)
+			return 0;
+		if ((cp >= 0x202A && cp <= 0x202E && cp != 0x202C) ||
+		    (cp >= 0x2066 && cp <= 0x2068)) {
+			if (top == sizeof stack)
+				return 0;
+			stack[top++] = cp >= 0x2066 ? 'I' : 'E';
+		} else if (cp == 0x202C) {
+			if (top == 0 || stack[top - 1] != 'E')
+				return 0;
+			top--;
+		} else if (cp == 0x2069) {
+			while (top > 0 && stack[top - 1] != 'I')
+				top--;
+			if (top == 0)
+				return 0;
+			top--;
+		}
+	}
+	return top == 0;
 }
 
 static const char *
@@ -145,6 +194,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!text_utf8_valid((const char *)out, n))
 		abort();
+	if (!balanced(out, n))
+		abort();	/* a separator or an unbalanced bidi control */
 
 	/* idempotent */
 	again = malloc(n > 0 ? TEXT_CLEAN_MAX(n) : 1);
@@ -158,8 +209,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* clean input passes through untouched */
 	if (clean_already(in, size) && (n != size || memcmp(in, out, n) != 0))
 		abort();
-	/* every byte accounted for: only removals and U+FFFD changes */
-	if (valid(in, size) && n > size)
+	/* every byte accounted for: removals, U+FFFD changes, and one
+	 * three-byte closer per three-byte opener at most */
+	if (valid(in, size) && n > 2 * size)
 		abort();
 
 	if (text_utf8_valid((const char *)in, size) != valid(in, size))
@@ -175,8 +227,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < size; i++)
 		if (in[i] != ' ' && in[i] != '\t')
 			blank = 0;
-	if (!!text_is_blank((const char *)in, size) != blank)
+	if (blank && !text_is_blank((const char *)in, size))
 		abort();
+	for (i = 0; i < size; i++)
+		if (in[i] > ' ' && in[i] < 0x7F &&
+		    text_is_blank((const char *)in, size))
+			abort();	/* visible ASCII is never blank */
 
 	free(in);
 	free(out);

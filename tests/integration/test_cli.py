@@ -27,6 +27,8 @@ class CliTest(unittest.TestCase):
         r = ct.run_chatd(["-h"])
         self.assertEqual(r.returncode, 0, r)
         self.assertRegex(r.stdout.lower(), "usage")
+        for opt in ("--config", "--test", "--help", "--version"):
+            self.assertIn(opt, r.stdout)
         self.assertIn("-c", r.stdout)
         self.assertNotIn("listening on", r.stderr)
 
@@ -161,6 +163,7 @@ class CliTest(unittest.TestCase):
                            dirpath=os.path.join(base, "conf", "myplugins"))
         cfgpath = ct.write_file(os.path.join(base, "conf", "chatd.ini"),
                                 "[server]\nbind = 127.0.0.1\nport = 0\n"
+                                "show_addresses = true\n"
                                 "[limits]\nlines_per_second = 0\n"
                                 "[lua]\npath = myplugins\n")
         other = ct.mkdtemp()

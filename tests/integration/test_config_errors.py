@@ -147,6 +147,18 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r)
         self.assertRegex(r.stderr, r"x\.ini:3:")
 
+    def test_unreadable_file(self):
+        # A directory opens but cannot be read: an error naming the path
+        # and the reason, with -t and at startup, never the defaults.
+        for args in (["-t", "-c", self.dir], ["-c", self.dir]):
+            with self.subTest(args=args):
+                r = ct.run_chatd(args, timeout=5)
+                self.assertEqual(r.returncode, 1, r)
+                self.assertEqual(r.stdout, "")
+                self.assertIn("%s: cannot read: Is a directory" % self.dir,
+                              r.stderr)
+                self.assertNotIn("listening on", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -127,7 +127,8 @@ def write_config(path, sections):
 class SyslogTest(unittest.TestCase):
 
     def config(self, **log):
-        return {"server": {"bind": "127.0.0.1", "port": ct.free_port()},
+        return {"server": {"bind": "127.0.0.1", "port": ct.free_port(),
+                           "show_addresses": True},
                 "limits": {"lines_per_second": 0},
                 "lua": {"path": ct.PLUGINS},
                 "log": log}
@@ -276,7 +277,8 @@ class SyslogDeliveryTest(unittest.TestCase):
         sock.bind(sock_path)
         self.addCleanup(sock.close)
         conf = os.path.join(d, "chatd.ini")
-        cfg = {"server": {"bind": "127.0.0.1", "port": 0},
+        cfg = {"server": {"bind": "127.0.0.1", "port": 0,
+                          "show_addresses": True},
                "lua": {"path": ct.make_plugin_dir({"90-say.lua": PLUGIN})},
                "log": {"syslog": "yes", "level": "debug"}}
         write_config(conf, cfg)

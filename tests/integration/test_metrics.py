@@ -13,6 +13,11 @@ import unittest
 
 import chatdtest as ct
 
+http = ct.http
+parse = ct.parse_metrics
+promtool_check = ct.promtool_check
+
+
 class MetricsServer(ct.Server):
     """chatd with the metrics listener on a free loopback port."""
 
@@ -24,15 +29,11 @@ class MetricsServer(ct.Server):
 
     def start(self):
         super().start()
-        m = self.wait_log(ct.METRICS_RE)
-        self.mhost, self.mport = m.group(1), int(m.group(2))
+        self.mhost, self.mport = self.metrics_addr()
         return self
 
     def request(self, raw, timeout=5.0):
-        return ct.http_exchange(self.mhost, self.mport, raw, timeout)
-
-    def scrape(self):
-        return ct.scrape_metrics(self.mhost, self.mport)
+        return http(self.mhost, self.mport, raw, timeout)
 
 
 class MetricsTest(unittest.TestCase):
@@ -46,8 +47,8 @@ class MetricsTest(unittest.TestCase):
                                         "idle_timeout": 2}})
         with srv:
             text0 = srv.scrape()
-            self.assertEqual(ct.promtool_check(text0), (0, ""))
-            m0 = ct.parse_metrics(text0)
+            self.assertEqual(promtool_check(text0), (0, ""))
+            m0 = parse(text0)
 
             a = srv.client()
             b = srv.client()
@@ -82,8 +83,8 @@ class MetricsTest(unittest.TestCase):
             self.assertFalse(ok)
 
             text1 = srv.scrape()
-            self.assertEqual(ct.promtool_check(text1), (0, ""))
-            m1 = ct.parse_metrics(text1)
+            self.assertEqual(promtool_check(text1), (0, ""))
+            m1 = parse(text1)
 
         def delta(name, labels=""):
             return m1.get((name, labels), 0) - m0.get((name, labels), 0)
@@ -137,7 +138,7 @@ class MetricsTest(unittest.TestCase):
     def wait_gauge(self, srv, name, want, timeout=5.0):
         deadline = time.monotonic() + timeout
         while True:
-            got = ct.parse_metrics(srv.scrape()).get((name, ""))
+            got = parse(srv.scrape()).get((name, ""))
             if got == want:
                 return
             if time.monotonic() > deadline:
@@ -147,7 +148,7 @@ class MetricsTest(unittest.TestCase):
     def test_users_and_queue_gauges(self):
         with MetricsServer() as srv:
             clients = srv.room(3)
-            m = ct.parse_metrics(srv.scrape())
+            m = parse(srv.scrape())
             self.assertEqual(m[("chatd_users", "")], 3)
             self.assertEqual(m[("chatd_client_sockets", "")], 3)
             for c in clients:
@@ -164,7 +165,7 @@ class MetricsTest(unittest.TestCase):
             c.sendline("fail")
             c.expect("[%s]: fail" % c.name)
             c.ask("_boom", "! internal error")
-            m = ct.parse_metrics(srv.scrape())
+            m = parse(srv.scrape())
             self.assertEqual(m[("chatd_plugin_errors_total",
                                 '{plugin="50-bad.lua"}')], 3)
             self.assertNotIn(("chatd_plugin_errors_total",
@@ -242,8 +243,7 @@ class MetricsTest(unittest.TestCase):
             self.fail("this test needs IPv6 on loopback")
         with MetricsServer({"metrics": {"bind": "::1"}}) as srv:
             self.assertEqual(srv.mhost, "[::1]")
-            st, _, _ = ct.http_exchange("::1", srv.mport,
-                                        b"GET /metrics HTTP/1.0\r\n\r\n")
+            st, _, _ = http("::1", srv.mport, b"GET /metrics HTTP/1.0\r\n\r\n")
             self.assertEqual(st, 200)
 
     def test_restart_keys(self):
@@ -257,8 +257,7 @@ class MetricsTest(unittest.TestCase):
             self.assertRegex(srv.log_text(), r"reload: \[metrics\] port "
                              r"changed; it takes effect when chatd is "
                              r"restarted")
-            st, _, _ = ct.http_exchange("127.0.0.1", port,
-                                        b"GET /metrics HTTP/1.0\r\n\r\n")
+            st, _, _ = http("127.0.0.1", port, b"GET /metrics HTTP/1.0\r\n\r\n")
             self.assertEqual(st, 200, "still served where it was")
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Names that cannot pass for the server or for another user: refused
 prefixes, ':' and brackets, invisible characters, and names that differ
-only by case or compatibility form (Duke, duke, Ｄｕｋｅ) being one name."""
+only by case or compatibility form (Duke, duke, Ｄｕｋｅ) being one name;
+look-alikes (UTS #39 skeletons, restriction level, identifier profile)."""
 
 import unittest
 
@@ -75,6 +76,50 @@ class NamesTest(unittest.TestCase):
         a.sendline("rename|FIX")
         a.expect("! name is taken")
         self.sync(a, "Jos\u00e9", b)
+
+    def test_lookalikes_of_another_user_are_taken(self):
+        a, b = self.room(2)
+        self.rename(a, "alice", b)
+        for other in ("\u0430lice", "aIice", "a1ice", "ALICE"):
+            with self.subTest(name=other):
+                b.sendline("rename|" + other)
+                b.expect_match(r"! (name is taken|name mixes scripts)")
+        self.sync(a, "alice", b)
+
+    def test_lookalikes_refused(self):
+        """The look-alikes that once passed: an address, the notice and
+        error prefixes, blanks, brackets and pipes, small capitals, runs
+        of combining marks."""
+        a, b = self.room(2)
+        addr = b.name.rsplit(":", 1)
+        refused = {
+            addr[0] + "\ua789" + addr[1]: "name contains ':'",
+            addr[0] + "\u2236" + addr[1]: "name contains ':'",
+            addr[0] + "\u02d0" + addr[1]: "name contains ':'",
+            addr[0] + "\u0589" + addr[1]: "name contains ':'",
+            addr[0] + "\ua4fd" + addr[1]: "name contains ':'",
+            "\u2217alice": "name starts with '*'",
+            "\u204ealice": "name starts with '*'",
+            "\u01c3alice": "name starts with '!'",
+            "\u1d00\u029f\u026a\u1d04\u1d07":
+                "name contains U+1D00, which names may not hold",
+            "\u2800": "name contains U+2800, which names may not hold",
+            "alice,\u2800bob": "name contains U+2800, which names may not "
+                               "hold",
+            "x" + "".join(chr(0x300 + i) for i in range(15)):
+                "name has too many combining marks in a row",
+            "\u23a1bob\u23a6": "name contains U+23A1, which names may not "
+                               "hold",
+            "\u1438bob\u1433": "name contains a bracket",
+            "bob\u2223x": "name contains U+2223, which names may not hold",
+        }
+        for name, why in refused.items():
+            with self.subTest(name=name):
+                a.sendline("rename|" + name)
+                a.expect("! " + why)
+        self.sync(a, a.name, b)
+        a.sendline("who")
+        a.expect("* online (2):")
 
     def test_refused(self):
         a, b = self.room(2)

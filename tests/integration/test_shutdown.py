@@ -43,7 +43,8 @@ class ShutdownTest(unittest.TestCase):
                 'local x = 0\n'
                 'for i = 1, 3e7 do x = x + i end\n')
         srv = ct.Server(plugins={"05-slow.lua": slow}, ready=None,
-                        config={"lua": {"max_instructions": 10 ** 12}})
+                        config={"lua": {"max_instructions": 10 ** 12,
+                                        "max_time": 60000}})
         with srv:
             srv.wait_log(r"slow plugin loading")
             srv.signal(signal.SIGTERM)

@@ -14,11 +14,13 @@ work from a read-only VPATH source tree and may run in parallel.
 
 Server(config={section: {key: value}}, plugins={file.lua: source}) is a
 context manager: .port .pid .log_text() .mark() .wait_log(rx, after=)
-.signal(sig) .reload() .write_config() .wait_exit(t) .stop() .rss_kb()
-.client() .room(n).  Client(port) has send() sendline() ask() line()
+.signal(sig) .reload() .upgrade() .write_config() .wait_exit(t) .stop()
+.rss_kb() .client() .room(n).  Client(port) has send() sendline() ask() line()
 expect() expect_match() expect_lines() read_until() lines_until()
 expect_closed() no_line() drain() join() sync() abort(); .name is the peer
-address the server names it by.  run_chatd(args) runs the binary to
+address the server names it by.  With a [metrics] port, Server.scrape()
+and .metrics() read GET /metrics (http(), parse_metrics(),
+promtool_check()).  run_chatd(args) runs the binary to
 completion (CLI and config checks).
 
 Layers for the other test folders, in this same module:
@@ -139,6 +141,71 @@ def rss_kb(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
+def _hexaddr(h):
+    """An address of /proc/net/tcp{,6}: hex words in host byte order."""
+    raw = bytes.fromhex(h)
+    words = [raw[i:i + 4][::-1] for i in range(0, len(raw), 4)]
+    packed = b"".join(words)
+    if len(packed) == 4:
+        return socket.inet_ntop(socket.AF_INET, packed)
+    if packed[:12] == b"\0" * 10 + b"\xff\xff":
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    return socket.inet_ntop(socket.AF_INET6, packed)
+
+
+def kernel_sockets(port):
+    """The kernel's TCP sockets whose local port is `port`, listeners
+    left out, orphans (closed by their process) included: a list of
+    (peer address, peer port, state, bytes in the send queue), from
+    /proc/net/tcp and tcp6 (state as its hex code: 01 established, 04
+    FIN_WAIT1, 06 TIME_WAIT, 0A LISTEN)."""
+    out = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            lport = int(f[1].rsplit(":", 1)[1], 16)
+            if lport != port or f[3] == "0A":
+                continue
+            raddr, rport = f[2].rsplit(":", 1)
+            out.append((_hexaddr(raddr), int(rport, 16), f[3],
+                        int(f[4].split(":")[0], 16)))
+    return out
+
+
+def sockstat_tcp_kb():
+    """The host's TCP memory in KiB ("mem", in pages, of the TCP line of
+    /proc/net/sockstat): every socket of the machine, so a figure to
+    report, not to assert on a shared host."""
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                f = line.split()
+                return int(f[f.index("mem") + 1]) * os.sysconf(
+                    "SC_PAGE_SIZE") // 1024
+    return 0
+
+
+def name_key(name):
+    """The key chatd compares names by (name.c: NFKC case fold, UTS #39
+    skeleton, i as l), for the ASCII names tests use: the names Redis
+    holds in a cluster.  Among ASCII letters and digits the skeleton
+    changes only 0 (O), 1 and I (l) and m (rn); a default name (with a
+    ':') is its own key."""
+    if not name.isascii():
+        raise ValueError("name_key: ASCII names only")
+    if ":" in name:
+        return name
+    out = name.lower()
+    for a, b in (("0", "o"), ("1", "l"), ("i", "l"), ("m", "rn")):
+        out = out.replace(a, b)
+    return out
+
+
 def format_ini(sections):
     """sections: {section: {key: value}} -> INI text (order kept)."""
     out = []
@@ -196,6 +263,15 @@ def run_chatd(args, timeout=10, cwd=None):
                                             e.stdout, e.stderr))
 
 
+def subreaper():
+    """Make this test process the parent of orphans (PR_SET_CHILD_SUBREAPER),
+    so that the new chatd of an upgrade, whose parent (the old chatd)
+    exits, can be waited for here."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:
+        raise AssertionError("prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
 def need(program, package=None):
     """The path of a program a test needs.  Without it the test fails,
     naming the Debian package; it never skips (CI installs it)."""
@@ -213,12 +289,72 @@ def write_file(path, text):
     return path
 
 
+# ---- the HTTP door and its metrics ----------------------------------------
+
+METRICS_RE = re.compile(r"serving metrics at http://(\S+):(\d+)/metrics")
+METRICS_SAMPLE_RE = re.compile(
+    r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
+
+
+def http(host, port, request, timeout=5.0):
+    """Send raw request bytes, read the response to EOF: (status,
+    headers dict with lower-case names, body bytes)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) .+", lines[0])
+    if not m:
+        raise AssertionError("bad status line %r" % lines[0])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers and request.split(b" ")[0] != b"HEAD":
+        if int(headers["content-length"]) != len(body):
+            raise AssertionError("Content-Length %s, body %d bytes"
+                                 % (headers["content-length"], len(body)))
+    return int(m.group(1)), headers, body
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, labels): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = METRICS_SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError("not a sample line: %r" % line)
+        out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def promtool_check(text):
+    """promtool check metrics on text: (exit status, its output)."""
+    promtool = need("promtool", "prometheus")
+    r = subprocess.run([promtool, "check", "metrics"], input=text,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=30)
+    return r.returncode, r.stdout
+
+
 class Server:
     """A running chatd on a temporary config.
 
     config: {section: {key: value}} merged over the defaults
       [server] bind = 127.0.0.1, port = 0
-      [limits] lines_per_second = 0   (floods are not throttled)
+      [limits] lines_per_second = 0, bytes_per_second = 0   (floods are
+               not throttled), max_per_ip = 0, connects_per_second = 0
+               (every test connects from 127.0.0.1)
+      [log] repeats = 0   (tests wait for log lines of every client)
+      [server] show_addresses = true   (a client's name is its address)
       [lua]    path = CHATD_PLUGINS
     A value of None removes a default key.  plugins: {filename: source}
     adds Lua files to a temp copy of CHATD_PLUGINS used as [lua] path
@@ -226,21 +362,29 @@ class Server:
     ("" for none: only `plugins`).  Either one makes that directory.
     config_text: the whole file instead; config_file: an existing file.
     rlimits: {resource.RLIMIT_*: (soft, hard)} set in the child before exec.
+    binary: the chatd to run (default CHATD); an upgrade starts the file
+    at that path again, so a test that installs a new binary there uses
+    a copy of its own (install_binary()).
     ready: "log" (wait for the listening line), "connect" (probe the
     configured port) or None (return at once, for startup tests).
     """
 
     DEFAULTS = {
-        "server": {"bind": "127.0.0.1", "port": 0},
-        "limits": {"lines_per_second": 0},
+        "server": {"bind": "127.0.0.1", "port": 0, "show_addresses": True},
+        "limits": {"lines_per_second": 0, "bytes_per_second": 0,
+                   "max_per_ip": 0, "connects_per_second": 0},
         "lua": {"path": PLUGINS},
+        "log": {"repeats": 0},
     }
 
     def __init__(self, config=None, plugins=None, cwd=None,
                  start_timeout=START_TIMEOUT, config_text=None,
                  config_file=None, ready="log", rlimits=None,
-                 plugin_base=None):
+                 plugin_base=None, binary=None):
         self.dir = mkdtemp()
+        self.binary = binary or CHATD
+        self.upgraded_pid = None  # the process that took over, if any
+        self.upgraded_status = None
         self.rlimits = rlimits or {}
         cfg = merge_config(self.DEFAULTS, config)
         self.plugin_dir = None
@@ -276,13 +420,13 @@ class Server:
 
     # -- lifecycle -----------------------------------------------------
     def start(self):
-        if not os.access(CHATD, os.X_OK):
+        if not os.access(self.binary, os.X_OK):
             raise AssertionError("chatd binary not found at %s (set CHATD)"
-                                 % CHATD)
+                                 % self.binary)
         self._log = open(self.log_path, "wb")
         self._out = open(self.out_path, "wb")
         self.proc = subprocess.Popen(
-            [CHATD, "-c", self.config_path], stdin=subprocess.DEVNULL,
+            [self.binary, "-c", self.config_path], stdin=subprocess.DEVNULL,
             stdout=self._out, stderr=self._log, cwd=self.cwd,
             preexec_fn=self._preexec)
         _live_servers.append(self)
@@ -358,17 +502,84 @@ class Server:
 
     @property
     def pid(self):
-        return self.proc.pid
+        """The serving process: after an upgrade, the one that took over."""
+        return self.upgraded_pid or self.proc.pid
+
+    def _upgraded_alive(self):
+        if self.upgraded_status is not None:
+            return False
+        try:
+            pid, status = os.waitpid(self.upgraded_pid, os.WNOHANG)
+        except ChildProcessError:
+            try:
+                os.kill(self.upgraded_pid, 0)
+            except ProcessLookupError:
+                self.upgraded_status = -1
+                return False
+            return True
+        if pid == 0:
+            return True
+        self.upgraded_status = os.waitstatus_to_exitcode(status)
+        return False
 
     def alive(self):
+        if self.upgraded_pid is not None:
+            return self._upgraded_alive()
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig):
         if self.alive():
-            os.kill(self.proc.pid, sig)
+            os.kill(self.pid, sig)
+
+    def install_binary(self, source):
+        """Put a copy of `source` (a file) at .binary, as a package would:
+        written aside, then renamed over the running one."""
+        tmp = self.binary + ".new"
+        shutil.copy(source, tmp)
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, self.binary)
+
+    def upgrade(self, timeout=START_TIMEOUT, during=None):
+        """SIGUSR2 (then during(), if given), and wait for the hand-over or
+        its failure logged after it.  On success the old process has
+        exited and .pid is the new one.  Returns (True if handed over,
+        that log line)."""
+        subreaper()
+        m0 = self.mark()
+        old = self.pid
+        self.signal(signal.SIGUSR2)
+        if during is not None:
+            during()
+        m = self.wait_log(r"[^\n]*(handed to pid (\d+)|upgrade failed)"
+                          r"[^\n]*", timeout, m0)
+        if m.group(2) is None:
+            return False, m.group(0)
+        new = int(m.group(2))
+        if self.upgraded_pid is None:
+            self.old_status = self.proc.wait(timeout)
+        else:
+            deadline = time.monotonic() + timeout
+            while self._upgraded_alive():
+                if time.monotonic() > deadline:
+                    raise AssertionError("old chatd (pid %d) did not exit"
+                                         % old)
+                time.sleep(0.02)
+            self.old_status = self.upgraded_status
+        self.upgraded_pid = new
+        self.upgraded_status = None
+        return True, m.group(0)
 
     def wait_exit(self, timeout=DEFAULT_TIMEOUT):
         """Wait for the process to exit; returns its status or raises."""
+        if self.upgraded_pid is not None:
+            deadline = time.monotonic() + timeout
+            while self._upgraded_alive():
+                if time.monotonic() > deadline:
+                    raise AssertionError("chatd (pid %d) still running "
+                                         "after %.1fs" % (self.pid, timeout))
+                time.sleep(0.02)
+            self.returncode = self.upgraded_status
+            return self.returncode
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -391,6 +602,17 @@ class Server:
             return None
         if close_clients:
             self.close_clients()
+        if self.upgraded_pid is not None:
+            if self.alive():
+                os.kill(self.pid, signal.SIGTERM)
+                try:
+                    self.wait_exit(timeout)
+                except AssertionError:
+                    os.kill(self.pid, signal.SIGKILL)
+                    self.wait_exit(5)
+            self.returncode = self.upgraded_status
+            self._close_files()
+            return self.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -463,10 +685,11 @@ class Server:
             m = rx.search(text, after)
             if m:
                 return m
-            if self.proc.poll() is not None:
+            if not self.alive():
                 raise AssertionError(
                     "chatd exited (status %s) before logging %r; log:\n%s"
-                    % (self.proc.returncode, rx.pattern, text[-4000:]))
+                    % (self.upgraded_status if self.upgraded_pid
+                       else self.proc.returncode, rx.pattern, text[-4000:]))
             if time.monotonic() > deadline:
                 raise AssertionError("log did not match %r within %.1fs; log:\n%s"
                                      % (rx.pattern, timeout, text[-4000:]))
@@ -481,7 +704,30 @@ class Server:
         return m.group(1) == "done", m.group(0)
 
     def rss_kb(self):
-        return rss_kb(self.proc.pid)
+        return rss_kb(self.pid)
+
+    # -- metrics (a [metrics] port in the config) ----------------------
+    def metrics_addr(self):
+        """(host, port) of the GET /metrics listener, from the log."""
+        m = self.wait_log(METRICS_RE)
+        return m.group(1), int(m.group(2))
+
+    def scrape(self):
+        """GET /metrics: the text, checked for status and content type."""
+        host, port = self.metrics_addr()
+        status, headers, body = http(
+            host, port, b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+        if status != 200:
+            raise AssertionError("scrape: %d %r" % (status, body))
+        if headers.get("content-type") != \
+                "text/plain; version=0.0.4; charset=utf-8":
+            raise AssertionError("content type %r"
+                                 % headers.get("content-type"))
+        return body.decode("utf-8")
+
+    def metrics(self):
+        """The scrape parsed: {(name, labels): float}."""
+        return parse_metrics(self.scrape())
 
     # -- clients -------------------------------------------------------
     def client(self, join=True, **kw):
@@ -1356,6 +1602,7 @@ class RedisServer:
     def stop(self, timeout=8.0):
         """SIGTERM, wait bounded, then SIGKILL its own PID."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)	# if it was stopped
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -1367,10 +1614,15 @@ class RedisServer:
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)	# if it was stopped
             self.proc.kill()
             self.proc.wait(5)
         if self in _live_servers:
             _live_servers.remove(self)
+
+    def signal(self, sig):
+        """Send sig to this redis-server (SIGSTOP: a Redis that stalls)."""
+        self.proc.send_signal(sig)
 
     def __enter__(self):
         return self.start()
@@ -1383,76 +1635,6 @@ class RedisServer:
         return False
 
 
-# ---- metrics: the HTTP door and the exposition format ----
-
-METRICS_RE = re.compile(r"serving metrics at http://(\S+):(\d+)/metrics")
-SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
-
-
-def http_exchange(host, port, request, timeout=5.0):
-    """Send raw request bytes, read the response to EOF: (status,
-    headers dict with lower-case names, body bytes)."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    m = re.fullmatch(r"HTTP/1\.1 (\d{3}) .+", lines[0])
-    if not m:
-        raise AssertionError("bad status line %r" % lines[0])
-    headers = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if "content-length" in headers and request.split(b" ")[0] != b"HEAD":
-        if int(headers["content-length"]) != len(body):
-            raise AssertionError("Content-Length %s, body %d bytes"
-                                 % (headers["content-length"], len(body)))
-    return int(m.group(1)), headers, body
-
-
-def parse_metrics(text):
-    """Prometheus text -> {(name, labels): float}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            raise AssertionError("not a sample line: %r" % line)
-        out[(m.group(1), m.group(2) or "")] = float(m.group(3))
-    return out
-
-
-def scrape_metrics(host, port):
-    """GET /metrics from host:port: the text, checked for status 200 and
-    the exposition format's content type."""
-    status, headers, body = http_exchange(
-        host, port, b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
-    if status != 200:
-        raise AssertionError("scrape: %d %r" % (status, body))
-    if headers.get("content-type") != \
-            "text/plain; version=0.0.4; charset=utf-8":
-        raise AssertionError("content type %r"
-                             % headers.get("content-type"))
-    return body.decode("utf-8")
-
-
-
-def promtool_check(text):
-    promtool = need("promtool", "prometheus")
-    r = subprocess.run([promtool, "check", "metrics"], input=text,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True, timeout=30)
-    return r.returncode, r.stdout
-
-
-
 UP_RE = r"cluster: in room \S+ as node (\S+):"
 
 
@@ -1461,13 +1643,15 @@ class ClusterNode(PluginServer):
     `node`, heartbeat 1 s and node_timeout 2 s unless `cluster` says
     otherwise, and the default room (plus `plugins`).  start() returns
     once the node is in the room (its log says so).  A node ended with
-    kill9() is not checked at stop."""
+    kill9() is not checked at stop.  node None leaves the id to chatd."""
 
     def __init__(self, redis, node, cluster=None, config=None, plugins=None,
                  wait_up=True):
         sections = {"cluster": {"redis": redis.addr, "node": node,
                                 "heartbeat": 1, "node_timeout": 2}}
         sections["cluster"].update(cluster or {})
+        if node is None:	# the default: host name and process id
+            del sections["cluster"]["node"]
         for sec, keys in (config or {}).items():
             sections.setdefault(sec, {}).update(keys)
         super().__init__(plugins=plugins, room=True, config=sections)

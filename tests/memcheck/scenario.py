@@ -51,7 +51,8 @@ CONFIG = {
     "server": {"idle_timeout": 0},
     "websocket": {"bind": "127.0.0.1", "port": 0,
                   "www": os.path.join(ct.SRCDIR, "www")},
-    "limits": {"lines_per_second": 100, "burst": 50},
+    "limits": {"lines_per_second": 100, "burst": 50, "max_per_ip": 0,
+               "connects_per_second": 0},
     "buffers": {"max_line": 64, "output_limit": 16384},
 }
 

@@ -2,6 +2,7 @@
 """chatd -t: load every plugin, print "ok" (exit 0) or the first error as
 "FILE:LINE: message" on stderr (exit 1)."""
 
+import os
 import unittest
 
 import chatdtest as ct
@@ -76,9 +77,33 @@ class CheckTests(unittest.TestCase):
         src = ('local t = {} while true do t[#t+1] = string.rep("x", 1e6) '
                '.. #t end\n')
         line, pdir = self.failed({"60-bomb.lua": src},
-                                 config={"lua": {"memory_limit": 16777216}})
+                                 config={"lua": {"memory_limit": 16777216,
+                                                 "max_time": 10000}})
         self.assertIn("not enough memory", line)
         self.assertIn("%s/60-bomb.lua" % pdir, line)
+
+    def test_unreadable_plugin_names_its_path_once(self):
+        # a directory whose name ends in .lua
+        d = ct.mkdtemp()
+        pdir = ct.make_plugin_dir({}, base="",
+                                  dirpath=os.path.join(d, "plugins"))
+        os.mkdir(os.path.join(pdir, "50-dir.lua"))
+        cfg = ct.merge_config(ct.PluginServer.DEFAULTS, {"lua": {"path": pdir}})
+        path = ct.write_file(os.path.join(d, "chatd.ini"), ct.format_ini(cfg))
+        r = ct.run_chatd(["-t", "-c", path])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertEqual(self.report(r), "%s/50-dir.lua: cannot read: Is a "
+                         "directory" % pdir)
+
+    def test_bad_plugin_path_names_the_config_line(self):
+        d = ct.mkdtemp()
+        path = ct.write_file(os.path.join(d, "chatd.ini"),
+                             "[server]\nport = 0\n[lua]\npath = nowhere\n")
+        r = ct.run_chatd(["-t", "-c", path])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertEqual(self.report(r), "%s:4: %s/nowhere: cannot open "
+                         "plugin directory: No such file or directory"
+                         % (path, d))
 
     def test_config_error_is_reported_first(self):
         line, _ = self.failed({"50-good.lua": GOOD},

@@ -325,7 +325,7 @@ class HelpTests(unittest.TestCase):
                 "*   help: list the commands",
                 "*   quit: leave the room",
                 "*   rename|<name>: choose a new name",
-                "*   who: list the users online and their addresses",
+                "*   who: list the users online",
                 "*   zap|<who>: zap someone",
             ])
             c.no_line(0.3)

@@ -178,8 +178,8 @@ class ConfigTests(unittest.TestCase):
     def test_stats(self):
         self.assertEqual(self.c.ask("stats"),
                          "stats broadcasts:number bytes_out:number "
-                         "connections:number lines:number uptime:number "
-                         "users:number")
+                         "connections:number lines:number lua_memory:number "
+                         "uptime:number users:number")
         m = re.fullmatch(r"statv users=(\d+) conns=(\d+) lines=(\d+) up=true",
                          self.c.line())
         self.assertIsNotNone(m)

@@ -118,7 +118,9 @@ def main():
         "server": {"idle_timeout": 20, "max_clients": 10000},
         # Well-behaved clients send about 4 lines a second, far below the
         # rate; the chaos floods go over the burst and get throttled.
-        "limits": {"lines_per_second": 200, "burst": 400},
+        "limits": {"lines_per_second": 200, "burst": 400,
+                   "bytes_per_second": 0, "max_per_ip": 0,
+                   "connects_per_second": 0},
         "buffers": {"max_line": MAX_LINE},
         "log": {"level": "info"},
     }

@@ -155,7 +155,9 @@ test_defaults(void)
 	is_int(cfg.output_limit, 262144, "default output_limit 262144");
 	is_int(cfg.lines_per_second, 20, "default lines_per_second 20");
 	is_int(cfg.burst, 40, "default burst 40");
-	is_int(cfg.max_per_ip, 0, "default max_per_ip 0");
+	is_int(cfg.max_per_ip, 16, "default max_per_ip 16");
+	is_int(cfg.ipv6_prefix, 64, "default ipv6_prefix 64");
+	is_int(cfg.connects_per_second, 2, "default connects_per_second 2");
 	ok(cfg.lua_path == NULL, "default lua_path NULL");
 	is_int(cfg.log_level, LL_INFO, "default log level info");
 	is_int(cfg.log_syslog, 0, "default: log to stderr (syslog 0)");
@@ -907,6 +909,39 @@ test_changed(void)
 	config_free(&b);
 }
 
+/* Every key of the table, whatever its type, compares without touching
+ * what is not a string as one (a SIGHUP runs this on every key). */
+static void
+test_changed_every_type(void)
+{
+	const struct config_key	*k;
+	struct config		 a, b;
+	char			 err[512];
+	int			 same = 1;
+
+	config_init(&a);
+	for (k = config_keys; k->section != NULL; k++)
+		same &= !config_changed(&a, &a, k);
+	ok(same, "config_changed: the defaults against themselves");
+	is_int(load(&b, "[metrics]\nport = 9100\n[server]\nreuse_port = true\n"
+	    "[cluster]\nredis = 127.0.0.1:6379\nroom = lobby\nnode = n1\n",
+	    err, sizeof err), 0, "a file of port, bool, Redis and word keys");
+	ok(config_changed(&a, &b, config_find("metrics", "port")),
+	    "config_changed: metrics port off vs 9100");
+	ok(config_changed(&a, &b, config_find("server", "reuse_port")),
+	    "config_changed: reuse_port");
+	ok(config_changed(&a, &b, config_find("cluster", "redis")),
+	    "config_changed: redis unset vs set");
+	ok(config_changed(&a, &b, config_find("cluster", "room")),
+	    "config_changed: room");
+	ok(config_changed(&a, &b, config_find("cluster", "node")),
+	    "config_changed: node");
+	ok(!config_changed(&b, &b, config_find("cluster", "room")),
+	    "config_changed: room against itself");
+	config_free(&a);
+	config_free(&b);
+}
+
 int
 main(void)
 {
@@ -923,6 +958,7 @@ main(void)
 	test_errors();
 	test_cluster();
 	test_changed();
+	test_changed_every_type();
 	cleanup();
 	return done_testing();
 }

@@ -71,8 +71,64 @@ test_accepted(void)
 	CHECK("\xE2\x9D\xA4\xEF\xB8\x8F", NULL, "heart with VS16");
 	CHECK("\xEF\xBC\xA4\xEF\xBD\x95\xEF\xBD\x8B\xEF\xBD\x85", NULL,
 	    "fullwidth Duke");
-	CHECK("a\xC2\xA8", NULL, "spacing diaeresis");
-	CHECK("\xC2\xABx\xC2\xBB", NULL, "guillemets are quotes");
+	CHECK("\xD0\x98\xD0\xB2\xD0\xB0\xD0\xBD", NULL, "Cyrillic");
+	CHECK("\xCE\x91\xCE\xB8\xCE\xB7\xCE\xBD\xCE\xAC", NULL, "Greek");
+	CHECK("Tanaka\xE7\x94\xB0\xE4\xB8\xAD\xE3\x81\x95\xE3\x82\x93", NULL,
+	    "Latin with Han and Hiragana");
+	CHECK("\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", NULL, "emoji, skin tone");
+	CHECK("\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", NULL, "a flag");
+	CHECK("Vi\xE1\xBB\x87t", NULL, "Vietnamese, two marks");
+}
+
+/* The look-alikes of the issue that once passed (UTS #39 now). */
+static void
+test_lookalikes(void)
+{
+	static const char *const colons[] = {
+		"127.0.0.1\xEA\x9E\x89" "46509",	/* U+A789 */
+		"127.0.0.1\xE2\x88\xB6" "46509",	/* U+2236 */
+		"127.0.0.1\xCB\x90" "46509",		/* U+02D0 */
+		"127.0.0.1\xD6\x89" "46509",		/* U+0589 */
+		"127.0.0.1\xEA\x93\xBD" "46509",	/* U+A4FD */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof colons / sizeof colons[0]; i++)
+		is_str(name_check(colons[i], strlen(colons[i]), NULL, NULL),
+		    "name contains ':'", "check: colon look-alike #%zu", i);
+	CHECK("\xE2\x88\x97" "alice", "name starts with '*'", "U+2217");
+	CHECK("\xE2\x81\x8E" "alice", "name starts with '*'", "U+204E");
+	CHECK("\xC7\x83" "alice", "name starts with '!'", "U+01C3");
+	CHECK("\xD0\xB0" "lice", "name mixes scripts", "Cyrillic a in alice");
+	CHECK("\xE1\xB4\x80\xCA\x9F\xC9\xAA\xE1\xB4\x84\xE1\xB4\x87",
+	    "name contains U+1D00, which names may not hold", "small capitals");
+	CHECK("\xE2\xA0\x80", "name contains U+2800, which names may not "
+	    "hold", "braille blank alone");
+	CHECK("alice,\xE2\xA0\x80" "bob", "name contains U+2800, which names "
+	    "may not hold", "braille blank as a space");
+	CHECK("x\xCC\x81\xCC\x80\xCC\x82\xCC\x83\xCC\x84\xCC\x86\xCC\x87"
+	    "\xCC\x88\xCC\x8A\xCC\x8B\xCC\x8C\xCC\x8F\xCC\x91\xCC\x92"
+	    "\xCC\x93", "name has too many combining marks in a row",
+	    "15 combining marks");
+	CHECK("x\xCC\x81\xCC\x81", "name repeats a combining mark",
+	    "one mark twice");
+	CHECK("\xE2\x8E\xA1" "bob" "\xE2\x8E\xA6", "name contains U+23A1, "
+	    "which names may not hold", "bracket pieces");
+	CHECK("\xE1\x90\xB8" "bob" "\xE1\x90\xB3", "name contains a bracket",
+	    "syllabics angle brackets");
+	CHECK("bob\xE2\x88\xA3x", "name contains U+2223, which names may not "
+	    "hold", "divides as a pipe");
+	CHECK("a\xC2\xA8", "name contains U+0020, which names may not hold",
+	    "spacing diaeresis (NFKC: space and mark)");
+	CHECK("\xC2\xABx\xC2\xBB", "name contains U+00AB, which names may not "
+	    "hold", "guillemets");
+	CHECK("a\xD9\xA1" "2", "name mixes digits of different scripts",
+	    "Arabic-Indic and ASCII digits");
+	same("alice", "aIice", "alice aIice");
+	same("alice", "a1ice", "alice a1ice");
+	same("Ian", "ian", "Ian ian");
+	same("bob", "B0B", "bob B0B");
+	same("m", "rn", "m rn");
 }
 
 static void
@@ -197,12 +253,12 @@ test_fold(void)
 	FOLD("\xEF\xBC\xA4\xEF\xBD\x95\xEF\xBD\x8B\xEF\xBD\x85", "duke",
 	    "fullwidth");
 	FOLD("Stra\xC3\x9F" "e", "strasse", "sharp s");
-	FOLD("\xEF\xAC\x81", "fi", "fi ligature");
-	FOLD("e\xCC\x81", "\xC3\xA9", "decomposed e-acute composes");
-	FOLD("\xC3\x89", "\xC3\xA9", "capital E-acute");
+	FOLD("\xEF\xAC\x81", "fl", "fi ligature, i as l");
+	FOLD("e\xCC\x81", "e\xCC\x81", "decomposed e-acute (skeleton: NFD)");
+	FOLD("\xC3\x89", "e\xCC\x81", "capital E-acute");
 	FOLD("x\xE2\x80\x8By", "xy", "ignorable removed");
 	FOLD("\xE2\x9D\xA4\xEF\xB8\x8F", "\xE2\x9D\xA4", "variation selector");
-	FOLD("[::1]:4000", "[::1]:4000", "an address is unchanged");
+	FOLD("[::1]:4000", "[::1]:4000", "an address is its own key");
 	FOLD("", "", "empty");
 	same("Duke", "DUKE", "Duke DUKE");
 	same("duke", "\xF0\x9D\x90\x9D\xF0\x9D\x90\xAE\xF0\x9D\x90\xA4"
@@ -350,6 +406,7 @@ int
 main(void)
 {
 	test_accepted();
+	test_lookalikes();
 	test_text_rules_first();
 	test_prefixes();
 	test_colon_brackets();

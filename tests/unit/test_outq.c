@@ -161,9 +161,36 @@ test_error(void)
 	close(sv[0]);
 }
 
+/* outq_cut keeps the rest of a begun line only, and nothing if none. */
+static void
+test_cut(void)
+{
+	struct outq	 q;
+	struct buf	*a = buf_line("hello", 5), *b = buf_line("world", 5);
+
+	outq_init(&q);
+	outq_push(&q, a);
+	outq_push(&q, b);
+	q.off = 2;		/* "he" written */
+	q.bytes -= 2;
+	outq_cut(&q);
+	is_int(q.count, 1, "cut: one buffer left");
+	is_int((long long)q.bytes, 5, "cut: the rest of the line, llo CR LF");
+	ok(q.off == 0 && memcmp(q.head->bufs[q.first]->data, "llo\r\n", 5) ==
+	    0, "cut: the rest as a buffer of its own");
+	is_int(a->refs, 1, "cut: the shared buffer let go");
+	outq_free(&q);
+	outq_push(&q, a);
+	outq_cut(&q);
+	is_int(q.count, 0, "cut: nothing begun, nothing kept");
+	buf_unref(a);
+	buf_unref(b);
+}
+
 int
 main(void)
 {
+	test_cut();
 	test_stream(1);
 	test_stream(OUTQ_CHUNK_BUFS);
 	test_stream(OUTQ_CHUNK_BUFS + 1);

@@ -74,10 +74,27 @@ model_is_control(long cp)
 	    (cp >= 0x80 && cp <= 0x9F);
 }
 
+/* Write a BMP code point from U+0800 as three bytes. */
+static size_t
+model_put3(unsigned char *out, long cp)
+{
+	out[0] = (unsigned char)(0xE0 | (cp >> 12));
+	out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 3;
+}
+
+/*
+ * Line and paragraph separators as spaces; bidi controls balanced: the
+ * stack holds 'E' (embedding or override, closed by U+202C) and 'I'
+ * (isolate, closed by U+2069, which also closes what is open inside it),
+ * at most 125 deep; what is open at the end is closed there.
+ */
 static size_t
 model_clean(const unsigned char *in, size_t len, unsigned char *out)
 {
-	size_t i = 0, o = 0, used;
+	size_t i = 0, o = 0, used, top = 0, k;
+	char stack[125];
 	long cp;
 
 	while (i < len) {
@@ -85,12 +102,34 @@ model_clean(const unsigned char *in, size_t len, unsigned char *out)
 		if (cp < 0) {
 			memcpy(out + o, FFFD, 3);
 			o += 3;
+		} else if (cp == 0x2028 || cp == 0x2029) {
+			out[o++] = ' ';
+		} else if (cp == 0x202A || cp == 0x202B || cp == 0x202D ||
+		    cp == 0x202E || (cp >= 0x2066 && cp <= 0x2068)) {
+			if (top < sizeof(stack)) {
+				stack[top++] = cp >= 0x2066 ? 'I' : 'E';
+				o += model_put3(out + o, cp);
+			}
+		} else if (cp == 0x202C) {
+			if (top > 0 && stack[top - 1] == 'E') {
+				top--;
+				o += model_put3(out + o, cp);
+			}
+		} else if (cp == 0x2069) {
+			for (k = top; k > 0 && stack[k - 1] != 'I'; k--)
+				;
+			if (k > 0) {
+				top = k - 1;
+				o += model_put3(out + o, cp);
+			}
 		} else if (!model_is_control(cp)) {
 			memcpy(out + o, in + i, used);
 			o += used;
 		}
 		i += used;
 	}
+	while (top > 0)
+		o += model_put3(out + o, stack[--top] == 'I' ? 0x2069 : 0x202C);
 	return o;
 }
 
@@ -502,11 +541,11 @@ test_blank(void)
 	is_int(text_is_blank("a   ", 4), 0, "blank: letter before spaces");
 	is_int(text_is_blank("  .  ", 5), 0, "blank: a dot inside");
 	is_int(text_is_blank("   x", 3), 1, "blank: only the first len bytes");
-	is_int(text_is_blank("\xC2\xA0", 2), 0,
-	    "blank: U+00A0 is not a space or tab");
+	is_int(text_is_blank("\xC2\xA0", 2), 1,
+	    "blank: U+00A0 is white space too");
 	is_int(text_is_blank(FFFD, 3), 0, "blank: U+FFFD is content");
 	is_int(text_is_blank(" \0 ", 3), 0, "blank: NUL is not space or tab");
-	is_int(text_is_blank("\n", 1), 0, "blank: LF is not space or tab");
+	is_int(text_is_blank("\n", 1), 1, "blank: LF is white space");
 }
 
 /* ---- text_name_error ---------------------------------------------------- */
@@ -614,10 +653,48 @@ test_names_exhaustive(void)
 	    "2-byte names");
 }
 
+/* Separators, bidi controls and blank-looking lines (issue: forged lines). */
+static void
+test_clean_forgery(void)
+{
+#define LS "\xE2\x80\xA8"
+#define PS "\xE2\x80\xA9"
+#define RLO "\xE2\x80\xAE"
+#define LRE "\xE2\x80\xAA"
+#define PDF "\xE2\x80\xAC"
+#define RLI "\xE2\x81\xA7"
+#define PDI "\xE2\x81\xA9"
+	CLEAN("hello" LS "* admin joined", "hello * admin joined",
+	    "line separator becomes a space");
+	CLEAN("a" PS "b", "a b", "paragraph separator becomes a space");
+	CLEAN(RLO "olleh", RLO "olleh" PDF, "an open override is closed");
+	CLEAN(RLI "abc", RLI "abc" PDI, "an open isolate is closed");
+	CLEAN(RLO "a" PDF "b", RLO "a" PDF "b", "a balanced override is kept");
+	CLEAN("a" PDF PDI "b", "ab", "closers without openers are dropped");
+	CLEAN(RLI RLO "x" PDI "y", RLI RLO "x" PDI "y",
+	    "PDI closes the override inside its isolate");
+	CLEAN(LRE RLI "x" PDF "y", LRE RLI "xy" PDI PDF,
+	    "PDF does not close an isolate");
+	ok(text_is_blank("\xE2\x80\x8B\xE2\x80\x8B", 6),
+	    "blank: zero-width spaces only");
+	ok(text_is_blank(" \xE2\xA0\x80\xE3\x85\xA4\xC2\xA0", 9),
+	    "blank: braille blank, Hangul filler, no-break space");
+	ok(text_is_blank(RLO PDF, 6), "blank: bidi controls only");
+	ok(!text_is_blank("\xE2\x80\x8B" "x", 4), "not blank: x");
+#undef LS
+#undef PS
+#undef RLO
+#undef LRE
+#undef PDF
+#undef RLI
+#undef PDI
+}
+
 int
 main(void)
 {
 	test_clean_examples();
+	test_clean_forgery();
 	test_clean_controls();
 	test_clean_exhaustive_short();
 	test_clean_random();
