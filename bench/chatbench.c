@@ -22,6 +22,10 @@
  * latency (the time of the read() that returned a line minus the time in
  * it).
  *
+ * --ws speaks to chatd's [websocket] listener instead: each client
+ * upgrades (GET /ws), sends each line as one masked text frame and reads
+ * each line from one text frame.
+ *
  * --idle connects the clients, lets them sit, and reports the server's
  * RSS per connection; then one line is broadcast, which every client must
  * receive.  --slow K adds K clients that never read; with --who-flood W
@@ -94,6 +98,7 @@ struct conn {
 	SSL		*ssl;		/* --tls */
 	int		 handshaking;	/* --tls: the handshake is not done */
 	uint64_t	 t_connect;	/* when connect() was called */
+	int		 ws_up;		/* --ws: the 101 response is in */
 	char		 name[NAME_MAX_LEN];
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
@@ -127,9 +132,10 @@ static struct {
 	int		 verbose;
 	double		 upgrade;	/* SIGUSR2 to pid this long into chat */
 	int		 tls;
+	int		 ws;		/* over WebSocket */
 } opt = {
 	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
-	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0, 0
 };
 
 static SSL_CTX		*tls_ctx;	/* --tls */
@@ -139,6 +145,8 @@ static int		 ep;
 static int		 tfd;		/* timerfd: the next line due */
 static char		*rbuf;
 static size_t		 rbuf_cap;
+static char		*wsbuf;		/* --ws: the lines of the frames read */
+static size_t		 wsbuf_cap;
 static uint32_t		*lastseq;	/* [receiver][sender], 0 = none yet */
 static uint64_t		 hist[H_BUCKETS];
 static uint64_t		 target;	/* lines each reader must get */
@@ -159,6 +167,7 @@ static struct {
 } st;
 
 static void	usage(int) __attribute__((noreturn));
+static void	conn_dead(struct conn *, const char *);
 static void	die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 
@@ -386,6 +395,71 @@ chatd_input(struct conn *c, const char *buf, size_t len, uint64_t t)
 		start = i + 1;
 	}
 	return (start);
+}
+
+/*
+ * --ws: the server's frames (after its 101 response) turned into chatd's
+ * "line\r\n" for chatd_input; returns the bytes of whole frames consumed.
+ * A line is never longer than its frame, header included, so wsbuf needs
+ * no more room than the input.
+ */
+static size_t
+ws_input(struct conn *c, const char *buf, size_t len, uint64_t t)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+	const char		*e;
+	size_t			 off = 0, out = 0, n, h;
+	int			 i;
+
+	if (!c->ws_up) {
+		if ((e = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
+			return (0);
+		if (len < 13 || memcmp(buf, "HTTP/1.1 101 ", 13) != 0) {
+			st.bad++;
+			conn_dead(c, "upgrade refused");
+			return (len);
+		}
+		c->ws_up = 1;
+		off = (size_t)(e + 4 - buf);
+	}
+	if (wsbuf_cap < len) {
+		wsbuf_cap = len * 2;
+		wsbuf = xrealloc(wsbuf, wsbuf_cap);
+	}
+	while (off + 2 <= len) {
+		n = p[off + 1] & 0x7f;
+		h = 2;
+		if (n == 126) {
+			if (off + 4 > len)
+				break;
+			n = (size_t)p[off + 2] << 8 | p[off + 3];
+			h = 4;
+		} else if (n == 127) {
+			if (off + 10 > len)
+				break;
+			for (n = 0, i = 0; i < 8; i++)
+				n = n << 8 | p[off + 2 + i];
+			h = 10;
+		}
+		if (n > len || off + h + n > len)
+			break;
+		switch (p[off] & 0x0f) {
+		case 0x1:
+			memcpy(wsbuf + out, buf + off + h, n);
+			out += n;
+			wsbuf[out++] = '\r';
+			wsbuf[out++] = '\n';
+			break;
+		case 0x8:
+			conn_dead(c, "close frame");
+			break;
+		default:
+			st.other++;
+		}
+		off += h + n;
+	}
+	chatd_input(c, wsbuf, out, t);
+	return (off);
 }
 
 /*
@@ -647,8 +721,12 @@ conn_read(struct conn *c)
 		t = now_ns();
 		last_input = t;
 		len = c->carry_len + (size_t)n;
-		used = opt.proto == P_CHATD ? chatd_input(c, rbuf, len, t) :
-		    redis_input(c, rbuf, len, t);
+		if (opt.proto == P_REDIS)
+			used = redis_input(c, rbuf, len, t);
+		else if (opt.ws)
+			used = ws_input(c, rbuf, len, t);
+		else
+			used = chatd_input(c, rbuf, len, t);
 		c->carry_len = len - used;
 		if (c->carry_len > c->carry_cap) {
 			c->carry_cap = c->carry_len * 2;
@@ -725,6 +803,27 @@ send_one(struct conn *c, uint64_t ts)
 	if (opt.proto == P_REDIS)
 		h = snprintf(hdr, sizeof hdr, "*3\r\n$7\r\nPUBLISH\r\n$%d\r\n"
 		    "%s\r\n$%d\r\n", (int)strlen(CHANNEL), CHANNEL, opt.bytes);
+	else if (opt.ws) {
+		/* A masked text frame; a zero mask leaves the bytes as they
+		 * are, so the generator spends nothing on masking. */
+		hdr[h++] = (char)0x81;
+		if (opt.bytes <= 125)
+			hdr[h++] = (char)(0x80 | opt.bytes);
+		else if (opt.bytes <= 65535) {
+			hdr[h++] = (char)(0x80 | 126);
+			hdr[h++] = (char)(opt.bytes >> 8);
+			hdr[h++] = (char)opt.bytes;
+		} else {
+			hdr[h++] = (char)(0x80 | 127);
+			memset(hdr + h, 0, 5);
+			h += 5;
+			hdr[h++] = (char)(opt.bytes >> 16);
+			hdr[h++] = (char)(opt.bytes >> 8);
+			hdr[h++] = (char)opt.bytes;
+		}
+		memset(hdr + h, 0, 4);
+		h += 4;
+	}
 	p = conn_reserve(c, (size_t)h + (size_t)opt.bytes + 2);
 	memcpy(p, hdr, (size_t)h);
 	p += h;
@@ -736,7 +835,8 @@ send_one(struct conn *c, uint64_t ts)
 	p += opt.bytes;
 	if (opt.proto == P_REDIS)
 		*p++ = '\r';
-	*p++ = '\n';
+	if (!opt.ws)
+		*p++ = '\n';
 	c->olen = (size_t)(p - c->obuf);
 	if (!c->pollout)
 		conn_write(c);
@@ -831,6 +931,10 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 	int			one = 1, small = 4096;
 	char			ip[INET_ADDRSTRLEN];
 	static const char	hello[] = "HELLO 3\r\nSUBSCRIBE " CHANNEL "\r\n";
+	static const char	upgrade[] = "GET /ws HTTP/1.1\r\n"
+	    "Host: chatbench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n\r\n";
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1)
@@ -861,6 +965,10 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 		memcpy(conn_reserve(c, sizeof hello - 1), hello,
 		    sizeof hello - 1);
 		c->olen += sizeof hello - 1;
+	} else if (opt.ws) {
+		memcpy(conn_reserve(c, sizeof upgrade - 1), upgrade,
+		    sizeof upgrade - 1);
+		c->olen += sizeof upgrade - 1;
 	}
 	c->t_connect = now_ns();
 	if (opt.tls) {
@@ -1025,6 +1133,7 @@ static const struct option longopts[] = {
 	{ "deadline",	required_argument, NULL, 'd' },
 	{ "upgrade",	required_argument, NULL, 'U' },
 	{ "tls",	no_argument,	   NULL, 'T' },
+	{ "ws",		no_argument,	   NULL, 'X' },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -1076,6 +1185,8 @@ usage(int status)
 "                      client had between two lines\n"
 "  -T, --tls           speak TLS (a full handshake per client, the server\n"
 "                      not verified); the handshake times are reported\n"
+"  -X, --ws            chatd over WebSocket: PORT is its [websocket] port;\n"
+"                      every client upgrades at /ws, each line is a frame\n"
 "  -v, --verbose       progress and oddities on stderr (twice: more)\n"
 "  -h, --help          this text\n"
 "\n"
@@ -1131,7 +1242,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:Tvh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:TXvh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1145,6 +1256,7 @@ parse_args(int argc, char **argv)
 				die("--proto: chatd or redis, not %s", optarg);
 			break;
 		case 'H': opt.host = optarg; break;
+		case 'X': opt.ws = 1; break;
 		case 'p':
 			opt.nports = num_list(longopts[i].name, optarg, 1, 65535,
 			    opt.ports);
@@ -1214,6 +1326,14 @@ parse_args(int argc, char **argv)
 		die("--port is required (see --help)");
 	if (opt.lines > 0 && opt.duration > 0. && !opt.idle)
 		die("--lines and --duration exclude each other");
+	if (opt.ws && opt.proto != P_CHATD)
+		die("--ws is for chatd");
+	if (opt.ws && opt.tls)
+		die("--ws and --tls exclude each other (chatd serves wss:// "
+		    "through a proxy)");
+	if (opt.ws && opt.nslow > 0)
+		die("--slow and --ws exclude each other (a client that never "
+		    "reads could not upgrade)");
 	if (opt.idle) {
 		if (opt.pid == 0)
 			die("--idle needs the server's --pid");

@@ -106,6 +106,29 @@ class AgainstChatd(unittest.TestCase):
         self.assertLessEqual(float(r["p50_us"]), float(r["p99_us"]))
         self.assertLessEqual(float(r["p99_us"]), float(r["max_us"]))
 
+    def test_websocket(self):
+        # --ws: the same closed loop through the [websocket] listener,
+        # with lines long enough for a 16-bit frame length.
+        cfg = {"server": {"idle_timeout": 0},
+               "websocket": {"bind": "127.0.0.1", "port": 0}}
+        with ct.Server(cfg) as srv:
+            wport = srv.listener_port("websocket")
+            rc, out, err = run(["-p", str(wport), "--ws", "-P", str(srv.pid),
+                                "-n", "20", "-s", "3", "-m", "50",
+                                "-b", "300", "-d", "30"])
+            self.assertEqual(rc, 0, out + err)
+            r = kv(out)
+            self.assertEqual(r["deliveries"], "3000")
+            for k in ("lost", "reordered", "dead", "errors", "bad", "other"):
+                self.assertEqual(r[k], "0", k)
+            rc, out, err = run(["-p", str(wport), "--ws", "-P", str(srv.pid),
+                                "-n", "30", "--idle", "-t", "0.2",
+                                "-d", "30"])
+            self.assertEqual(rc, 0, out + err)
+            self.assertEqual(kv(out)["deliveries"], "30")
+        rc, out, err = run(["-p", "1", "--ws", "-k", "1"])
+        self.assertEqual(rc, 2)
+
     def test_duration_and_rate(self):
         with self.server() as srv:
             rc, out, err = run(["-p", str(srv.port), "-n", "10", "-s", "2",

@@ -38,6 +38,8 @@
  *   metrics.c   the counters every file bumps, in Prometheus's format
  *   http.c      the HTTP door: one request read, one response written
  *   exporter.c  the /metrics listener
+ *   web.c       the [websocket] listener: the web page, the upgrade
+ *   ws.c        the WebSocket transport: wslay's framing over TCP/TLS
  *   systemd.c   readiness, watchdog and sockets from systemd
  *   upgrade.c   a new binary takes over every socket (SIGUSR2)
  *   ustate.c    the state it is handed, as bytes
@@ -343,6 +345,23 @@ int		 tls_reload(struct server *, const struct config *, char *,
 		     size_t);
 void		 tls_close(struct server *);
 void		*tls_context(struct server *);
+/* ws.c */
+/*
+ * What the WebSocket transport is opened with (its open's ctx): the
+ * transport below it and that one's context, the 101 response to write
+ * as its handshake, and the bytes read past the HTTP request.
+ */
+struct ws_upgrade {
+	const struct transport *lower;
+	void		*lower_ctx;
+	const char	*response;
+	const char	*rest;
+	size_t		 restlen;
+	const char	*addr;		/* the user's, for the log */
+};
+extern const struct transport transport_ws;
+int		 ws_accept_key(const char *, char *);
+size_t		 ws_frame_head(unsigned char *, uint64_t);
 
 /* outq.c */
 struct buf {
@@ -391,9 +410,12 @@ enum config_type {
 	CONF_LEVEL,
 	CONF_PORT,	/* a port, or "off" (stored as -1) */
 	CONF_REDIS,	/* IP:PORT, [IPv6]:PORT or unix:/path */
-	CONF_WORD	/* letters, digits, '.', '_', '-': a room or node */
+	CONF_WORD,	/* letters, digits, '.', '_', '-': a room or node */
+	CONF_URLPATH,	/* an HTTP path: "/ws" */
+	CONF_ORIGINS,	/* origins or "*", space-separated; may be empty */
+	CONF_ADDRS	/* numeric addresses, space-separated; may be empty */
 };
-#define CONFIG_KEYS_MAX	48	/* keys in config_keys[], at most */
+#define CONFIG_KEYS_MAX	64	/* keys in config_keys[], at most */
 struct config_extra {
 	char		*section;	/* "plugin.NAME" */
 	char		*key;
@@ -449,6 +471,13 @@ struct config {
 	char		*tls_ciphersuites;
 	char		*tls_client_ca;	/* NULL: no client certificates */
 	long long	 tls_handshake_timeout;
+	char		*ws_bind;
+	long long	 ws_port;	/* -1: off */
+	int		 ws_tls;
+	char		*ws_path;
+	char		*ws_origins;	/* "": the page's own origin only */
+	char		*ws_www;	/* NULL: CHATD_WWWDIR */
+	char		*ws_trusted_proxies;
 
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
@@ -727,7 +756,7 @@ struct client {
 };
 struct listener;
 struct client	*client_new(struct server *, struct listener *, int,
-		     const struct sockaddr *);
+		     const struct sockaddr *, void *);
 void		 client_send(struct client *, struct buf *);
 void		 client_send_text(struct client *, const char *, size_t);
 void		 client_close(struct client *, const char *);
@@ -788,6 +817,10 @@ void		 listener_hold_ip(struct server *, const unsigned char *,
 const char	*listener_kind_name(const struct listener_kind *);
 int		 listener_adopt(struct server *, const char *, int,
 		     const char *, char *, size_t);
+const char	*listener_limit(struct server *, const struct sockaddr *,
+		     const char **);
+struct client	*listener_take(struct listener *, int, const struct sockaddr *,
+		     void *);
 
 /* metrics.c */
 /*
@@ -891,7 +924,17 @@ void		 http_respond(struct http_conn *, int, const char *,
 		     const char *, const char *, size_t);
 void		 http_respond_error(struct http_conn *, int, const char *);
 const char	*http_conn_addr(const struct http_conn *);
+const struct sockaddr *http_conn_peer(const struct http_conn *);
 int		 http_conn_detach(struct http_conn *, char **, size_t *);
+
+/* web.c */
+struct web;
+struct web	*web_open(struct server *);
+void		 web_close(struct web *);
+void		 web_admit(struct listener *, int, const struct sockaddr *);
+int		 web_forwarded(const char *, const char *, const struct sockaddr *,
+		     struct sockaddr_storage *);
+int		 web_origin_ok(const char *, const char *, const char *);
 
 /* exporter.c */
 struct exporter;
@@ -1007,6 +1050,7 @@ struct server {
 	int		 upgraded;	/* handed over: leave without a word */
 	char		 upgraded_from[32];	/* the old process's version */
 	void		*tls;		/* SSL_CTX of [tls], NULL when off */
+	struct web	*web;		/* [websocket], NULL when off */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;

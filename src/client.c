@@ -147,13 +147,14 @@ client_set_sndbuf(struct client *c)
 }
 
 /*
- * Set up a client for a socket accepted by listener l, and start its
- * transport's handshake; the client joins when that is done (at once
- * without one).  Returns NULL if the transport could not be set up.
+ * Set up a client for a socket accepted by listener l, its transport set
+ * up with ctx, and start the transport's handshake; the client joins when
+ * that is done (at once without one).  Returns NULL if the transport could
+ * not be set up.
  */
 struct client *
 client_new(struct server *srv, struct listener *l, int fd,
-    const struct sockaddr *sa)
+    const struct sockaddr *sa, void *ctx)
 {
 	struct client	*c;
 	ev_tstamp	 now = ev_now(srv->loop);
@@ -163,8 +164,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	client_format_addr(sa, c->addr, sizeof c->addr);
 	c->ipkeylen = client_ipkey(sa, c->ipkey, (int)srv->cfg.ipv6_prefix);
 	conn_init(&c->conn, srv, fd, l->kind->transport, &client_owner);
-	if (conn_open(&c->conn, l->kind->context != NULL ?
-	    l->kind->context(srv) : NULL) == -1) {
+	if (conn_open(&c->conn, ctx) == -1) {
 		log_warn("client from %s: %s: %s", c->addr,
 		    l->kind->transport->name, strerror(errno));
 		conn_close(&c->conn);

@@ -141,6 +141,23 @@ const struct config_key config_keys[] = {
 	{ "tls", "handshake_timeout", CONF_INT, 1, 3600, "10",
 	  OFF(tls_handshake_timeout), 1,
 	  "seconds a client has to finish the TLS handshake" },
+	{ "websocket", "bind", CONF_ADDR, 0, 0, "0.0.0.0", OFF(ws_bind), 0,
+	  "address of the WebSocket listener and its web page" },
+	{ "websocket", "port", CONF_PORT, 0, 65535, "off", OFF(ws_port), 0,
+	  "port of the WebSocket listener; off = none; 0 = any free port" },
+	{ "websocket", "tls", CONF_BOOL, 0, 1, "false", OFF(ws_tls), 0,
+	  "true serves wss:// with the [tls] certificate (needs TLS support)" },
+	{ "websocket", "path", CONF_URLPATH, 0, 0, "/ws", OFF(ws_path), 1,
+	  "the path a browser upgrades to a chat connection" },
+	{ "websocket", "origins", CONF_ORIGINS, 0, 0, "", OFF(ws_origins), 1,
+	  "pages (scheme://host[:port], space-separated, or *) that may open "
+	  "a chat connection; empty = only the page chatd serves itself" },
+	{ "websocket", "www", CONF_PATH, 0, 0, NULL, OFF(ws_www), 1,
+	  "directory of the web chat page; unset = " CHATD_WWWDIR },
+	{ "websocket", "trusted_proxies", CONF_ADDRS, 0, 0, "",
+	  OFF(ws_trusted_proxies), 1,
+	  "addresses (space-separated) whose X-Forwarded-For names the user's "
+	  "address; empty = believe no one's" },
 	{ NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0] - 1)
@@ -230,6 +247,11 @@ config_free(struct config *cfg)
 	free(cfg->tls_ciphers);
 	free(cfg->tls_ciphersuites);
 	free(cfg->tls_client_ca);
+	free(cfg->ws_bind);
+	free(cfg->ws_path);
+	free(cfg->ws_origins);
+	free(cfg->ws_www);
+	free(cfg->ws_trusted_proxies);
 	free(cfg->file);
 	for (x = cfg->extra; x != NULL; x = next) {
 		next = x->next;
@@ -254,6 +276,51 @@ config_parse_int(const char *s, long long min, long long max, long long *out)
 		return (-1);
 	*out = v;
 	return (0);
+}
+
+/*
+ * Check a list key: words separated by blanks or commas, each an origin
+ * ("scheme://host[:port]", or "*") or a numeric address.
+ */
+static int
+config_check_list(const struct config_key *k, const char *value, char *err,
+    size_t errlen)
+{
+	const char	*p = value, *sep = " \t,", *host;
+	char		 word[256];
+	size_t		 n;
+	struct in6_addr	 addr;
+
+	for (;;) {
+		p += strspn(p, sep);
+		if (*p == '\0')
+			return (0);
+		n = strcspn(p, sep);
+		if (n >= sizeof word)
+			break;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		if (k->type == CONF_ADDRS) {
+			if (inet_pton(AF_INET, word, &addr) != 1 &&
+			    inet_pton(AF_INET6, word, &addr) != 1)
+				break;
+		} else if (strcmp(word, "*") != 0) {
+			if (strncmp(word, "http://", 7) == 0)
+				host = word + 7;
+			else if (strncmp(word, "https://", 8) == 0)
+				host = word + 8;
+			else
+				break;
+			if (*host == '\0' || strchr(host, '/') != NULL)
+				break;
+		}
+		p += n;
+	}
+	snprintf(err, errlen, "invalid value '%s' for %s: '%.*s' is not %s",
+	    value, k->name, (int)(n < 64 ? n : 64), p,
+	    k->type == CONF_ADDRS ? "an IPv4 or IPv6 address" :
+	    "an origin (scheme://host[:port]) or *");
+	return (-1);
 }
 
 /*
@@ -332,6 +399,21 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 			return (-1);
 		}
 		break;
+	case CONF_ORIGINS:
+	case CONF_ADDRS:
+		if (config_check_list(k, value, err, errlen) != 0)
+			return (-1);
+		free(*sp);
+		*sp = xstrdup(value);	/* empty is a list too */
+		return (0);
+	case CONF_URLPATH:
+		if (*value != '/' || strpbrk(value, "?# \t") != NULL) {
+			snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected a path starting with '/', without '?', "
+			    "'#' or blanks", value, k->name);
+			return (-1);
+		}
+		break;
 	case CONF_ADDR:
 		if (inet_pton(AF_INET, value, &addr) != 1 &&
 		    inet_pton(AF_INET6, value, &addr) != 1) {
@@ -346,6 +428,7 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 		break;
 	}
 	switch (k->type) {
+	case CONF_URLPATH:
 	case CONF_ADDR:
 	case CONF_REDIS:
 	case CONF_WORD:
@@ -516,6 +599,14 @@ config_check_keys(struct config_parse *p)
 		    "listener needs a certificate and its key",
 		    cfg->tls_cert == NULL ? "cert" : "key");
 	}
+	/* wss:// would put the HTTP door, and then the WebSocket transport,
+	 * over TLS (see web.c); until it does, a proxy in front serves it. */
+	if (cfg->ws_tls && cfg->ws_port != -1) {
+		p->line = config_key_line(p, "websocket", "tls");
+		config_error(p, "[websocket] tls = true is not served by chatd "
+		    "itself yet; serve wss:// through a reverse proxy "
+		    "(contrib/nginx-chatd.conf)");
+	}
 }
 
 /*
@@ -615,6 +706,9 @@ config_changed(const struct config *a, const struct config *b,
 	case CONF_ADDR:
 	case CONF_REDIS:
 	case CONF_WORD:
+	case CONF_URLPATH:
+	case CONF_ORIGINS:
+	case CONF_ADDRS:
 		sa = config_str(a, k);
 		sb = config_str(b, k);
 		if (sa == NULL || sb == NULL)
@@ -646,6 +740,9 @@ config_copy(struct config *dst, const struct config *src,
 	case CONF_ADDR:
 	case CONF_REDIS:
 	case CONF_WORD:
+	case CONF_URLPATH:
+	case CONF_ORIGINS:
+	case CONF_ADDRS:
 		s = config_str(src, k);
 		copy = s != NULL ? xstrdup(s) : NULL;
 		free(*(char **)(void *)field);
@@ -706,6 +803,9 @@ config_print(const struct config *cfg, FILE *f)
 		case CONF_ADDR:
 		case CONF_REDIS:
 		case CONF_WORD:
+		case CONF_URLPATH:
+		case CONF_ORIGINS:
+		case CONF_ADDRS:
 			s = config_str(cfg, k);
 			break;
 		case CONF_BOOL:

@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -79,6 +80,7 @@ struct http_conn {
 	int		 fd;
 	enum http_state	 state;
 	char		 addr[CHATD_ADDR_MAX];
+	struct sockaddr_storage peer;
 	struct http_request *req;
 	char		*out;
 	size_t		 outlen;
@@ -489,6 +491,13 @@ http_conn_addr(const struct http_conn *c)
 	return (c->addr);
 }
 
+/* The address of the peer. */
+const struct sockaddr *
+http_conn_peer(const struct http_conn *c)
+{
+	return ((const struct sockaddr *)&c->peer);
+}
+
 /* Stop the watchers and free a connection, leaving its fd to the caller. */
 static void
 http_conn_release(struct http_conn *c)
@@ -727,6 +736,8 @@ http_door_accept(struct http_door *d, int fd, const struct sockaddr *sa)
 	c->state = HTTP_READING;
 	c->req = http_request_new(d->body_max);
 	client_format_addr(sa, c->addr, sizeof c->addr);
+	memcpy(&c->peer, sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	ev_io_init(&c->rio, http_conn_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, http_conn_write_cb, fd, EV_WRITE);
 	ev_init(&c->timer, http_conn_timer_cb);

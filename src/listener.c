@@ -41,6 +41,7 @@ const struct listener_kind listener_kinds[] = {
 	{ NULL, "server", &transport_tcp, NULL, listener_admit },
 	{ "tls", "tls", &transport_tls, tls_context, listener_admit },
 	{ "metrics", "metrics", NULL, NULL, exporter_admit },
+	{ "websocket", "websocket", &transport_ws, NULL, web_admit },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -179,36 +180,73 @@ listener_hold_ip(struct server *srv, const unsigned char *key, size_t len)
 	map_put(&srv->per_ip, key, len, (void *)(n + 1));
 }
 
+/*
+ * Which connection limit a new client from sa would not pass: NULL if
+ * none, else the reason it is refused ("full", "per_ip", "rate", as
+ * counted in chatd_refused_total) with the message for it in *msg.  A
+ * connect token is taken when the others pass.
+ */
+const char *
+listener_limit(struct server *srv, const struct sockaddr *sa,
+    const char **msg)
+{
+	unsigned char	key[17];
+	size_t		keylen;
+	uintptr_t	n;
+
+	if (srv->nclients >= srv->max_clients) {
+		*msg = MSG_FULL;
+		return ("full");
+	}
+	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
+	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
+	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
+		*msg = MSG_PER_IP;
+		return ("per_ip");
+	}
+	if (!listener_take_connect(srv, key, keylen)) {
+		*msg = MSG_RATE;
+		return ("rate");
+	}
+	return (NULL);
+}
+
+/*
+ * Count a connection that passed the limits against its address and make
+ * it a client of l's transport, set up with ctx.  Another door (the
+ * WebSocket upgrade) calls this once it has checked listener_limit().
+ */
+struct client *
+listener_take(struct listener *l, int fd, const struct sockaddr *sa,
+    void *ctx)
+{
+	struct server	*srv = l->srv;
+	unsigned char	 key[17];
+	size_t		 keylen;
+	int		 one = 1;
+
+	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
+	listener_hold_ip(srv, key, keylen);
+	/* Lines are small and already batched per loop turn: send them now. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return (client_new(srv, l, fd, sa, ctx));
+}
+
 /* Take one accepted connection through the limits to a new client. */
 static void
 listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 {
 	struct server		*srv = l->srv;
-	unsigned char		 key[17];
 	char			 addr[CHATD_ADDR_MAX];
-	size_t			 keylen;
-	uintptr_t		 n;
-	int			 one = 1;
+	const char		*why, *msg;
 
-	client_format_addr(sa, addr, sizeof addr);
-	if (srv->nclients >= srv->max_clients) {
-		listener_refuse(l, fd, MSG_FULL, addr, "full");
+	if ((why = listener_limit(srv, sa, &msg)) != NULL) {
+		client_format_addr(sa, addr, sizeof addr);
+		listener_refuse(l, fd, msg, addr, why);
 		return;
 	}
-	keylen = client_ipkey(sa, key, (int)srv->cfg.ipv6_prefix);
-	n = (uintptr_t)map_get(&srv->per_ip, key, keylen);
-	if (srv->cfg.max_per_ip > 0 && n >= (uintptr_t)srv->cfg.max_per_ip) {
-		listener_refuse(l, fd, MSG_PER_IP, addr, "per_ip");
-		return;
-	}
-	if (!listener_take_connect(srv, key, keylen)) {
-		listener_refuse(l, fd, MSG_RATE, addr, "rate");
-		return;
-	}
-	listener_hold_ip(srv, key, keylen);
-	/* Lines are small and already batched per loop turn: send them now. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	client_new(srv, l, fd, sa);
+	listener_take(l, fd, sa, l->kind->context != NULL ?
+	    l->kind->context(srv) : NULL);
 }
 
 /* Accept what is waiting, a bounded batch at a time. */

@@ -341,6 +341,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		listener_fit_clients(srv);
 	}
 	srv->exporter = exporter_open(srv);
+	srv->web = web_open(srv);
 	if (room_open(srv, err, sizeof err) != 0) {
 		log_error("%s", err);
 		return (-1);
@@ -422,6 +423,7 @@ server_free(struct server *srv)
 	listener_close_all(srv);
 	exporter_close(srv->exporter);
 	tls_close(srv);
+	web_close(srv->web);
 	if (srv->script != NULL)
 		script_close(srv->script);
 	registry_free(&srv->reg);

@@ -425,6 +425,18 @@ upgrade_output(const struct client *c, struct clbuf *out)
 }
 
 /*
+ * Whether a client goes to the new process.  The state holds what a
+ * plain TCP connection needs and no transport's own (a WebSocket's
+ * framing), so the others stay behind: their sockets close when this
+ * process ends, and a browser's page reconnects to the new one.
+ */
+static int
+upgrade_hands_over(const struct client *c)
+{
+	return (!(c->flags & CLIENT_REMOTE) && c->conn.t == &transport_tcp);
+}
+
+/*
  * Write the state of this server: its listeners and its online clients
  * (in join order), with their descriptors in the same order in fds.
  */
@@ -440,7 +452,7 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 	size_t			 i, n = 0, nclients = 0;
 
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
-		if (!(c->flags & CLIENT_REMOTE))
+		if (upgrade_hands_over(c))
 			nclients++;
 	}
 	memset(&h, 0, sizeof h);
@@ -459,7 +471,7 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 		fds[n++] = srv->listeners[i].fd;
 	}
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
-		if (c->flags & CLIENT_REMOTE)
+		if (!upgrade_hands_over(c))
 			continue;
 		memset(&uc, 0, sizeof uc);
 		uc.id = c->id;

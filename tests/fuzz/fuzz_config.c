@@ -127,6 +127,16 @@ check_values(const struct config *cfg)
 			    0) != 0)
 				abort();
 			break;
+		case CONF_URLPATH:
+			s = config_str(cfg, k);
+			if (s == NULL || *s != '/' || strpbrk(s, "?# \t") != NULL)
+				abort();
+			break;
+		case CONF_ORIGINS:
+		case CONF_ADDRS:
+			if (config_str(cfg, k) == NULL)
+				abort();	/* a list, empty at least */
+			break;
 		case CONF_STRING:
 		case CONF_PATH:
 			s = config_str(cfg, k);

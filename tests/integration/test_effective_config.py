@@ -70,7 +70,9 @@ class EffectiveConfigTest(unittest.TestCase):
             "[metrics]\n"
             "port = 9999\n"
             "[plugin.motd]\n"
-            "text = Welcome; be nice\n" % ct.PLUGINS)
+            "text = Welcome; be nice\n"
+            "[websocket]\n"
+            "www = /srv/www\n" % ct.PLUGINS)
         r = ct.run_chatd(["-t", "-c", path])
         self.assertEqual(r.returncode, 0, r)
         keys, order = report(r.stdout)
@@ -81,7 +83,7 @@ class EffectiveConfigTest(unittest.TestCase):
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
         self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "cluster", "tls",
+                                 "metrics", "cluster", "tls", "websocket",
                                  "plugin.motd"])
         self.assertEqual(keys[("cluster", "redis")], (None, "unset"))
         self.assertEqual(keys[("tls", "cert")], (None, "unset"))

@@ -435,16 +435,16 @@ class SocketActivationTest(unittest.TestCase):
 
     def test_unknown_name_is_an_error(self):
         chat, other = ct.free_port(), ct.free_port()
-        proc, log = self.activate([(chat, "chat"), (other, "websocket")],
+        proc, log = self.activate([(chat, "chat"), (other, "gopher")],
                                   {})
         try:
             socket.create_connection(("127.0.0.1", chat), timeout=5).close()
         except OSError:
             pass
         self.assertEqual(proc.wait(10), 1)
-        self.wait_log(log, r"systemd passed socket 4 named 'websocket', "
+        self.wait_log(log, r"systemd passed socket 4 named 'gopher', "
                       r"which no listener takes \(FileDescriptorName= must "
-                      r"be one of chat, tls, metrics\)")
+                      r"be one of chat, tls, metrics, websocket\)")
 
 
 if __name__ == "__main__":

@@ -664,6 +664,13 @@ class Server:
                 f.close()
 
     # -- log -----------------------------------------------------------
+    def listener_port(self, kind, timeout=DEFAULT_TIMEOUT):
+        """The port of the listener the log names "(kind": websocket,
+        metrics."""
+        m = self.wait_log(r"listening on \S+:(\d+) \(%s" % re.escape(kind),
+                          timeout)
+        return int(m.group(1))
+
     def log_text(self):
         try:
             with open(self.log_path, "rb") as f:
@@ -1130,6 +1137,213 @@ class TestCA:
         if cert is not None:
             ctx.load_cert_chain(*cert)
         return ctx
+
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
+    """One WebSocket frame as a client sends it (masked unless mask is
+    False); length overrides the length field."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    n = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
+    mbit = 0x80 if mask else 0
+    if n <= 125:
+        head += bytes([mbit | n])
+    elif n <= 0xffff:
+        head += bytes([mbit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([mbit | 127]) + struct.pack("!Q", n)
+    if not mask:
+        return head + payload
+    key = os.urandom(4)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def ws_request(path="/ws", host="127.0.0.1", key=None, origin=None,
+               extra=None, version="13"):
+    """The bytes of an upgrade request; extra: {field: value}."""
+    import base64
+    key = key or base64.b64encode(os.urandom(16)).decode()
+    lines = ["GET %s HTTP/1.1" % path, "Host: %s" % host,
+             "Upgrade: websocket", "Connection: Upgrade",
+             "Sec-WebSocket-Key: %s" % key]
+    if version is not None:
+        lines.append("Sec-WebSocket-Version: %s" % version)
+    if origin is not None:
+        lines.append("Origin: %s" % origin)
+    for k, v in (extra or {}).items():
+        lines.append("%s: %s" % (k, v))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode(), key
+
+
+def ws_accept(key):
+    import base64
+    import hashlib
+    return base64.b64encode(hashlib.sha1(
+        (key + WS_GUID).encode()).digest()).decode()
+
+
+def http_get(port, request, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+    """Send raw request bytes; return (status, headers, body) of the
+    answer, read until the server closes."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines[0] else 0
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+class WsClient(Client):
+    """A chat client over WebSocket (RFC 6455), standard library only, so
+    that a test can also send what no library would: each text message
+    from the server is one line (given CRLF, so Client's strict reading
+    applies); sendline() sends a line as one text message.  .closes holds
+    the close frames received as (code, reason), .pongs the pong payloads.
+    The upgrade is done at once unless upgrade=False; request= sends other
+    bytes instead of the usual request."""
+
+    def __init__(self, port, host="127.0.0.1", path="/ws", origin=None,
+                 extra=None, upgrade=True, timeout=DEFAULT_TIMEOUT,
+                 **kw):
+        Client.__init__(self, port, host=host, timeout=timeout, **kw)
+        self.raw = b""
+        self.closes = []
+        self.pongs = []
+        self.frames = []  # (opcode, payload) of every frame received
+        self.upgraded = False
+        self.msg = None  # a fragmented message being received
+        if upgrade:
+            self.upgrade(path=path, host=host, origin=origin, extra=extra)
+
+    def upgrade(self, path="/ws", host="127.0.0.1", origin=None, extra=None,
+                timeout=None):
+        req, key = ws_request(path=path, host=host, origin=origin,
+                              extra=extra)
+        self.sock.sendall(req)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n\r\n" not in self.raw:
+            r, _, _ = select.select([self.sock], [], [],
+                                    max(0, deadline - time.monotonic()))
+            if not r:
+                raise AssertionError("%s: no answer to the upgrade"
+                                     % self.name)
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError("%s: closed during the upgrade: %r"
+                                     % (self.name, self.raw))
+            self.raw += data
+        head, _, self.raw = self.raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        if not lines[0].startswith("HTTP/1.1 101 "):
+            raise AssertionError("%s: upgrade refused: %r"
+                                 % (self.name, head))
+        fields = {}
+        for l in lines[1:]:
+            k, _, v = l.partition(":")
+            fields[k.strip().lower()] = v.strip()
+        if fields.get("sec-websocket-accept") != ws_accept(key):
+            raise AssertionError("%s: bad Sec-WebSocket-Accept in %r"
+                                 % (self.name, head))
+        self.upgraded = True
+        self._decode()
+
+    def send_frame(self, opcode, payload=b"", **kw):
+        self.send(ws_frame(opcode, payload, **kw))
+
+    def sendline(self, text, eol=None):
+        self.send_frame(0x1, text)
+
+    def ping(self, payload=b"hi"):
+        self.send_frame(0x9, payload)
+
+    def send_close(self, code=1000, reason=b""):
+        self.send_frame(0x8, struct.pack("!H", code) + reason
+                        if code is not None else b"")
+
+    def _decode(self):
+        """Turn the whole frames in .raw into lines and control records."""
+        while len(self.raw) >= 2:
+            b0, b1 = self.raw[0], self.raw[1]
+            if b1 & 0x80:
+                raise AssertionError("%s: the server masked a frame"
+                                     % self.name)
+            n, off = b1 & 0x7f, 2
+            if n == 126:
+                if len(self.raw) < 4:
+                    return
+                n, off = struct.unpack("!H", self.raw[2:4])[0], 4
+            elif n == 127:
+                if len(self.raw) < 10:
+                    return
+                n, off = struct.unpack("!Q", self.raw[2:10])[0], 10
+            if len(self.raw) < off + n:
+                return
+            payload = self.raw[off:off + n]
+            self.raw = self.raw[off + n:]
+            opcode = b0 & 0x0f
+            self.frames.append((opcode, payload))
+            if b0 & 0x70:
+                raise AssertionError("%s: server frame with RSV bits"
+                                     % self.name)
+            if opcode == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] \
+                    if len(payload) >= 2 else None
+                self.closes.append((code, payload[2:]))
+            elif opcode == 0xA:
+                self.pongs.append(payload)
+            elif opcode == 0x1:
+                if not b0 & 0x80:
+                    raise AssertionError("%s: chatd fragments its lines"
+                                         % self.name)
+                self.buf = self.buf[self.pos:] + payload + b"\r\n"
+                self.pos = 0
+            else:
+                raise AssertionError("%s: unexpected opcode %d"
+                                     % (self.name, opcode))
+
+    def _fill(self, deadline):
+        if self.eof:
+            return True
+        remaining = max(0, deadline - time.monotonic())
+        r, _, _ = select.select([self.sock], [], [], remaining)
+        if not r:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            self.eof = self.reset = True
+            return True
+        except (socket.timeout, BlockingIOError):
+            return True
+        if not data:
+            self.eof = True
+        else:
+            self.raw += data
+            self._decode()
+        return True
+
+    def wait_close(self, timeout=None):
+        """Read until the server's close frame and its EOF; returns the
+        close code (None: closed without a close frame)."""
+        self.expect_closed(timeout, partial_ok=True)
+        return self.closes[0][0] if self.closes else None
 
 
 def free_port(host="127.0.0.1"):

@@ -10,7 +10,9 @@ server-like), who, a line over max_line, invalid UTF-8 with control and NUL
 bytes, telnet negotiation and a CR NUL line end, a line sent a byte at a
 time, a plugin error, a plugin timer, an abrupt close (RST), a plain close,
 a flood through the input throttle while a client that never reads is
-dropped as too slow, exit, a SIGHUP whose new plugin does not compile, a
+dropped as too slow, WebSocket clients (the page, chat both ways,
+fragments and a ping, each kind of bad frame, an oversized message, the
+close handshake, an abrupt close), exit, a SIGHUP whose new plugin does not compile, a
 SIGHUP that changes idle_timeout and an idle client timed out, then SIGTERM
 with clients connected, one of them not reading.  Over TLS: a client that
 chats, one that sends garbage instead of a ClientHello, one gone in the
@@ -51,6 +53,8 @@ end)
 # batch through the throttle.
 CONFIG = {
     "server": {"idle_timeout": 0},
+    "websocket": {"bind": "127.0.0.1", "port": 0,
+                  "www": os.path.join(ct.SRCDIR, "www")},
     "limits": {"lines_per_second": 100, "burst": 50, "max_per_ip": 0,
                "connects_per_second": 0},
     "buffers": {"max_line": 64, "output_limit": 16384},
@@ -181,6 +185,43 @@ def main():
         srv.wait_log(r"client \d+ \(%s\) left: slow" % f.name, T)
         f.close()
 
+        step("WebSocket: the page, chat, fragments, bad frames, closes")
+        wport = srv.listener_port("websocket", T)
+        status, _, body = ct.http_get(wport, b"GET / HTTP/1.1\r\n"
+                                      b"Host: x\r\n\r\n", timeout=T)
+        assert status == 200 and b"chat.js" in body, status
+        req, _ = ct.ws_request(origin="https://elsewhere.example")
+        assert ct.http_get(wport, req, timeout=T)[0] == 403
+        w = ct.WsClient(wport, timeout=T)
+        w.join()
+        everyone(["* %s joined" % w.name], (a, b))
+        w.sendline("from the web")
+        everyone(["[%s]: from the web" % w.name], (a, b))
+        w.read_until("[%s]: from the web" % w.name)
+        a.sendline("to the web")
+        w.read_until("[%s]: to the web" % a.name)
+        w.send(ct.ws_frame(0x1, "frag", fin=False) + ct.ws_frame(0x9, "p") +
+               ct.ws_frame(0x0, "mented"))
+        w.read_until("[%s]: fragmented" % w.name)
+        w.sendline("y" * 200)
+        w.read_until("! line too long (max 64 bytes)")
+        for frame in (ct.ws_frame(0x1, "x", mask=False),
+                      ct.ws_frame(0x1, b"\xff"), ct.ws_frame(0x2, b"\0"),
+                      ct.ws_frame(0x9, "x" * 126)):
+            v = ct.WsClient(wport, timeout=T)
+            v.join()
+            v.send(frame)
+            v.expect_closed(T, partial_ok=True)
+            assert v.closes and v.closes[0][0] in (1002, 1003, 1007), \
+                v.closes
+        v = ct.WsClient(wport, timeout=T)
+        v.join()
+        v.send(ct.ws_frame(0x1, "cut", fin=False))
+        v.abort()
+        w.send_close(1000)
+        assert w.wait_close(T) == 1000
+        everyone(["* %s left" % w.name], (a, b))
+
         step("exit")
         c.sendline("exit")
         c.read_until("* bye")
@@ -217,6 +258,8 @@ def main():
             x.read_until("* %s timed out" % g.name)
 
         step("SIGTERM with clients connected, one not reading")
+        wz = ct.WsClient(wport, timeout=T)
+        wz.join()
         h = client(rcvbuf=4096)
         for x in (a, b, t):
             x.read_until("* %s joined" % h.name)
@@ -227,6 +270,7 @@ def main():
             x.read_until("* server shutting down")
             x.expect_closed(partial_ok=True)
         h.close()
+        assert wz.wait_close(T) == 1001
         status = srv.wait_exit(120)
         step("chatd exited with status %d" % status)
         if status != 0:

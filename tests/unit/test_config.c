@@ -197,6 +197,9 @@ test_defaults(void)
 		case CONF_ADDR:
 		case CONF_REDIS:
 		case CONF_WORD:
+		case CONF_URLPATH:
+		case CONF_ORIGINS:
+		case CONF_ADDRS:
 		case CONF_PATH: {
 			const char *v = config_str(&cfg, k);
 
