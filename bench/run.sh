@@ -3,7 +3,7 @@
 # Benchmark chatd with chatbench(1), side by side with Redis pub/sub and
 # optionally with a second chatd build.  See doc/performance.md.
 #
-# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|cluster|reuseport|presence]...
+# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|door|storm|churn|surge|cluster|reuseport|presence]...
 #                                           (default: standard)
 #        bench/run.sh report RAWFILE        (the tables of an earlier run)
 #
@@ -13,6 +13,14 @@
 #   slow           fanout plus one client that never reads
 #   idle           IDLE_CLIENTS idle clients: server RSS per connection
 #   big            BIG_CLIENTS idle clients, then one broadcast to all
+#   door           storm churn surge: a big room's door
+#   storm          ROOM_CLIENTS idle clients join; all drop and reconnect at
+#                  once; then one broadcast to all
+#   churn          ROOM_CLIENTS clients, 10 talking at 1000 lines/s in all,
+#                  while CHURN clients a second join and leave ("churn"),
+#                  and the same room without them ("quiet")
+#   surge          1000 clients talking as in churn while SURGE clients
+#                  connect at once
 #   syscalls       chatd only: its system calls per delivered line in the
 #                  fanout and chatty runs (needs perf and its syscall
 #                  tracepoints)
@@ -36,6 +44,7 @@
 #   REPS=3           runs per cell and server; the tables show medians
 #   DURATION=5       seconds of sending per run
 #   IDLE_CLIENTS=2000  BIG_CLIENTS=19000
+#   ROOM_CLIENTS=10000  CHURN=100  SURGE=5000
 #   RAW=file         where the key=value lines go (kept)
 #
 # Every server is started here on 127.0.0.1 and stopped here by its PID;
@@ -55,6 +64,9 @@ REDIS=${REDIS-$(command -v redis-server || true)}
 REPS=${REPS:-3}
 DURATION=${DURATION:-5}
 IDLE_CLIENTS=${IDLE_CLIENTS:-2000}
+ROOM_CLIENTS=${ROOM_CLIENTS:-10000}
+CHURN=${CHURN:-100}
+SURGE=${SURGE:-5000}
 PRESENCE_USERS=${PRESENCE_USERS:-10000}
 NODES=${NODES:-2}
 BIG_CLIENTS=${BIG_CLIENTS:-19000}
@@ -333,6 +345,19 @@ presence() {
 	echo "join, from chatbench: $(grep -o 'joined in [0-9.]* s' "$work/cb.out" || true)"
 }
 big() { cell big -n "$BIG_CLIENTS" --idle -t 3 -d 1800; }
+storm() { cell storm -n "$ROOM_CLIENTS" --idle -t 1 --storm -d 1800; }
+# One label after the other per repetition, so that the pair shares the
+# machine's mood: a ratio, not two absolute figures.
+churn() {
+	local rep
+	for rep in $(seq "$REPS"); do
+		REPS=1 cell quiet -n "$ROOM_CLIENTS" -s 10 -r 1000 \
+		    -t "$DURATION" -d 1800
+		REPS=1 cell churn -n "$ROOM_CLIENTS" -s 10 -r 1000 \
+		    -t "$DURATION" --churn "$CHURN" -d 1800
+	done
+}
+surge() { cell surge -n 1000 -s 10 -r 1000 -t "$DURATION" --surge "$SURGE" -d 600; }
 
 # syscalls: system calls of chatd per delivered line, counted by perf's
 # syscall tracepoints from the end of the join to the end of the run
@@ -420,6 +445,8 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	lost[lab, t] += f["lost"]
 	reord[lab, t] += f["reordered"]
 	what[t] = f["clients"] " clients" (f["slow"] > 0 ? " + " f["slow"] " slow" : "") \
+	    (f["churn"] > 0 ? " + " f["churn"] " joining and leaving a second" : "") \
+	    (f["surge"] > 0 ? " + " f["surge"] " connecting at once" : "") \
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
 	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
 	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
@@ -434,6 +461,20 @@ END {
 	for (ti = 1; ti <= ntests; ti++) {
 		t = tests[ti]
 		printf "\n### %s: %s (medians)\n\n", t, what[t]
+		if (t == "storm") {
+			print "| server | all welcomed s | settled s | server CPU s joining | storm: all welcomed again s | server CPU s in the storm | broadcast to all after, ms | failed runs |"
+			print "|---|---:|---:|---:|---:|---:|---:|---:|"
+			for (li = 1; li <= 5; li++) {
+				lab = L[li]
+				if (!((lab SUBSEP t) in has)) continue
+				printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %d/%d |\n", name[lab],
+				    m(lab, t, "welcome_s"), m(lab, t, "join_s"),
+				    m(lab, t, "join_srv_cpu_s"), m(lab, t, "storm_s"),
+				    m(lab, t, "storm_srv_cpu_s"), m(lab, t, "elapsed_s") * 1000,
+				    failed[lab, t], runs[lab, t]
+			}
+			continue
+		}
 		if (t == "idle" || t == "big") {
 			print "| server | join s | server CPU s joining | RSS per connection, bytes | broadcast to all, ms | failed runs |"
 			print "|---|---:|---:|---:|---:|---:|"
@@ -532,10 +573,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 for m in "${modes[@]}"; do
 	case $m in
 	standard) fanout; chatty; slow; idle ;;
-	fanout|chatty|slow|idle|big|cluster|reuseport) "$m" ;;
+	door) storm; churn; surge ;;
+	fanout|chatty|slow|idle|big|storm|churn|surge|cluster|reuseport) "$m" ;;
 	syscalls) syscalls; exit 0 ;;
 	presence) presence; exit 0 ;;
-	*) die "unknown test $m (standard fanout chatty slow idle big syscalls cluster reuseport presence)" ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big door storm churn surge syscalls cluster reuseport presence)" ;;
 	esac
 done
 

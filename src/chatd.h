@@ -369,6 +369,10 @@ struct config {
 	long long	 lines_per_second;
 	long long	 burst;
 	long long	 max_per_ip;
+	long long	 online_names;
+	long long	 who_page;
+	long long	 gather_above;
+	long long	 gather_interval;
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
@@ -411,8 +415,27 @@ void		 config_copy(struct config *, const struct config *,
 		     const struct config_key *);
 void		 config_print(const struct config *, FILE *);
 
-/* registry.c */
+/* roster.c */
 struct client;
+struct roster_node {		/* in each client of the name index */
+	struct client	*left;
+	struct client	*right;
+	uint32_t	 prio;
+	uint32_t	 size;		/* entries in this subtree */
+};
+struct roster {
+	struct client	*root;
+};
+void		 roster_init(struct roster *);
+void		 roster_insert(struct roster *, struct client *);
+void		 roster_remove(struct roster *, struct client *);
+size_t		 roster_count(const struct roster *);
+size_t		 roster_rank(const struct roster *, const char *, size_t);
+struct client	*roster_nth(const struct roster *, size_t);
+size_t		 roster_prefix(const struct roster *, const char *, size_t,
+		     size_t *);
+
+/* registry.c */
 typedef void	 room_claim_cb(struct server *, uint64_t, const char *,
 		     const char *);	/* room.c: a name claim answered */
 TAILQ_HEAD(client_list, client);
@@ -420,7 +443,9 @@ struct registry {
 	struct client_list all;		/* registered, in join order */
 	struct idmap	 by_id;
 	struct map	 by_name;
+	struct roster	 roster;	/* by_name's clients, by key */
 	size_t		 count;		/* users, remote ones included */
+	size_t		 nclosing;	/* of which closing: not online */
 	size_t		 nremote;
 	uint64_t	 next_id;
 	struct server	*srv;		/* whose room backend hears of it */
@@ -431,6 +456,8 @@ void		 registry_add(struct registry *, struct client *);
 void		 registry_add_remote(struct registry *, struct client *,
 		     const char *, size_t);
 void		 registry_remove(struct registry *, struct client *);
+void		 registry_closing(struct registry *);
+size_t		 registry_online(const struct registry *);
 struct client	*registry_find_id(struct registry *, uint64_t);
 struct client	*registry_find_name(struct registry *, const char *, size_t);
 struct client	*registry_find_key(struct registry *, const char *, size_t);
@@ -616,6 +643,8 @@ struct client {
 #define CLIENT_HANDSHAKE 0x100	/* on srv->handshaking, not yet registered */
 #define CLIENT_REMOTE	 0x200	/* a user of another server: no connection */
 #define CLIENT_WAITING	 0x400	/* input waits for a name claim */
+#define CLIENT_UNSEATED	 0x800	/* left: max_clients and max_per_ip
+				   no longer count it */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
@@ -627,6 +656,7 @@ struct client {
 	char		*namekey;		/* name_fold(name), in name's
 						   allocation: by_name */
 	size_t		 namekeylen;
+	struct roster_node rnode;		/* registry->roster */
 	char		*close_reason;
 	unsigned char	 ipkey[17];		/* family + address bytes */
 	unsigned char	 ipkeylen;
@@ -697,6 +727,7 @@ int		 listener_open_all(struct server *, char *, size_t);
 void		 listener_close_all(struct server *);
 void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
+void		 listener_make_room(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 
@@ -723,6 +754,7 @@ enum metric {
 	METRIC_LUA_NSEC,		/* {call}, rendered in seconds */
 	METRIC_PLUGIN_ERRORS,		/* {plugin} */
 	METRIC_HTTP_REQUESTS,		/* {code} */
+	METRIC_LINGER_CUT,		/* lingering sockets closed early */
 	METRIC_COUNT
 };
 struct metric_series {
@@ -826,6 +858,8 @@ struct server {
 	struct script	*script;
 	struct map	 per_ip;	/* ipkey -> connection count */
 	size_t		 nclients;	/* every open client socket */
+	size_t		 nseats;	/* of which in the room or joining:
+					   what max_clients counts */
 	size_t		 max_clients;	/* max_clients, as descriptors allow */
 	size_t		 fd_base;	/* descriptors open before clients */
 	struct client_list pending;

@@ -84,6 +84,9 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "Errors raised by plugin code, by plugin file.", NULL },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
 	    "HTTP responses sent, by status code.", NULL },
+	[METRIC_LINGER_CUT] = { "chatd_lingering_closed_total", NULL, 1,
+	    "Connections of users who had left, closed before their linger "
+	    "time was over because a newcomer needed the descriptor.", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];
