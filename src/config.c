@@ -521,13 +521,22 @@ config_changed(const struct config *a, const struct config *b,
 {
 	const char	*sa, *sb;
 
-	if (k->type != CONF_INT && k->type != CONF_BOOL &&
-	    k->type != CONF_LEVEL) {
+	switch (k->type) {
+	case CONF_STRING:
+	case CONF_PATH:
+	case CONF_ADDR:
+	case CONF_REDIS:
+	case CONF_WORD:
 		sa = config_str(a, k);
 		sb = config_str(b, k);
 		if (sa == NULL || sb == NULL)
 			return (sa != sb);
 		return (strcmp(sa, sb) != 0);
+	case CONF_INT:
+	case CONF_PORT:
+	case CONF_BOOL:
+	case CONF_LEVEL:
+		break;
 	}
 	return (config_int(a, k) != config_int(b, k));
 }

@@ -66,7 +66,7 @@ plugin_path(const struct plugin *p)
 }
 
 /* The file name of a plugin, without its directory: a metrics label. */
-static const char *
+const char *
 plugin_basename(const struct plugin *p)
 {
 	const char	*slash = strrchr(p->path, '/');

@@ -90,6 +90,7 @@ int		 plugin_fire(lua_State *, enum plugin_event, int, int);
 void		 plugin_fn_set(lua_State *, struct plugin_fn *, int);
 void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
 int		 plugin_call(lua_State *, const struct plugin_fn *, int, int);
+const char	*plugin_basename(const struct plugin *);
 void		 plugin_check_loading(lua_State *, const char *);
 
 /* command.c */

@@ -82,6 +82,7 @@ wait_resume(lua_State *L, lua_State *co, int nargs, uint64_t id,
 	}
 	script_report(L, status);
 	lua_pop(L, 1);
+	metric_label_inc(METRIC_PLUGIN_ERRORS, plugin_basename(plugin));
 }
 
 /*

@@ -63,6 +63,9 @@ class EffectiveConfigTest(unittest.TestCase):
             "path = %s\n"
             "[metrics]\n"
             "port = 9999\n"
+            "[cluster]\n"
+            "redis = 127.0.0.1:6379\n"
+            "node = n1\n"
             "[plugin.motd]\n"
             "text = Welcome; be nice\n" % ct.PLUGINS)
         r = ct.run_chatd(["-t", "-c", path])
@@ -75,7 +78,7 @@ class EffectiveConfigTest(unittest.TestCase):
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
         self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "plugin.motd"])
+                                 "metrics", "cluster", "plugin.motd"])
         self.assertEqual(keys[("server", "bind")],
                          ("127.0.0.1", "%s:3" % path))
         self.assertEqual(keys[("server", "max_clients")],
@@ -87,7 +90,9 @@ class EffectiveConfigTest(unittest.TestCase):
         self.assertEqual(keys[("log", "level")], ("info", "default"))
         self.assertEqual(keys[("lua", "unsafe")], ("false", "default"))
         self.assertEqual(keys[("plugin.motd", "text")],
-                         ("Welcome; be nice", "%s:11" % path))
+                         ("Welcome; be nice", "%s:14" % path))
+        self.assertEqual(keys[("cluster", "redis")],
+                         ("127.0.0.1:6379", "%s:11" % path))
         for (section, key), (value, origin) in keys.items():
             if origin == "default":
                 want = [d for s, k, d in rows if (s, k) == (section, key)]
@@ -116,6 +121,11 @@ class EffectiveConfigTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"\n\[lua\]\n; path is unset: the plugins "
                          r"in \S+ if that directory exists, else the "
                          r"built-in ones\n")
+        # Keys with no default say what leaving them unset means.
+        self.assertIn("\n[cluster]\n; redis is unset: the Redis of a room "
+                      "shared by several servers", r.stdout)
+        self.assertIn("\n; node is unset: this server's name in the room; "
+                      "unset = host name and process id\n", r.stdout)
 
     def test_error_prints_no_report(self):
         path = self.write("[server]\nport = 70000\n")

@@ -19,7 +19,7 @@ static void
 empty_server(struct server *srv)
 {
 	memset(srv, 0, sizeof *srv);
-	registry_init(&srv->reg);
+	registry_init(&srv->reg, srv);
 	TAILQ_INIT(&srv->draining);
 	srv->max_clients = 123;
 	srv->cfg.memory_limit = 4096;
