@@ -311,7 +311,8 @@ gathered_joins(const char *s, size_t len)
 
 	if (len < 4 || s[0] != '*' || s[1] != ' ' || parse_u64(&p, end, &n))
 		return (0);
-	if (end - p < 7 || memcmp(p, "joined:", 7) != 0)
+	if (end - p < 6 || memcmp(p, "joined", 6) != 0 ||
+	    (end - p > 6 && p[6] != ':'))
 		return (0);
 	return (n);
 }
@@ -372,12 +373,12 @@ chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 		st.onlines++;
 		return;
 	}
-	if (has_suffix(s, len, " joined")) {
-		st.joins++;
-		return;
-	}
 	if ((n = gathered_joins(s, len)) > 0) {
 		st.joins += n;
+		return;
+	}
+	if (has_suffix(s, len, " joined")) {
+		st.joins++;
 		return;
 	}
 	if (has_suffix(s, len, " dropped (too slow)")) {
@@ -1444,7 +1445,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (phase >= 2 && (uint64_t)st.finished + (uint64_t)st.dead >=
-		    (uint64_t)nreaders) {
+		    (uint64_t)nreaders && st.surge_welcomes >= (uint64_t)(surged ?
+		    opt.surge : 0)) {
 			t_end = now_ns();
 			break;
 		}

@@ -16,7 +16,7 @@
 #   door           storm churn surge: a big room's door
 #   storm          ROOM_CLIENTS idle clients join; all drop and reconnect at
 #                  once; then one broadcast to all
-#   churn          ROOM_CLIENTS clients, 10 talking at 1000 lines/s in all,
+#   churn          ROOM_CLIENTS clients, 10 talking at 100 lines/s in all,
 #                  while CHURN clients a second join and leave ("churn"),
 #                  and the same room without them ("quiet")
 #   surge          1000 clients talking as in churn while SURGE clients
@@ -351,9 +351,9 @@ storm() { cell storm -n "$ROOM_CLIENTS" --idle -t 1 --storm -d 1800; }
 churn() {
 	local rep
 	for rep in $(seq "$REPS"); do
-		REPS=1 cell quiet -n "$ROOM_CLIENTS" -s 10 -r 1000 \
+		REPS=1 cell quiet -n "$ROOM_CLIENTS" -s 10 -r 100 \
 		    -t "$DURATION" -d 1800
-		REPS=1 cell churn -n "$ROOM_CLIENTS" -s 10 -r 1000 \
+		REPS=1 cell churn -n "$ROOM_CLIENTS" -s 10 -r 100 \
 		    -t "$DURATION" --churn "$CHURN" -d 1800
 	done
 }
@@ -506,6 +506,18 @@ END {
 			    (w >= 0 ? sprintf("%.0f", w) : "-"),
 			    (w >= 0 ? sprintf("%.1f", m(lab, t, "redis_us_per_line")) : "-"),
 			    lost[lab, t], reord[lab, t], failed[lab, t], runs[lab, t]
+		}
+		if (t != "churn" && t != "surge")
+			continue
+		print ""
+		print "| server | room welcomed s | churners in and out | surge welcomed s | slow drops |"
+		print "|---|---:|---:|---:|---:|"
+		for (li = 1; li <= 5; li++) {
+			lab = L[li]
+			if (!((lab SUBSEP t) in has)) continue
+			printf "| %s | %.2f | %.0f | %.2f | %.0f |\n", name[lab],
+			    m(lab, t, "welcome_s"), m(lab, t, "churns"),
+			    m(lab, t, "surge_s"), m(lab, t, "other_dropped")
 		}
 	}
 	for (ci = 1; ci <= 2; ci++) {

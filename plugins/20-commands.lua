@@ -17,8 +17,8 @@ chat.command {
 	name = "who",
 	args = { 0, 2 },
 	usage = "[<prefix>[|<page>]]",
-	help = "list the users online and their addresses, a page at a " ..
-	    "time in a big room, or those whose names start with <prefix>",
+	help = "list the users online and their addresses (a page at a " ..
+	    "time in a big room), or those whose names start with <prefix>",
 	run = function(user, prefix, page)
 		local n = chat.count()
 		local per = room.who_page

@@ -77,8 +77,8 @@ class EffectiveConfigTest(unittest.TestCase):
             self.assertIn((section, key), keys, "[%s] %s missing"
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
-        self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "cluster", "plugin.motd"])
+        self.assertEqual(order, ["server", "buffers", "limits", "room", "lua",
+                                 "log", "metrics", "cluster", "plugin.motd"])
         self.assertEqual(keys[("server", "bind")],
                          ("127.0.0.1", "%s:3" % path))
         self.assertEqual(keys[("server", "max_clients")],
