@@ -45,6 +45,7 @@
 #   DURATION=5       seconds of sending per run
 #   IDLE_CLIENTS=2000  BIG_CLIENTS=19000
 #   ROOM_CLIENTS=10000  CHURN=100  SURGE=5000
+#   WINDOW=16        the fanout senders' window of unechoed lines
 #   RAW=file         where the key=value lines go (kept)
 #
 # Every server is started here on 127.0.0.1 and stopped here by its PID;
@@ -65,6 +66,7 @@ REPS=${REPS:-3}
 DURATION=${DURATION:-5}
 IDLE_CLIENTS=${IDLE_CLIENTS:-2000}
 ROOM_CLIENTS=${ROOM_CLIENTS:-10000}
+WINDOW=${WINDOW:-16}
 CHURN=${CHURN:-100}
 SURGE=${SURGE:-5000}
 PRESENCE_USERS=${PRESENCE_USERS:-10000}
@@ -281,7 +283,7 @@ cell() {
 	done
 }
 
-fanout() { cell fanout -n 1000 -s 10 -b 64 -t "$DURATION"; }
+fanout() { cell fanout -n 1000 -s 10 -b 64 -w "$WINDOW" -t "$DURATION"; }
 chatty() { cell chatty -n 100 -s 100 -r 2000 -b 64 -t "$DURATION"; }
 slow() { cell slow -n 1000 -s 10 -b 64 -t "$DURATION" -k 1; }
 idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
@@ -448,7 +450,7 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	    (f["churn"] > 0 ? " + " f["churn"] " joining and leaving a second" : "") \
 	    (f["surge"] > 0 ? " + " f["surge"] " connecting at once" : "") \
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
-	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
+	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out, window " f["window"]))
 	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
 	f["redis_us_per_line"] = f["watch_cpu_s"] >= 0 && f["sent"] > 0 ? f["watch_cpu_s"] * 1e6 / f["sent"] : -1
 	for (k in f)
