@@ -83,6 +83,7 @@ struct conn {
 	int		 slow;		/* never reads */
 	int		 dead;
 	int		 welcomed;	/* chatd: welcome; redis: subscribed */
+	int		 retries;	/* connections lost before the welcome */
 	int		 onlined;	/* chatd: the "* online" line */
 	int		 sender;	/* sender index, or -1 */
 	int		 pollout;
@@ -137,13 +138,14 @@ static uint64_t		 target;	/* lines each reader must get */
 static int		 phase;		/* 0 join, 1 slow join, 2 chat, 3 drain */
 static uint64_t		 last_input;	/* time of the last chatd input */
 static int		 nchurn;	/* churn slots, after the slow ones */
+static struct sockaddr_in *servers;	/* where clients connect: ports[] */
 
 static struct {
 	uint64_t	 welcomes, onlines, joins, drops_slow, drops_other;
 	uint64_t	 other, errors, chat_early;
 	uint64_t	 deliveries, reordered, bad;
 	uint64_t	 lat_max;
-	uint64_t	 churns, surge_welcomes;
+	uint64_t	 churns, surge_welcomes, reconnects;
 	uint64_t	 t_surge, t_surge_done;	/* surge opened, all welcomed */
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
@@ -151,6 +153,9 @@ static struct {
 } st;
 
 static void	usage(int) __attribute__((noreturn));
+static void	conn_open(struct conn *, const struct sockaddr_in *);
+static const struct sockaddr_in *client_addr(const struct sockaddr_in *, int);
+static void	conn_shut(struct conn *);
 static void	die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 
@@ -316,8 +321,6 @@ gathered_joins(const char *s, size_t len)
 		return (0);
 	return (n);
 }
-
-static void	conn_shut(struct conn *);
 
 /* An extra client was welcomed: a churner leaves at once. */
 static void
@@ -535,11 +538,29 @@ redis_input(struct conn *c, const char *buf, size_t len, uint64_t t)
 	return ((size_t)(p - buf));
 }
 
+/*
+ * A connection was closed or reset.  One that had no welcome yet was lost
+ * at the door (a server too busy to accept in time lets the kernel drop
+ * it from a full accept queue), and connects again, as a real client
+ * would, a few times; anything else is dead.
+ */
 static void
 conn_dead(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
+	if (!c->welcomed && opt.proto == P_CHATD && c->retries < 5 &&
+	    c->fd != -1) {
+		if (opt.verbose)
+			fprintf(stderr, "chatbench: client %d (%s): %s before "
+			    "its welcome; connecting again\n", c->idx, c->name,
+			    why);
+		c->retries++;
+		st.reconnects++;
+		conn_shut(c);
+		conn_open(c, client_addr(servers, c->idx));
+		return;
+	}
 	if (opt.verbose)
 		fprintf(stderr, "chatbench: client %d (%s): %s\n", c->idx,
 		    c->name, why);
@@ -802,6 +823,15 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 		memcpy(conn_reserve(c, sizeof hello - 1), hello,
 		    sizeof hello - 1);
 		c->olen += sizeof hello - 1;
+	} else if (!c->slow) {
+		/*
+		 * A blank line, which chatd ignores: should the server's
+		 * kernel have dropped the connection from a full accept
+		 * queue, it answers this with a reset, and the client knows
+		 * to connect again instead of waiting for ever.
+		 */
+		memcpy(conn_reserve(c, 1), "\n", 1);
+		c->olen += 1;
 	}
 	if (c->slow && opt.proto == P_CHATD)
 		return;		/* never polled: it never reads */
@@ -1325,6 +1355,7 @@ main(int argc, char **argv)
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
 	memset(&sin, 0, sizeof sin);
+	servers = sin;
 	for (i = 0; i < opt.nports; i++) {
 		sin[i].sin_family = AF_INET;
 		sin[i].sin_port = htons((uint16_t)opt.ports[i]);
@@ -1561,7 +1592,7 @@ wait:
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld"
 	    " welcome_s=%.3f storm=%d storm_s=%.3f storm_srv_cpu_s=%.2f"
 	    " churn=%g churns=%" PRIu64 " surge=%d surge_welcomed=%" PRIu64
-	    " surge_s=%.3f complete=%d\n",
+	    " surge_s=%.3f reconnects=%" PRIu64 " complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.lines, opt.duration, opt.bytes, opt.window,
 	    opt.rate, opt.sources, sent, expected, st.deliveries,
@@ -1587,7 +1618,7 @@ wait:
 	    t_storm) / 1e9 : -1., scpu0 >= 0. && scpu1 >= 0. ? scpu1 - scpu0 :
 	    -1., opt.churn, st.churns, opt.surge, st.surge_welcomes,
 	    st.t_surge_done > st.t_surge ? (double)(st.t_surge_done -
-	    st.t_surge) / 1e9 : -1., !timed_out);
+	    st.t_surge) / 1e9 : -1., st.reconnects, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */

@@ -464,16 +464,16 @@ END {
 		t = tests[ti]
 		printf "\n### %s: %s (medians)\n\n", t, what[t]
 		if (t == "storm") {
-			print "| server | all welcomed s | settled s | server CPU s joining | storm: all welcomed again s | server CPU s in the storm | broadcast to all after, ms | failed runs |"
-			print "|---|---:|---:|---:|---:|---:|---:|---:|"
+			print "| server | all welcomed s | settled s | server CPU s joining | storm: all welcomed again s | server CPU s in the storm | broadcast to all after, ms | reconnects | failed runs |"
+			print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 			for (li = 1; li <= 5; li++) {
 				lab = L[li]
 				if (!((lab SUBSEP t) in has)) continue
-				printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %d/%d |\n", name[lab],
+				printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f | %d/%d |\n", name[lab],
 				    m(lab, t, "welcome_s"), m(lab, t, "join_s"),
 				    m(lab, t, "join_srv_cpu_s"), m(lab, t, "storm_s"),
 				    m(lab, t, "storm_srv_cpu_s"), m(lab, t, "elapsed_s") * 1000,
-				    failed[lab, t], runs[lab, t]
+				    m(lab, t, "reconnects"), failed[lab, t], runs[lab, t]
 			}
 			continue
 		}
