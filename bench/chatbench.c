@@ -70,6 +70,7 @@
 #define QUIET_S		0.5	/* idle mode: no input for this long = settled */
 #define TIMER_TAG	UINT32_MAX	/* epoll data of the timerfd */
 #define MAX_PORTS	16	/* nodes of a cluster, and their pids */
+#define SURGE_STEP	200	/* surging clients connected per loop turn */
 
 /* Histogram of nanoseconds: exact below 1024, then 512 steps per octave. */
 #define H_SUB		512
@@ -1316,7 +1317,7 @@ main(int argc, char **argv)
 	long			 rss0, rss_idle = -1, rss_kb, hwm_kb;
 	long long		 sr0 = -1, sw0 = -1, sr1 = -1, sw1 = -1;
 	int			 i, n, total, nall, next = 0, ramping;
-	int			 stormed = 0, surged = 0;
+	int			 stormed = 0, surged = 0, surge_next = 0;
 	uint64_t		 t_welcomed = 0, t_storm = 0, t_storm_done = 0;
 	double			 scpu0 = -1., scpu1 = -1., churn_at = 0.;
 	int			 timed_out = 0, to, ok, nreaders;
@@ -1462,9 +1463,14 @@ main(int argc, char **argv)
 			    t >= (double)t_chat / 1e9 + opt.duration / 3.) {
 				surged = 1;
 				st.t_surge = now_ns();
-				for (i = total + nchurn; i < nall; i++)
-					conn_open(&conns[i], client_addr(sin, i));
+				surge_next = total + nchurn;
 			}
+			/* A few hundred a turn: the generator keeps reading
+			 * the room's chat while it connects the crowd. */
+			for (i = 0; surged && surge_next < nall &&
+			    i < SURGE_STEP; i++, surge_next++)
+				conn_open(&conns[surge_next],
+				    client_addr(sin, surge_next));
 			pump(t, t_stop);
 			if (opt.lines == 0 && t >= t_stop) {
 				/* duration over: wait for what was sent */

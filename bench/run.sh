@@ -19,8 +19,9 @@
 #   churn          ROOM_CLIENTS clients, 10 talking at 100 lines/s in all,
 #                  while CHURN clients a second join and leave ("churn"),
 #                  and the same room without them ("quiet")
-#   surge          1000 clients talking as in churn while SURGE clients
-#                  connect at once
+#   surge          1000 clients, 10 talking at 100 lines/s in all, while
+#                  SURGE clients connect at once ("surge"), and the same
+#                  room without them ("calm")
 #   syscalls       chatd only: its system calls per delivered line in the
 #                  fanout and chatty runs (needs perf and its syscall
 #                  tracepoints)
@@ -78,7 +79,7 @@ CC=${CC:-cc}
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(standard)
 
-work=$(mktemp -d /tmp/chatbench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/chatbench.XXXXXX")
 spid=
 xpids=		# a cluster run's processes: its nodes, then its redis-server
 
@@ -359,7 +360,14 @@ churn() {
 		    -t "$DURATION" --churn "$CHURN" -d 1800
 	done
 }
-surge() { cell surge -n 1000 -s 10 -r 1000 -t "$DURATION" --surge "$SURGE" -d 600; }
+surge() {
+	local rep
+	for rep in $(seq "$REPS"); do
+		REPS=1 cell calm -n 1000 -s 10 -r 100 -t "$DURATION" -d 600
+		REPS=1 cell surge -n 1000 -s 10 -r 100 -t "$DURATION" \
+		    --surge "$SURGE" -d 600
+	done
+}
 
 # syscalls: system calls of chatd per delivered line, counted by perf's
 # syscall tracepoints from the end of the join to the end of the run
