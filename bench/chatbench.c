@@ -37,6 +37,13 @@
  * verification (it measures, it does not trust), and the time from
  * connect() to the end of each handshake is reported.
  *
+ * The load of a big room's door: --storm drops every client at once once
+ * all are in and reconnects them all at once, and times until every one
+ * is welcomed again; --churn R has R extra clients a second join and
+ * leave while the room talks; --surge M connects M extra clients at once
+ * a third of the way into the talk.  The extra clients read everything
+ * and count for nothing but their own welcome.
+ *
  * Output: one line for people, then one line of key=value pairs.  Exit
  * status: 0 when every line arrived, in order, before the deadline; 1
  * otherwise; 2 on a usage or setup error.
@@ -79,6 +86,7 @@
 #define QUIET_S		0.5	/* idle mode: no input for this long = settled */
 #define TIMER_TAG	UINT32_MAX	/* epoll data of the timerfd */
 #define MAX_PORTS	16	/* nodes of a cluster, and their pids */
+#define SURGE_STEP	200	/* surging clients connected per loop turn */
 
 /* Histogram of nanoseconds: exact below 1024, then 512 steps per octave. */
 #define H_SUB		512
@@ -92,6 +100,7 @@ struct conn {
 	int		 slow;		/* never reads */
 	int		 dead;
 	int		 welcomed;	/* chatd: welcome; redis: subscribed */
+	int		 retries;	/* connections lost before the welcome */
 	int		 onlined;	/* chatd: the "* online" line */
 	int		 sender;	/* sender index, or -1 */
 	int		 pollout;
@@ -99,6 +108,9 @@ struct conn {
 	int		 handshaking;	/* --tls: the handshake is not done */
 	uint64_t	 t_connect;	/* when connect() was called */
 	int		 ws_up;		/* --ws: the 101 response is in */
+	int		 extra;		/* 0, or EXTRA_CHURN, EXTRA_SURGE */
+#define EXTRA_CHURN	1
+#define EXTRA_SURGE	2
 	char		 name[NAME_MAX_LEN];
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
@@ -133,9 +145,12 @@ static struct {
 	double		 upgrade;	/* SIGUSR2 to pid this long into chat */
 	int		 tls;
 	int		 ws;		/* over WebSocket */
+	int		 storm;		/* drop all, reconnect all at once */
+	double		 churn;		/* joins and leaves a second */
+	int		 surge;		/* clients connecting at once */
 } opt = {
 	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
-	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0, 0
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0, 0, 0, 0., 0
 };
 
 static SSL_CTX		*tls_ctx;	/* --tls */
@@ -152,6 +167,8 @@ static uint64_t		 hist[H_BUCKETS];
 static uint64_t		 target;	/* lines each reader must get */
 static int		 phase;		/* 0 join, 1 slow join, 2 chat, 3 drain */
 static uint64_t		 last_input;	/* time of the last chatd input */
+static int		 nchurn;	/* churn slots, after the slow ones */
+static struct sockaddr_in *servers;	/* where clients connect: ports[] */
 
 static struct {
 	uint64_t	 welcomes, onlines, joins, drops_slow, drops_other;
@@ -161,6 +178,8 @@ static struct {
 	uint64_t	 gap_max;	/* longest wait of a client between lines */
 	uint64_t	 t_upgrade;	/* when SIGUSR2 was sent */
 	uint64_t	 handshakes, hs_sum, hs_max;	/* --tls, ns */
+	uint64_t	 churns, surge_welcomes, reconnects;
+	uint64_t	 t_surge, t_surge_done;	/* surge opened, all welcomed */
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
 	int		 dead, finished;
@@ -168,6 +187,9 @@ static struct {
 
 static void	usage(int) __attribute__((noreturn));
 static void	conn_dead(struct conn *, const char *);
+static void	conn_open(struct conn *, const struct sockaddr_in *);
+static const struct sockaddr_in *client_addr(const struct sockaddr_in *, int);
+static void	conn_shut(struct conn *);
 static void	die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 
@@ -296,6 +318,8 @@ handle_chat(struct conn *c, const char *p, const char *end, uint64_t t)
 		st.bad++;
 		return;
 	}
+	if (c->extra)
+		return;		/* counts for nothing but its welcome */
 	if (phase < 2) {
 		st.chat_early++;
 		return;
@@ -319,12 +343,44 @@ handle_chat(struct conn *c, const char *p, const char *end, uint64_t t)
 		c->acked++;
 }
 
+/*
+ * The joins a gathered notice announces ("* 37 joined: ada, bob and 35
+ * more"), or 0 if the line is not one.
+ */
+static uint64_t
+gathered_joins(const char *s, size_t len)
+{
+	const char	*p = s + 2, *end = s + len;
+	uint64_t	 n;
+
+	if (len < 4 || s[0] != '*' || s[1] != ' ' || parse_u64(&p, end, &n))
+		return (0);
+	if (end - p < 6 || memcmp(p, "joined", 6) != 0 ||
+	    (end - p > 6 && p[6] != ':'))
+		return (0);
+	return (n);
+}
+
+/* An extra client was welcomed: a churner leaves at once. */
+static void
+extra_welcomed(struct conn *c, uint64_t t)
+{
+	if (c->extra == EXTRA_CHURN) {
+		st.churns++;
+		conn_shut(c);
+		return;
+	}
+	if (++st.surge_welcomes == (uint64_t)opt.surge)
+		st.t_surge_done = t;
+}
+
 /* One chatd line (CRLF stripped) received by c at time t. */
 static void
 chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 {
 	const char	*p, *end = s + len;
 	int		 i, total = opt.nclients + opt.nslow;
+	uint64_t	 n;
 
 	if (len > 0 && s[0] == '[') {
 		p = memchr(s, ']', len);
@@ -342,6 +398,10 @@ chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 			    s);
 		return;
 	}
+	if (len >= 10 && memcmp(s, "* welcome ", 10) == 0 && c->extra) {
+		extra_welcomed(c, t);
+		return;
+	}
 	if (len >= 10 && memcmp(s, "* welcome ", 10) == 0) {
 		c->welcomed = 1;
 		st.welcomes++;
@@ -353,6 +413,10 @@ chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 	if (len >= 10 && memcmp(s, "* online (", 10) == 0) {
 		c->onlined = 1;
 		st.onlines++;
+		return;
+	}
+	if ((n = gathered_joins(s, len)) > 0) {
+		st.joins += n;
 		return;
 	}
 	if (has_suffix(s, len, " joined")) {
@@ -635,7 +699,6 @@ io_write(struct conn *c, const char *buf, size_t len)
 	return (-1);
 }
 
-static void	conn_dead(struct conn *, const char *);
 
 /*
  * One step of c's handshake.  Until it is done the socket is watched for
@@ -681,11 +744,29 @@ conn_handshake(struct conn *c)
 	    errno != 0 ? strerror(errno) : "closed during the handshake");
 }
 
+/*
+ * A connection was closed or reset.  One that had no welcome yet was lost
+ * at the door (a server too busy to accept in time lets the kernel drop
+ * it from a full accept queue), and connects again, as a real client
+ * would, a few times; anything else is dead.
+ */
 static void
 conn_dead(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
+	if (!c->welcomed && opt.proto == P_CHATD && c->retries < 5 &&
+	    c->fd != -1) {
+		if (opt.verbose)
+			fprintf(stderr, "chatbench: client %d (%s): %s before "
+			    "its welcome; connecting again\n", c->idx, c->name,
+			    why);
+		c->retries++;
+		st.reconnects++;
+		conn_shut(c);
+		conn_open(c, client_addr(servers, c->idx));
+		return;
+	}
 	if (opt.verbose)
 		fprintf(stderr, "chatbench: client %d (%s): %s\n", c->idx,
 		    c->name, why);
@@ -727,6 +808,8 @@ conn_read(struct conn *c)
 			used = ws_input(c, rbuf, len, t);
 		else
 			used = chatd_input(c, rbuf, len, t);
+		if (c->fd == -1)
+			return;		/* a churner, gone once welcomed */
 		c->carry_len = len - used;
 		if (c->carry_len > c->carry_cap) {
 			c->carry_cap = c->carry_len * 2;
@@ -740,6 +823,27 @@ conn_read(struct conn *c)
 		if (c->ssl != NULL)
 			round = 0;	/* no event would announce the rest */
 	}
+}
+
+/*
+ * Close c as a client that leaves does (a FIN, not a reset) and forget
+ * what it had read, so that its slot can connect again.
+ */
+static void
+conn_shut(struct conn *c)
+{
+	if (c->fd == -1)
+		return;
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	close(c->fd);
+	c->fd = -1;
+	c->handshaking = c->ws_up = 0;
+	c->welcomed = c->onlined = c->pollout = 0;
+	c->carry_len = c->olen = c->ooff = 0;
 }
 
 static void
@@ -969,6 +1073,15 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 		memcpy(conn_reserve(c, sizeof upgrade - 1), upgrade,
 		    sizeof upgrade - 1);
 		c->olen += sizeof upgrade - 1;
+	} else if (!c->slow) {
+		/*
+		 * A blank line, which chatd ignores: should the server's
+		 * kernel have dropped the connection from a full accept
+		 * queue, it answers this with a reset, and the client knows
+		 * to connect again instead of waiting for ever.
+		 */
+		memcpy(conn_reserve(c, 1), "\n", 1);
+		c->olen += 1;
 	}
 	c->t_connect = now_ns();
 	if (opt.tls) {
@@ -1134,6 +1247,9 @@ static const struct option longopts[] = {
 	{ "upgrade",	required_argument, NULL, 'U' },
 	{ "tls",	no_argument,	   NULL, 'T' },
 	{ "ws",		no_argument,	   NULL, 'X' },
+	{ "storm",	no_argument,	   NULL, 'O' },
+	{ "churn",	required_argument, NULL, 'C' },
+	{ "surge",	required_argument, NULL, 'G' },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -1187,6 +1303,12 @@ usage(int status)
 "                      not verified); the handshake times are reported\n"
 "  -X, --ws            chatd over WebSocket: PORT is its [websocket] port;\n"
 "                      every client upgrades at /ws, each line is a frame\n"
+"  -O, --storm         once all are in, drop every client at once and\n"
+"                      reconnect them all at once; time the welcomes\n"
+"  -C, --churn R       R extra clients a second join and leave while the\n"
+"                      room talks (needs --duration)\n"
+"  -G, --surge M       M extra clients connect at once a third of the way\n"
+"                      into the talk (needs --duration)\n"
 "  -v, --verbose       progress and oddities on stderr (twice: more)\n"
 "  -h, --help          this text\n"
 "\n"
@@ -1242,7 +1364,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:TXvh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:TXOC:G:vh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1315,6 +1437,13 @@ parse_args(int argc, char **argv)
 			opt.upgrade = num(longopts[i].name, optarg, 0.001, 1e6);
 			break;
 		case 'T': opt.tls = 1; break;
+		case 'O': opt.storm = 1; break;
+		case 'C':
+			opt.churn = num(longopts[i].name, optarg, 0, 10000);
+			break;
+		case 'G':
+			opt.surge = (int)num(longopts[i].name, optarg, 0, 1e6);
+			break;
 		case 'v': opt.verbose++; break;
 		case 'h': usage(0);
 		default: usage(2);
@@ -1354,9 +1483,16 @@ parse_args(int argc, char **argv)
 		die("more senders than clients");
 	if (opt.nsenders == 0 && !opt.idle)
 		die("no senders");
+	if ((opt.storm || opt.churn > 0. || opt.surge > 0) &&
+	    opt.proto != P_CHATD)
+		die("--storm, --churn and --surge are for chatd");
+	if ((opt.churn > 0. || opt.surge > 0) && (opt.idle || opt.lines > 0))
+		die("--churn and --surge need a --duration of talk");
 	if (opt.sources == 0) {
 		opt.sources = strncmp(opt.host, "127.", 4) == 0 ?
-		    (opt.nclients + opt.nslow) / SOURCES_PER + 1 : 1;
+		    (opt.nclients * (opt.storm ? 2 : 1) + opt.nslow +
+		    opt.surge + (int)(opt.churn * opt.duration)) /
+		    SOURCES_PER + 1 : 1;
 		if (opt.sources > 254)
 			opt.sources = 254;
 	} else if (opt.sources > 1 && strncmp(opt.host, "127.", 4) != 0)
@@ -1380,7 +1516,6 @@ raise_nofile(int total)
 		    (unsigned long long)rl.rlim_cur, total);
 }
 
-/* Whether every reader has joined (chatd: and seen every join notice). */
 /*
  * Each slow client sends "who" --who-flood times: at most 256 bytes, which
  * a new socket's send buffer takes at once; the answers are never read.
@@ -1403,12 +1538,65 @@ who_flood(int from, int to)
 	}
 }
 
+/* Whether every reader has its welcome and its online line. */
 static int
-all_joined(int nreaders, uint64_t expect_joins)
+all_welcomed(int nreaders)
 {
 	return (st.welcomes + (uint64_t)st.dead >= (uint64_t)nreaders &&
-	    st.onlines + (uint64_t)st.dead >= (uint64_t)nreaders &&
-	    st.joins >= expect_joins);
+	    st.onlines + (uint64_t)st.dead >= (uint64_t)nreaders);
+}
+
+/*
+ * Whether the join notices are all in: every one counted, or (a server
+ * that gathers them, so that no count can be foretold) nothing came for
+ * QUIET_S.
+ */
+static int
+joins_settled(uint64_t expect_joins, double t)
+{
+	return (st.joins >= expect_joins ||
+	    t >= (double)last_input / 1e9 + QUIET_S);
+}
+
+/* Whether every reader has joined (chatd: and the notices settled). */
+static int
+all_joined(int nreaders, uint64_t expect_joins, double t)
+{
+	return (all_welcomed(nreaders) && joins_settled(expect_joins, t));
+}
+
+/*
+ * The storm: every reader drops at once, and at once connects again; the
+ * join phase starts over.
+ */
+static void
+storm_start(const struct sockaddr_in *sin, int nreaders)
+{
+	int	i;
+
+	for (i = 0; i < nreaders; i++)
+		conn_shut(&conns[i]);
+	st.welcomes = st.onlines = st.joins = 0;
+	for (i = 0; i < nreaders; i++)
+		conn_open(&conns[i], client_addr(sin, i));
+}
+
+/* Open the next free churn slot: one more client joins (and leaves). */
+static void
+churn_one(const struct sockaddr_in *sin, int first)
+{
+	static int	next;
+	int		i, k;
+
+	for (k = 0; k < nchurn; k++) {
+		i = first + (next + k) % nchurn;
+		if (conns[i].fd == -1) {
+			conn_open(&conns[i], client_addr(sin, i));
+			next = (next + k + 1) % nchurn;
+			return;
+		}
+	}
+	st.errors++;	/* every slot still waits for its welcome */
 }
 
 /* Count the readers that already have target lines. */
@@ -1431,7 +1619,6 @@ main(int argc, char **argv)
 	struct linger		 lg = { 1, 0 };
 	struct conn		*c;
 	uint64_t		 t_start, t_joined = 0, t_chat = 0, t_end = 0;
-	uint64_t		 t_welcomed = 0;
 	uint64_t		 expect_joins, expected, lost, sent;
 	double			 t, deadline, t_stop = 0., cpu0 = -1.;
 	double			 cpu1 = -1., jcpu0, jcpu1 = -1., me0 = 0.;
@@ -1440,7 +1627,10 @@ main(int argc, char **argv)
 	uint64_t		 expirations;
 	long			 rss0, rss_idle = -1, rss_kb, hwm_kb;
 	long long		 sr0 = -1, sw0 = -1, sr1 = -1, sw1 = -1;
-	int			 i, n, total, next = 0, ramping;
+	int			 i, n, total, nall, next = 0, ramping;
+	int			 stormed = 0, surged = 0, surge_next = 0;
+	uint64_t		 t_welcomed = 0, t_storm = 0, t_storm_done = 0;
+	double			 scpu0 = -1., scpu1 = -1., churn_at = 0.;
 	int			 timed_out = 0, to, ok, nreaders;
 	const char		*pname;
 
@@ -1455,20 +1645,25 @@ main(int argc, char **argv)
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	total = opt.nclients + opt.nslow;
-	raise_nofile(total);
+	/* A churner lives for one round trip: a few slots a second's worth. */
+	nchurn = opt.churn > 0. ? (int)opt.churn + 16 : 0;
+	nall = total + nchurn + opt.surge;
+	raise_nofile(nall);
 
-	conns = calloc((size_t)total, sizeof *conns);
+	conns = calloc((size_t)nall, sizeof *conns);
 	lastseq = calloc((size_t)opt.nclients * (size_t)(opt.nsenders + 1),
 	    sizeof *lastseq);
 	rbuf_cap = RBUF_INITIAL;
 	rbuf = malloc(rbuf_cap);
 	if (conns == NULL || lastseq == NULL || rbuf == NULL)
 		die("out of memory");
-	for (i = 0; i < total; i++) {
+	for (i = 0; i < nall; i++) {
 		conns[i].idx = i;
 		conns[i].fd = -1;
 		conns[i].sender = i < opt.nsenders ? i : -1;
-		conns[i].slow = i >= opt.nclients;
+		conns[i].slow = i >= opt.nclients && i < total;
+		conns[i].extra = i < total ? 0 : i < total + nchurn ?
+		    EXTRA_CHURN : EXTRA_SURGE;
 	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
@@ -1480,6 +1675,7 @@ main(int argc, char **argv)
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
 	memset(&sin, 0, sizeof sin);
+	servers = sin;
 	for (i = 0; i < opt.nports; i++) {
 		sin[i].sin_family = AF_INET;
 		sin[i].sin_port = htons((uint16_t)opt.ports[i]);
@@ -1511,10 +1707,18 @@ main(int argc, char **argv)
 				next++;
 				ramping++;
 			}
-			if (t_welcomed == 0 && st.welcomes + (uint64_t)st.dead >=
-			    (uint64_t)nreaders)
+			if (t_welcomed == 0 && all_welcomed(nreaders))
 				t_welcomed = now_ns();
-			if (all_joined(nreaders, expect_joins)) {
+			if (stormed && t_storm_done == 0 &&
+			    all_welcomed(nreaders)) {
+				t_storm_done = now_ns();
+				scpu1 = server_cpu();
+			}
+			if (stormed && all_joined(nreaders, 0, t)) {
+				phase = 1;	/* the slow ones are in already */
+				goto wait;
+			}
+			if (all_joined(nreaders, expect_joins, t)) {
 				t_joined = now_ns();
 				jcpu1 = server_cpu();
 				if (opt.verbose)
@@ -1533,11 +1737,23 @@ main(int argc, char **argv)
 			/* sit: read what comes, measure once all is quiet */
 			if (t < (double)t_joined / 1e9 + opt.duration ||
 			    t < (double)last_input / 1e9 + QUIET_S ||
-			    st.joins < expect_joins)
+			    !joins_settled(expect_joins, t))
 				goto wait;
-			rss_idle = server_status_kb("VmRSS:");
+			if (rss_idle < 0)
+				rss_idle = server_status_kb("VmRSS:");
 		}
-		if (phase == 1 && st.joins >= expect_joins &&
+		if (phase == 1 && opt.storm && !stormed &&
+		    joins_settled(expect_joins, t)) {
+			stormed = 1;
+			phase = 0;
+			if (opt.verbose)
+				fprintf(stderr, "chatbench: the storm\n");
+			scpu0 = server_cpu();
+			t_storm = now_ns();
+			storm_start(sin, nreaders);
+			goto wait;
+		}
+		if (phase == 1 && joins_settled(expect_joins, t) &&
 		    (opt.proto == P_CHATD || st.welcomes >= (uint64_t)total)) {
 			for (i = nreaders; i < total; i++)
 				if (opt.proto == P_REDIS && !conns[i].dead)
@@ -1557,6 +1773,7 @@ main(int argc, char **argv)
 			for (i = 0; i < opt.nsenders; i++)
 				conns[i].next_at = opt.rate > 0. ? t +
 				    (double)i / opt.rate : t;
+			churn_at = t;
 		}
 		if (phase == 2 && opt.upgrade > 0. && st.t_upgrade == 0 &&
 		    t >= (double)t_chat / 1e9 + opt.upgrade) {
@@ -1566,6 +1783,22 @@ main(int argc, char **argv)
 			st.t_upgrade = now_ns();
 		}
 		if (phase == 2) {
+			while (opt.churn > 0. && churn_at <= t && t < t_stop) {
+				churn_one(sin, total);
+				churn_at += 1. / opt.churn;
+			}
+			if (opt.surge > 0 && !surged &&
+			    t >= (double)t_chat / 1e9 + opt.duration / 3.) {
+				surged = 1;
+				st.t_surge = now_ns();
+				surge_next = total + nchurn;
+			}
+			/* A few hundred a turn: the generator keeps reading
+			 * the room's chat while it connects the crowd. */
+			for (i = 0; surged && surge_next < nall &&
+			    i < SURGE_STEP; i++, surge_next++)
+				conn_open(&conns[surge_next],
+				    client_addr(sin, surge_next));
 			pump(t, t_stop);
 			if (opt.lines == 0 && t >= t_stop) {
 				/* duration over: wait for what was sent */
@@ -1577,7 +1810,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (phase >= 2 && (uint64_t)st.finished + (uint64_t)st.dead >=
-		    (uint64_t)nreaders) {
+		    (uint64_t)nreaders && st.surge_welcomes >= (uint64_t)(surged ?
+		    opt.surge : 0)) {
 			t_end = now_ns();
 			break;
 		}
@@ -1587,6 +1821,9 @@ wait:
 			next_due = pump_next(t_stop);
 			if (opt.lines == 0 && (next_due < 0. || next_due > t_stop))
 				next_due = t_stop;
+			if (opt.churn > 0. && churn_at < t_stop &&
+			    (next_due < 0. || churn_at < next_due))
+				next_due = churn_at;
 			if (next_due >= 0. && next_due <= t)
 				to = 0;
 			else if (next_due >= 0.)
@@ -1640,11 +1877,25 @@ wait:
 	expected = (uint64_t)nreaders * sent;
 	lost = expected > st.deliveries ? expected - st.deliveries : 0;
 	ok = !timed_out && lost == 0 && st.reordered == 0 && st.bad == 0 &&
-	    st.dead == 0 && st.errors == 0 && st.drops_other == 0;
+	    st.dead == 0 && st.errors == 0 && st.drops_other == 0 &&
+	    (!opt.storm || t_storm_done > 0) &&
+	    st.surge_welcomes == (uint64_t)opt.surge;
 	srv_pct = cpu0 >= 0. && cpu1 >= 0. && el > 0. ?
 	    100. * (cpu1 - cpu0) / el : -1.;
 	me_pct = el > 0. ? 100. * (me1 - me0) / el : -1.;
 
+	if (opt.storm)
+		printf("%s: storm: %d clients dropped and reconnected at once, "
+		    "all welcomed again in %.2f s (server CPU %.2f s)\n", pname,
+		    nreaders, t_storm_done > t_storm ? (double)(t_storm_done -
+		    t_storm) / 1e9 : -1., scpu0 >= 0. && scpu1 >= 0. ?
+		    scpu1 - scpu0 : -1.);
+	if (opt.churn > 0. || opt.surge > 0)
+		printf("%s: %" PRIu64 " churners joined and left; %" PRIu64
+		    " of %d surging clients welcomed in %.2f s\n", pname,
+		    st.churns, st.surge_welcomes, opt.surge,
+		    st.t_surge_done > st.t_surge ? (double)(st.t_surge_done -
+		    st.t_surge) / 1e9 : -1.);
 	if (opt.idle)
 		printf("%s: %d idle clients joined in %.2f s; server RSS %.1f "
 		    "MiB -> %.1f MiB, %.0f bytes per connection; a broadcast "
@@ -1683,7 +1934,9 @@ wait:
 	    " rss_per_conn_b=%.0f srv_rss_kb=%ld srv_hwm_kb=%ld"
 	    " gap_max_us=%.1f upgraded=%d"
 	    " welcome_s=%.3f tls=%d handshakes=%" PRIu64 " handshake_mean_us=%.1f"
-	    " handshake_max_us=%.1f complete=%d\n",
+	    " handshake_max_us=%.1f storm=%d storm_s=%.3f storm_srv_cpu_s=%.2f"
+	    " churn=%g churns=%" PRIu64 " surge=%d surge_welcomed=%" PRIu64
+	    " surge_s=%.3f reconnects=%" PRIu64 " complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.whoflood, opt.lines, opt.duration, opt.bytes,
 	    opt.window,
@@ -1708,11 +1961,16 @@ wait:
 	    st.t_upgrade != 0, t_welcomed > 0 ?
 	    (double)(t_welcomed - t_start) / 1e9 : -1., opt.tls, st.handshakes,
 	    st.handshakes > 0 ? (double)st.hs_sum / (double)st.handshakes /
-	    1e3 : -1., (double)st.hs_max / 1e3, !timed_out);
+	    1e3 : -1., (double)st.hs_max / 1e3,
+	    opt.storm, t_storm_done > t_storm ? (double)(t_storm_done -
+	    t_storm) / 1e9 : -1., scpu0 >= 0. && scpu1 >= 0. ? scpu1 - scpu0 :
+	    -1., opt.churn, st.churns, opt.surge, st.surge_welcomes,
+	    st.t_surge_done > st.t_surge ? (double)(st.t_surge_done -
+	    st.t_surge) / 1e9 : -1., st.reconnects, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */
-	for (i = 0; i < total; i++) {
+	for (i = 0; i < nall; i++) {
 		if (conns[i].fd != -1) {
 			setsockopt(conns[i].fd, SOL_SOCKET, SO_LINGER, &lg,
 			    sizeof lg);

@@ -3,7 +3,7 @@
 # Benchmark chatd with chatbench(1), side by side with Redis pub/sub and
 # optionally with a second chatd build.  See doc/performance.md.
 #
-# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|cluster|reuseport|presence|tls]...
+# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|door|storm|churn|surge|cluster|reuseport|presence|tls]...
 #                                           (default: standard)
 #        bench/run.sh report RAWFILE        (the tables of an earlier run)
 #
@@ -13,6 +13,15 @@
 #   slow           fanout plus one client that never reads
 #   idle           IDLE_CLIENTS idle clients: server RSS per connection
 #   big            BIG_CLIENTS idle clients, then one broadcast to all
+#   door           storm churn surge: a big room's door
+#   storm          ROOM_CLIENTS idle clients join; all drop and reconnect at
+#                  once; then one broadcast to all
+#   churn          ROOM_CLIENTS clients, 10 talking at 100 lines/s in all,
+#                  while CHURN clients a second join and leave ("churn"),
+#                  and the same room without them ("quiet")
+#   surge          1000 clients, 10 talking at 100 lines/s in all, while
+#                  SURGE clients connect at once ("surge"), and the same
+#                  room without them ("calm")
 #   syscalls       chatd only: its system calls per delivered line in the
 #                  fanout and chatty runs (needs perf and its syscall
 #                  tracepoints)
@@ -45,6 +54,8 @@
 #   IDLE_CLIENTS=2000  BIG_CLIENTS=19000  HANDSHAKE_CLIENTS=5000
 #   TLS_HANDSHAKE_TIMEOUT=60  [tls] handshake_timeout of T: a crowd of
 #                    handshakes on a shared machine outlasts the default 10
+#   ROOM_CLIENTS=10000  CHURN=100  SURGE=5000
+#   WINDOW=16        the fanout senders' window of unechoed lines
 #   RAW=file         where the key=value lines go (kept)
 #
 # Every server is started here on 127.0.0.1 and stopped here by its PID;
@@ -64,6 +75,10 @@ REDIS=${REDIS-$(command -v redis-server || true)}
 REPS=${REPS:-3}
 DURATION=${DURATION:-5}
 IDLE_CLIENTS=${IDLE_CLIENTS:-2000}
+ROOM_CLIENTS=${ROOM_CLIENTS:-10000}
+WINDOW=${WINDOW:-16}
+CHURN=${CHURN:-100}
+SURGE=${SURGE:-5000}
 PRESENCE_USERS=${PRESENCE_USERS:-10000}
 NODES=${NODES:-2}
 BIG_CLIENTS=${BIG_CLIENTS:-19000}
@@ -75,7 +90,7 @@ CC=${CC:-cc}
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(standard)
 
-work=$(mktemp -d /tmp/chatbench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/chatbench.XXXXXX")
 spid=
 xpids=		# a cluster run's processes: its nodes, then its redis-server
 
@@ -318,7 +333,7 @@ cell() {
 	done
 }
 
-fanout() { cell fanout -n 1000 -s 10 -b 64 -t "$DURATION"; }
+fanout() { cell fanout -n 1000 -s 10 -b 64 -w "$WINDOW" -t "$DURATION"; }
 chatty() { cell chatty -n 100 -s 100 -r 2000 -b 64 -t "$DURATION"; }
 slow() { cell slow -n 1000 -s 10 -b 64 -t "$DURATION" -k 1; }
 idle() { cell idle -n "$IDLE_CLIENTS" --idle -t 3 -d 600; }
@@ -392,6 +407,26 @@ handshake() {
 	    -R "$HANDSHAKE_CLIENTS" -t 1 -d 600
 }
 tls() { tlsfanout; tlsidle; handshake; }
+storm() { cell storm -n "$ROOM_CLIENTS" --idle -t 1 --storm -d 1800; }
+# One label after the other per repetition, so that the pair shares the
+# machine's mood: a ratio, not two absolute figures.
+churn() {
+	local rep
+	for rep in $(seq "$REPS"); do
+		REPS=1 cell quiet -n "$ROOM_CLIENTS" -s 10 -r 100 \
+		    -t "$DURATION" -d 1800
+		REPS=1 cell churn -n "$ROOM_CLIENTS" -s 10 -r 100 \
+		    -t "$DURATION" --churn "$CHURN" -d 1800
+	done
+}
+surge() {
+	local rep
+	for rep in $(seq "$REPS"); do
+		REPS=1 cell calm -n 1000 -s 10 -r 100 -t "$DURATION" -d 600
+		REPS=1 cell surge -n 1000 -s 10 -r 100 -t "$DURATION" \
+		    --surge "$SURGE" -d 600
+	done
+}
 
 # syscalls: system calls of chatd per delivered line, counted by perf's
 # syscall tracepoints from the end of the join to the end of the run
@@ -480,8 +515,10 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	reord[lab, t] += f["reordered"]
 	if (f["mode"] == "idle") idlemode[t] = 1
 	what[t] = f["clients"] " clients" (f["slow"] > 0 ? " + " f["slow"] " slow" : "") \
+	    (f["churn"] > 0 ? " + " f["churn"] " joining and leaving a second" : "") \
+	    (f["surge"] > 0 ? " + " f["surge"] " connecting at once" : "") \
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
-	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out"))
+	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out, window " f["window"]))
 	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
 	f["redis_us_per_line"] = f["watch_cpu_s"] >= 0 && f["sent"] > 0 ? f["watch_cpu_s"] * 1e6 / f["sent"] : -1
 	for (k in f)
@@ -495,6 +532,20 @@ END {
 	for (ti = 1; ti <= ntests; ti++) {
 		t = tests[ti]
 		printf "\n### %s: %s (medians)\n\n", t, what[t]
+		if (t == "storm") {
+			print "| server | all welcomed s | settled s | server CPU s joining | storm: all welcomed again s | server CPU s in the storm | broadcast to all after, ms | reconnects | failed runs |"
+			print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+			for (li = 1; li <= 5; li++) {
+				lab = L[li]
+				if (!((lab SUBSEP t) in has)) continue
+				printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f | %d/%d |\n", name[lab],
+				    m(lab, t, "welcome_s"), m(lab, t, "join_s"),
+				    m(lab, t, "join_srv_cpu_s"), m(lab, t, "storm_s"),
+				    m(lab, t, "storm_srv_cpu_s"), m(lab, t, "elapsed_s") * 1000,
+				    m(lab, t, "reconnects"), failed[lab, t], runs[lab, t]
+			}
+			continue
+		}
 		if (t in idlemode) {
 			print "| server | all welcomed s | join s | server CPU s joining | RSS per connection, bytes | broadcast to all, ms | failed runs |"
 			print "|---|---:|---:|---:|---:|---:|---:|"
@@ -527,6 +578,18 @@ END {
 			    (w >= 0 ? sprintf("%.0f", w) : "-"),
 			    (w >= 0 ? sprintf("%.1f", m(lab, t, "redis_us_per_line")) : "-"),
 			    lost[lab, t], reord[lab, t], failed[lab, t], runs[lab, t]
+		}
+		if (t != "churn" && t != "surge")
+			continue
+		print ""
+		print "| server | room welcomed s | churners in and out | surge welcomed s | slow drops |"
+		print "|---|---:|---:|---:|---:|"
+		for (li = 1; li <= 5; li++) {
+			lab = L[li]
+			if (!((lab SUBSEP t) in has)) continue
+			printf "| %s | %.2f | %.0f | %.2f | %.0f |\n", name[lab],
+			    m(lab, t, "welcome_s"), m(lab, t, "churns"),
+			    m(lab, t, "surge_s"), m(lab, t, "other_dropped")
 		}
 	}
 	for (ci = 1; ci <= 2; ci++) {
@@ -619,11 +682,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 for m in "${modes[@]}"; do
 	case $m in
 	standard) fanout; chatty; slow; idle ;;
-	fanout|chatty|slow|idle|big|cluster|reuseport) "$m" ;;
+	door) storm; churn; surge ;;
+	fanout|chatty|slow|idle|big|storm|churn|surge|cluster|reuseport) "$m" ;;
 	tls|tlsfanout|tlsidle|handshake) "$m" ;;
 	syscalls) syscalls; exit 0 ;;
 	presence) presence; exit 0 ;;
-	*) die "unknown test $m (standard fanout chatty slow idle big syscalls cluster reuseport presence tls tlsfanout tlsidle handshake)" ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big door storm churn surge syscalls cluster reuseport presence tls tlsfanout tlsidle handshake)" ;;
 	esac
 done
 

@@ -2,15 +2,61 @@
 -- Each is an entry (see chatd-lua(7)): chatd counts its arguments and
 -- answers "! usage: ..." itself; a command that takes none ignores any.
 
--- Addresses are shown only with [server] show_addresses: a public room
--- should not hand every user's address to anyone who asks.
+-- who: one row per user.  A room of at most who_page users gets them
+-- all, in the order they joined; a bigger one, or a prefix, gets a page
+-- at a time in the order of the names: "who|ad" lists the names that
+-- start with "ad", "who||3" the third page of everyone, "who|ad|2" the
+-- second page of the names starting with "ad".  Addresses are shown
+-- only with [server] show_addresses: a public room should not hand every
+-- user's address to anyone who asks.
+local room = chat.config.room
+
+local function trim(s)
+	return s and s:match("^%s*(.-)%s*$") or ""
+end
+
 chat.command {
 	name = "who",
-	help = "list the users online",
-	run = function(user)
-		local users = chat.users()
+	args = { 0, 2 },
+	usage = "[<prefix>[|<page>]]",
+	help = "list the users online (a page at a time in a big room), " ..
+	    "or those whose names start with <prefix>",
+	run = function(user, prefix, page)
+		local n = chat.count()
 		local addrs = chat.config.server.show_addresses
-		user:send("* online (" .. #users .. "):")
+		local per = room.who_page
+		prefix, page = trim(prefix), trim(page)
+		if prefix == "" and page == "" and n <= per then
+			local users = chat.users()
+			user:send("* online (" .. #users .. "):")
+			for _, u in ipairs(users) do
+				user:send("*   " .. u.name ..
+				    (addrs and " " .. u.addr or ""))
+			end
+			return
+		end
+		local p = 1
+		if page ~= "" then
+			p = math.tointeger(tonumber(page))
+			if p == nil or p < 1 then
+				user:send("! the page is a number from 1")
+				return
+			end
+		end
+		local users, total = chat.prefix(prefix, per, (p - 1) * per)
+		local pages = math.max(1, (total + per - 1) // per)
+		if p > pages then
+			user:send("! there " .. (pages == 1 and "is 1 page" or
+			    "are " .. pages .. " pages"))
+			return
+		end
+		local what = prefix == "" and "" or
+		    " " .. total .. " start with \"" .. prefix .. "\";"
+		user:send("* online (" .. n .. "):" .. what .. " page " .. p ..
+		    " of " .. pages .. " by name" ..
+		    (pages > 1 and "; who|" .. prefix .. "|" ..
+		    (p < pages and p + 1 or 1) .. " for the " ..
+		    (p < pages and "next" or "first") or ""))
 		for _, u in ipairs(users) do
 			user:send("*   " .. u.name .. (addrs and " " .. u.addr or ""))
 		end

@@ -451,27 +451,102 @@ chat_users(lua_State *L)
 	return (1);
 }
 
+/* An optional count argument: at most this many; absent, no bound. */
+static lua_Integer
+api_opt_count(lua_State *L, int arg, const char *what)
+{
+	lua_Integer	n;
+
+	if (lua_isnoneornil(L, arg))
+		return (LUA_MAXINTEGER);
+	n = luaL_checkinteger(L, arg);
+	if (n < 0)
+		luaL_error(L, "%s must be 0 or more", what);
+	return (n);
+}
+
 /*
- * chat.names(): the name of every online user, in join order.  What
- * chat.users() and u.name give, without a handle and a metamethod call per
- * user: the default room lists everyone online to every newcomer, so with
- * N users that is N names per join.
+ * chat.names([n]): the name of every online user, or of the first n, in
+ * join order.  What chat.users() and u.name give, without a handle and a
+ * metamethod call per user; with n, it stops after n names, so a line that
+ * shows a few costs the few, not the room.
  */
 static int
 chat_names(lua_State *L)
 {
 	struct server	*srv = api_server(L);
 	struct client	*c;
-	lua_Integer	 n = 0;
+	lua_Integer	 n = 0, max = api_opt_count(L, 1, "n");
+	size_t		 online = registry_online(&srv->reg);
 
-	lua_createtable(L, (int)srv->reg.count, 0);
+	lua_createtable(L, (lua_Integer)online < max ? (int)online :
+	    (int)max, 0);
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
+		if (n >= max)
+			break;
 		if (!client_is_online(c))
 			continue;
 		lua_pushstring(L, c->name);
 		lua_rawseti(L, -2, ++n);
 	}
 	return (1);
+}
+
+/* chat.count(): how many users are online, at no cost. */
+static int
+chat_count(lua_State *L)
+{
+	lua_pushinteger(L,
+	    (lua_Integer)registry_online(&api_server(L)->reg));
+	return (1);
+}
+
+/*
+ * chat.prefix(prefix [, n [, skip]]): the handles of the online users
+ * whose names start with prefix (compared folded, as names are), in the
+ * order of their folded names, skipping the first skip and at most n;
+ * and how many have the prefix in all.  O(log N) to find the run, and
+ * O(log N) a handle: a page of "who" in a room of any size.
+ */
+static int
+chat_prefix(lua_State *L)
+{
+	struct server	*srv = api_server(L);
+	struct client	*c;
+	const char	*prefix;
+	char		*key;
+	size_t		 len, keylen, first, total, i;
+	lua_Integer	 n = 0, max, skip;
+
+	prefix = luaL_checklstring(L, 1, &len);
+	max = api_opt_count(L, 2, "n");
+	skip = lua_isnoneornil(L, 3) ? 0 : luaL_checkinteger(L, 3);
+	if (skip < 0)
+		return (luaL_error(L, "skip must be 0 or more"));
+	luaL_checkstack(L, 5, NULL);
+	lua_newtable(L);
+	if (len == 0) {
+		key = NULL;
+		keylen = 0;
+	} else if ((key = name_fold(prefix, len, &keylen)) == NULL) {
+		lua_pushinteger(L, 0);	/* not text: no name starts so */
+		return (2);
+	}
+	total = roster_prefix(&srv->reg.roster, key != NULL ? key : "",
+	    keylen, &first);
+	free(key);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_handles);
+	for (i = (size_t)skip < total ? (size_t)skip : total; i < total &&
+	    n < max; i++) {
+		c = roster_nth(&srv->reg.roster, first + i);
+		if (c == NULL || !client_is_online(c))
+			continue;
+		api_push_handle(L, lua_gettop(L), c);
+		lua_rawseti(L, -3, ++n);
+	}
+	lua_pop(L, 1);
+	lua_pushinteger(L, (lua_Integer)total);
+	return (2);
 }
 
 /* chat.find(name): the online user with the same name (folded), or nil. */
@@ -656,6 +731,8 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 		{ "local_broadcast", chat_local_broadcast },
 		{ "users", chat_users },
 		{ "names", chat_names },
+		{ "count", chat_count },
+		{ "prefix", chat_prefix },
 		{ "find", chat_find },
 		{ "fold", chat_fold },
 		{ "log", chat_log },

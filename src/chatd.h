@@ -443,6 +443,10 @@ struct config {
 	long long	 ipv6_prefix;
 	long long	 connects_per_second;
 	long long	 connect_burst;
+	long long	 online_names;
+	long long	 who_page;
+	long long	 gather_above;
+	long long	 gather_interval;
 	char		*lua_path;	/* NULL: installed dir or built-in */
 	long long	 max_instructions;
 	long long	 memory_limit;
@@ -507,8 +511,27 @@ void		 config_copy(struct config *, const struct config *,
 		     const struct config_key *);
 void		 config_print(const struct config *, FILE *);
 
-/* registry.c */
+/* roster.c */
 struct client;
+struct roster_node {		/* in each client of the name index */
+	struct client	*left;
+	struct client	*right;
+	uint32_t	 prio;
+	uint32_t	 size;		/* entries in this subtree */
+};
+struct roster {
+	struct client	*root;
+};
+void		 roster_init(struct roster *);
+void		 roster_insert(struct roster *, struct client *);
+void		 roster_remove(struct roster *, struct client *);
+size_t		 roster_count(const struct roster *);
+size_t		 roster_rank(const struct roster *, const char *, size_t);
+struct client	*roster_nth(const struct roster *, size_t);
+size_t		 roster_prefix(const struct roster *, const char *, size_t,
+		     size_t *);
+
+/* registry.c */
 typedef void	 room_claim_cb(struct server *, uint64_t, const char *,
 		     const char *);	/* room.c: a name claim answered */
 TAILQ_HEAD(client_list, client);
@@ -516,7 +539,9 @@ struct registry {
 	struct client_list all;		/* registered, in join order */
 	struct idmap	 by_id;
 	struct map	 by_name;
+	struct roster	 roster;	/* by_name's clients, by key */
 	size_t		 count;		/* users, remote ones included */
+	size_t		 nclosing;	/* of which closing: not online */
 	size_t		 nremote;
 	uint64_t	 next_id;
 	struct server	*srv;		/* whose room backend hears of it */
@@ -529,6 +554,8 @@ void		 registry_adopt(struct registry *, struct client *, uint64_t,
 void		 registry_add_remote(struct registry *, struct client *,
 		     const char *, size_t);
 void		 registry_remove(struct registry *, struct client *);
+void		 registry_closing(struct registry *);
+size_t		 registry_online(const struct registry *);
 struct client	*registry_find_id(struct registry *, uint64_t);
 struct client	*registry_find_name(struct registry *, const char *, size_t);
 struct client	*registry_find_key(struct registry *, const char *, size_t);
@@ -717,6 +744,8 @@ struct client {
 #define CLIENT_HANDSHAKE 0x100	/* on srv->handshaking, not yet registered */
 #define CLIENT_REMOTE	 0x200	/* a user of another server: no connection */
 #define CLIENT_WAITING	 0x400	/* input waits for a name claim */
+#define CLIENT_UNSEATED	 0x800	/* left: max_clients and max_per_ip
+				   no longer count it */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
@@ -728,6 +757,7 @@ struct client {
 	char		*namekey;		/* name_fold(name), in name's
 						   allocation: by_name */
 	size_t		 namekeylen;
+	struct roster_node rnode;		/* registry->roster */
 	char		*close_reason;
 	unsigned char	 ipkey[17];		/* family + address bytes */
 	unsigned char	 ipkeylen;
@@ -810,6 +840,7 @@ void		 listener_close_all(struct server *);
 void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
 void		 listener_free_limits(struct server *);
+void		 listener_make_room(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
 void		 listener_hold_ip(struct server *, const unsigned char *,
@@ -850,10 +881,11 @@ enum metric {
 	METRIC_HTTP_REQUESTS,		/* {code} */
 	METRIC_ABORTS,			/* closed with a reset */
 	METRIC_BUDGET_DROPS,		/* dropped for output_budget */
-	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
-	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_UPGRADES,		/* begun by this process */
 	METRIC_UPGRADE_FAILURES,	/* ... and rolled back */
+	METRIC_LINGER_CUT,		/* lingering sockets closed early */
+	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
+	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_COUNT
 };
 struct metric_series {
@@ -1032,6 +1064,8 @@ struct server {
 	struct map	 connects;	/* ipkey -> struct connect_rate */
 	ev_tstamp	 connects_swept;
 	size_t		 nclients;	/* every open client socket */
+	size_t		 nseats;	/* of which in the room or joining:
+					   what max_clients counts */
 	size_t		 max_clients;	/* max_clients, as descriptors allow */
 	size_t		 fd_base;	/* descriptors open before clients */
 	struct client_list pending;

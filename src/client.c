@@ -182,6 +182,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	ev_init(&c->idle, client_idle_cb);
 	ev_init(&c->throttle, client_throttle_cb);
 	srv->nclients++;
+	srv->nseats++;
 	metric_inc(METRIC_CONNECTIONS);
 
 	if (c->conn.flags & CONN_HANDSHAKE) {
@@ -246,6 +247,7 @@ client_adopt(struct server *srv, const struct ustate_client *uc, int fd)
 	ev_init(&c->idle, client_idle_cb);
 	ev_init(&c->throttle, client_throttle_cb);
 	srv->nclients++;
+	srv->nseats++;
 	registry_adopt(&srv->reg, c, uc->id, uc->name, uc->namelen);
 }
 
@@ -376,6 +378,7 @@ client_close(struct client *c, const char *reason)
 	if (c->flags & (CLIENT_CLOSING | CLIENT_DRAINING | CLIENT_REMOTE))
 		return;
 	c->flags |= CLIENT_CLOSING;
+	registry_closing(&c->srv->reg);
 	c->close_reason = xstrdup(reason);
 	conn_want(&c->conn, CONN_READ, 0);
 	ev_timer_stop(c->srv->loop, &c->throttle);
@@ -438,8 +441,25 @@ client_leave_label(const char *reason)
 }
 
 /*
- * Run the leave hooks of a marked client, unregister it and start draining
- * its output.  Called only from the server's reap step.
+ * Give up a client's seat: it no longer counts against max_clients or
+ * max_per_ip.  Done as it leaves the room, not when its socket closes, so
+ * that a user who said "quit" does not keep the next one out for the
+ * linger time; the lingering descriptors have a bound of their own
+ * (listener_make_room).
+ */
+static void
+client_unseat(struct client *c)
+{
+	if (c->flags & CLIENT_UNSEATED)
+		return;
+	c->flags |= CLIENT_UNSEATED;
+	listener_release_ip(c->srv, c->ipkey, c->ipkeylen);
+	c->srv->nseats--;
+}
+
+/*
+ * Run the leave hooks of a marked client, unregister it, give up its seat
+ * and start draining its output.  Called only from the server's reap step.
  */
 void
 client_reap(struct client *c)
@@ -451,6 +471,7 @@ client_reap(struct client *c)
 	metric_label_inc(METRIC_DISCONNECTS,
 	    client_leave_label(c->close_reason));
 	c->flags = (c->flags & ~CLIENT_CLOSING) | CLIENT_DRAINING;
+	client_unseat(c);
 	TAILQ_INSERT_TAIL(&srv->draining, c, closing_entry);
 	if (lograte_allow(LOGRATE_LEAVE, ev_now(srv->loop), c->addr))
 		log_info("client %llu (%s) left: %s",
@@ -496,7 +517,7 @@ client_finish(struct client *c)
 		conn_abort(&c->conn);
 	} else
 		conn_close(&c->conn);
-	listener_release_ip(srv, c->ipkey, c->ipkeylen);
+	client_unseat(c);
 	srv->nclients--;
 
 	linebuf_free(&c->in);

@@ -194,7 +194,7 @@ listener_limit(struct server *srv, const struct sockaddr *sa,
 	size_t		keylen;
 	uintptr_t	n;
 
-	if (srv->nclients >= srv->max_clients) {
+	if (srv->nseats >= srv->max_clients) {
 		*msg = MSG_FULL;
 		return ("full");
 	}
@@ -249,6 +249,29 @@ listener_admit(struct listener *l, int fd, const struct sockaddr *sa)
 	    l->kind->context(srv) : NULL);
 }
 
+/*
+ * Keep the client descriptors within max_clients (as the descriptor limit
+ * fitted it): seats are given up when users leave, but their sockets
+ * linger up to CHATD_LINGER to deliver the goodbye, so a crowd of leavers
+ * and newcomers could otherwise run the process out of descriptors.  The
+ * oldest lingering connections are closed first: they have had the
+ * longest to be read.
+ */
+void
+listener_make_room(struct server *srv)
+{
+	struct client	*c;
+
+	while (srv->nclients >= srv->max_clients &&
+	    (c = TAILQ_FIRST(&srv->draining)) != NULL) {
+		log_debug("client %llu: closed before its linger time is "
+		    "over, for a newcomer's descriptor",
+		    (unsigned long long)c->id);
+		metric_inc(METRIC_LINGER_CUT);
+		client_finish(c);
+	}
+}
+
 /* Accept what is waiting, a bounded batch at a time. */
 static void
 listener_accept_cb(struct ev_loop *loop, ev_io *w, __unused int revents)
@@ -259,6 +282,7 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, __unused int revents)
 	int			 fd, i;
 
 	for (i = 0; i < CHATD_ACCEPT_BATCH; i++) {
+		listener_make_room(l->srv);
 		sslen = sizeof ss;
 		fd = accept(l->fd, (struct sockaddr *)&ss, &sslen);
 		if (fd == -1) {

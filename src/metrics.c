@@ -100,15 +100,18 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	[METRIC_BUDGET_DROPS] = { "chatd_budget_drops_total", NULL, 1,
 	    "Clients dropped because all the output queues together passed "
 	    "output_budget (the largest first).", NULL },
+	[METRIC_UPGRADES] = { "chatd_upgrades_total", NULL, 1,
+	    "Upgrades (SIGUSR2) this process began.", NULL },
+	[METRIC_UPGRADE_FAILURES] = { "chatd_upgrade_failures_total", NULL, 1,
+	    "Upgrades that failed; this process went on serving.", NULL },
+	[METRIC_LINGER_CUT] = { "chatd_lingering_closed_total", NULL, 1,
+	    "Connections of users who had left, closed before their linger "
+	    "time was over because a newcomer needed the descriptor.", NULL },
 	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,
 	    "Times this server joined the shared room (at start and after "
 	    "each loss of the link).", NULL },
 	[METRIC_REDIS_RECONNECTS] = { "chatd_redis_reconnects_total", NULL, 1,
 	    "Connection attempts to Redis after a failure.", NULL },
-	[METRIC_UPGRADES] = { "chatd_upgrades_total", NULL, 1,
-	    "Upgrades (SIGUSR2) this process began.", NULL },
-	[METRIC_UPGRADE_FAILURES] = { "chatd_upgrade_failures_total", NULL, 1,
-	    "Upgrades that failed; this process went on serving.", NULL },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];

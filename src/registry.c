@@ -24,7 +24,9 @@ registry_init(struct registry *reg, struct server *srv)
 	TAILQ_INIT(&reg->all);
 	idmap_init(&reg->by_id);
 	map_init(&reg->by_name);
+	roster_init(&reg->roster);
 	reg->count = 0;
+	reg->nclosing = 0;
 	reg->nremote = 0;
 	reg->next_id = 1;
 	reg->srv = srv;
@@ -43,8 +45,10 @@ static void
 registry_unindex(struct registry *reg, struct client *c)
 {
 	if (c->namekey != NULL &&
-	    map_get(&reg->by_name, c->namekey, c->namekeylen) == c)
+	    map_get(&reg->by_name, c->namekey, c->namekeylen) == c) {
 		map_del(&reg->by_name, c->namekey, c->namekeylen);
+		roster_remove(&reg->roster, c);
+	}
 }
 
 /*
@@ -75,8 +79,10 @@ registry_store_name(struct registry *reg, struct client *c, const char *name,
 	}
 	c->namekeylen = keylen;
 	free(key);
-	if (map_get(&reg->by_name, c->namekey, keylen) == NULL)
+	if (map_get(&reg->by_name, c->namekey, keylen) == NULL) {
 		map_put(&reg->by_name, c->namekey, keylen, c);
+		roster_insert(&reg->roster, c);
+	}
 }
 
 /*
@@ -171,10 +177,26 @@ registry_remove(struct registry *reg, struct client *c)
 	registry_unindex(reg, c);
 	TAILQ_REMOVE(&reg->all, c, entry);
 	reg->count--;
+	if (c->flags & CLIENT_CLOSING)
+		reg->nclosing--;
 	if (c->flags & CLIENT_REMOTE)
 		reg->nremote--;
 	else
 		room_left(reg->srv, c);
+}
+
+/* A registered client was marked for closing: it is no longer online. */
+void
+registry_closing(struct registry *reg)
+{
+	reg->nclosing++;
+}
+
+/* How many users are online: registered and not on their way out. */
+size_t
+registry_online(const struct registry *reg)
+{
+	return (reg->count - reg->nclosing);
 }
 
 /* The registered client with this id, or NULL. */

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """A 200-client room: every join is announced to everyone already there,
-and one chat line reaches all 200."""
+and one chat line reaches all 200.  [room] is set so that 200 is a small
+room (every name in the online line, every join told, who unpaged): the
+room below gather_above behaves as rooms always did; test_bigroom.py has
+the big one."""
 
 import sys
 import time
@@ -14,7 +17,9 @@ N = 200
 class Broadcast200Test(unittest.TestCase):
 
     def test_200_clients(self):
-        with ct.Server() as srv:
+        cfg = {"room": {"online_names": N, "gather_above": N,
+                        "who_page": N}}
+        with ct.Server(cfg) as srv:
             clients = []
             pending = {}  # client -> "joined" lines still to read
             t0 = time.monotonic()

@@ -82,9 +82,9 @@ class EffectiveConfigTest(unittest.TestCase):
             self.assertIn((section, key), keys, "[%s] %s missing"
                           % (section, key))
         self.assertEqual(len(keys), len(rows) + 1)  # and plugin.motd text
-        self.assertEqual(order, ["server", "buffers", "limits", "lua", "log",
-                                 "metrics", "cluster", "tls", "websocket",
-                                 "plugin.motd"])
+        self.assertEqual(order, ["server", "buffers", "limits", "room", "lua",
+                                 "log", "metrics", "cluster", "tls",
+                                 "websocket", "plugin.motd"])
         self.assertEqual(keys[("cluster", "redis")], (None, "unset"))
         self.assertEqual(keys[("tls", "cert")], (None, "unset"))
         self.assertEqual(keys[("tls", "port")], ("off", "default"))

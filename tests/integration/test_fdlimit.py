@@ -75,7 +75,7 @@ class FitTest(unittest.TestCase):
             self.assertGreater(cap, 10)
             # many clients at once: the cap joins, one more is refused
             cs = [srv.client() for _ in range(cap)]
-            self.assertEqual(len(cs[-1].online), cap)
+            self.assertEqual(cs[-1].online_count, cap)
             extra = ct.Client(srv.port)
             extra.expect("! server full")
             extra.expect_closed()

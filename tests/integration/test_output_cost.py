@@ -18,8 +18,10 @@ RATE = 4
 class OutputCostTest(unittest.TestCase):
 
     def test_who_costs_its_size(self):
+        # who_page: every row in one answer, the expensive request.
         cfg = {"limits": {"lines_per_second": RATE, "burst": RATE,
-                          "output_per_line": 1024}}
+                          "output_per_line": 1024},
+               "room": {"who_page": 1000}}
         with ct.Server(cfg) as srv:
             clients = srv.room(ROOM)
             asker = clients[-1]

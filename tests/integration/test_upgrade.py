@@ -112,7 +112,8 @@ class UpgradeTest(unittest.TestCase):
         return sent
 
     def test_room_upgraded(self):
-        cfg = {"server": {"max_clients": N + 16}}
+        # who_page: who lists the whole room, compared before and after.
+        cfg = {"server": {"max_clients": N + 16}, "room": {"who_page": 1000}}
         with self.server(cfg, plugins={"50-flood.lua": FLOOD}) as srv:
             clients = [srv.client() for _ in range(N)]
             first = clients[:1]

@@ -1049,15 +1049,26 @@ class Client:
             lines.append(l)
 
     def join(self, timeout=None):
-        """Read `* welcome NAME` and `* online (N): ...` (the newcomer is
-        last in the list)."""
+        """Read `* welcome NAME` and `* online (N): ...`: every name, the
+        newcomer's last, or in a room of more than [room] online_names the
+        first few and `and K more; type who to list them`.  The names go
+        to .online, N to .online_count."""
         self.welcome = self.expect("* welcome %s" % self.name, timeout)
         m = self.expect_match(r"\* online \((\d+)\): (.*)", timeout)
-        names = m.group(2).split(", ")
-        if int(m.group(1)) != len(names) or names[-1] != self.name:
+        count, text = int(m.group(1)), m.group(2)
+        more = re.fullmatch(r"(?:(.*) and |)(\d+) more; type who to list "
+                            r"them", text)
+        if more:
+            names = more.group(1).split(", ") if more.group(1) else []
+            ok = len(names) + int(more.group(2)) == count
+        else:
+            names = text.split(", ")
+            ok = count == len(names) and names[-1] == self.name
+        if not ok:
             raise AssertionError("%s: bad online line %r"
                                  % (self.name, m.group(0)))
         self.online = names
+        self.online_count = count
         return names
 
     def __enter__(self):

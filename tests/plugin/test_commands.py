@@ -325,7 +325,9 @@ class HelpTests(unittest.TestCase):
                 "*   help: list the commands",
                 "*   quit: leave the room",
                 "*   rename|<name>: choose a new name",
-                "*   who: list the users online",
+                "*   who|[<prefix>[|<page>]]: list the users online (a page "
+                "at a time in a big room), or those whose names start with "
+                "<prefix>",
                 "*   zap|<who>: zap someone",
             ])
             c.no_line(0.3)

@@ -145,8 +145,8 @@ class ConfigTests(unittest.TestCase):
     def test_pairs_walks_the_config(self):
         self.assertEqual(self.c.ask("cfgpairs"), "demo count=3,greeting=hi")
         self.assertEqual(self.c.line(),
-                         "sections buffers,cluster,limits,log,lua,metrics,plugin,server,tls,"
-                         "websocket")
+                         "sections buffers,cluster,limits,log,lua,metrics,"
+                         "plugin,room,server,tls,websocket")
 
     def test_chat_log_and_print_land_in_the_log(self):
         m = self.srv.mark()

@@ -106,7 +106,10 @@ class ReloadTests(unittest.TestCase):
         self.assertEqual(self.b.ask("count"), "count 2")
         self.b.sendline("help")
         self.assertIn("*   fresh: added by a reload",
-                      self.b.read_until("*   who: list the users online"))
+                      self.b.read_until("*   who|[<prefix>[|<page>]]: list "
+                                        "the users online (a page at a time "
+                                        "in a big room), or those whose "
+                                        "names start with <prefix>"))
 
     def test_reload_drops_user_data_and_timers(self):
         self.assertEqual(self.a.ask("put|kept?"), "put kept?")
