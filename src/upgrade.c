@@ -95,10 +95,10 @@ upgrade_init(int argc, char **argv)
 	int	i;
 
 	n = readlink("/proc/self/exe", path, sizeof path - 1);
-	if (n > 0 && strstr(path, " (deleted)") == NULL) {
-		path[n] = '\0';
+	path[n > 0 ? n : 0] = '\0';	/* readlink() does not end it */
+	if (n > 0 && strstr(path, " (deleted)") == NULL)
 		upgrade_exe = xstrdup(path);
-	} else
+	else
 		upgrade_exe = xstrdup(argv[0]);
 	upgrade_argv = xcalloc((size_t)argc + 1, sizeof *upgrade_argv);
 	for (i = 0; i < argc; i++)
