@@ -15,6 +15,7 @@ connections cannot move, are told to reconnect and closed in order
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -237,6 +238,11 @@ class UpgradeTest(unittest.TestCase):
                 o.expect("* %s joined" % t1.name)
                 o.expect("* %s joined" % t2.name)
             t1.expect("* %s joined" % t2.name)
+            # A TLS handshake not begun: it has no user, and is cut.
+            hs = socket.create_connection((srv.host, srv.tls_port))
+            # Accepted by the old process in the turn that reads this
+            # line at the latest: the listener was readable first.
+            self.assertEqual(self.who(p1, 4)[0], "* online (4):")
             p2.send("typed before ")
             told = {}
 
@@ -257,6 +263,11 @@ class UpgradeTest(unittest.TestCase):
                 self.assertFalse(t.reset, t.name)
             srv.wait_log(r"upgrade: 2 clients of a transport that cannot "
                          r"be handed over \(TLS\) told to reconnect")
+            srv.wait_log(r"listening on [^ ]+:%d for tls \(handed over\)"
+                         % srv.tls_port)
+            hs.settimeout(5)
+            self.assertEqual(hs.recv(100), b"")
+            hs.close()
             p2.sendline("and after")
             for p in (p1, p2):
                 seen = p.read_until("[%s]: typed before and after"
