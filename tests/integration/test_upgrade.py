@@ -287,6 +287,38 @@ class UpgradeTest(unittest.TestCase):
                 c.close()
             self.assertEqual(srv.stop(), 0)
 
+    def test_tls_listener_without_tls_rolls_back(self):
+        """A new process whose configuration lost [tls] cannot serve the
+        TLS listener handed to it: the upgrade rolls back.  The TLS users
+        were told before the hand-over, and reconnect to the old one."""
+        with self.server(ca=ct.TestCA()) as srv:
+            p = srv.client()
+            t = srv.tls_client()
+            p.expect("* %s joined" % t.name)
+            cfg = dict(srv.config)
+            del cfg["tls"]
+            srv.write_config(cfg)
+            told = []
+            ok, line = srv.upgrade(20, during=lambda: told.extend(
+                t.expect_closed(timeout=10)))
+            self.assertFalse(ok, line)
+            why = (r"a tls listener \(127\.0\.0\.1:%d\) was handed over, "
+                   r"and \[tls\] here sets up none" % srv.tls_port)
+            self.assertRegex(line, why)	# the new process's, or:
+            srv.wait_log(r"chatd\[%d\] error: upgrade failed: hand-over "
+                         r"to pid \d+: the new process refused the state: "
+                         % srv.pid + why)
+            self.assertEqual(told, [RECONNECT])
+            self.assertIsNone(t.tls_error)
+            p.expect(LEFT % t.name)
+            t2 = srv.tls_client()
+            p.expect("* %s joined" % t2.name)
+            t2.sendline("back on the old one")
+            p.expect("[%s]: back on the old one" % t2.name)
+            p.close()
+            t2.close()
+            self.assertEqual(srv.stop(), 0)
+
     def rollback(self, script, why, config=None):
         """Upgrade to `script` as the new binary: the old process logs
         `why` and serves on."""
