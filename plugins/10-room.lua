@@ -99,6 +99,12 @@ local farewell = {
 	lost = function()	-- the user's server stopped answering
 		return " left (server lost)"
 	end,
+	-- A new chatd binary takes over (SIGUSR2), and this user's
+	-- connection cannot move to it (TLS): it is closed.
+	upgrade = function(user)
+		user:send("* server upgrading; please reconnect")
+		return " left (server upgrade; reconnect)"
+	end,
 }
 
 chat.on("leave", function(user, reason)

@@ -98,6 +98,7 @@
 #define CHATD_LEAVE_SLOW	"slow"
 #define CHATD_LEAVE_SHUTDOWN	"shutdown"
 #define CHATD_LEAVE_LOST	"lost"		/* their server was lost */
+#define CHATD_LEAVE_UPGRADE	"upgrade"	/* cannot move to the new process */
 
 struct server;
 struct script;
@@ -262,6 +263,13 @@ void		*idmap_del(struct idmap *, uint64_t);
  *   written (FIN, TLS close_notify): 1 done, 0 not yet, -1 failed.
  * - close(conn) frees the per-connection state and closes conn->fd.  It is
  *   the last call, and may be made in any state.
+ * - movable says whether a connection may be handed to another process as
+ *   its bare socket (an upgrade, upgrade.c): true only when nothing of it
+ *   lives in this process but the socket (plain TCP).  A TLS connection's
+ *   keys and record state are OpenSSL's, in this process: at an upgrade
+ *   its user is closed with the reason "upgrade" instead.  A layer that
+ *   keeps state of its own (WebSocket framing) is not movable unless
+ *   upgrade.c carries that state too.
  *
  * A call that returns "not yet" or EAGAIN leaves in conn->blocked the
  * event it waits for, EV_READ or EV_WRITE; the caller presets the usual
@@ -285,6 +293,7 @@ struct transport {
 	int		 (*pending)(struct conn *);
 	int		 (*shutdown)(struct conn *);
 	void		 (*close)(struct conn *);
+	int		 movable;	/* see above */
 };
 /*
  * What a connection calls back in its owner; the owner finds itself with
@@ -746,6 +755,7 @@ struct client {
 #define CLIENT_WAITING	 0x400	/* input waits for a name claim */
 #define CLIENT_UNSEATED	 0x800	/* left: max_clients and max_per_ip
 				   no longer count it */
+#define CLIENT_MOVED	 0x1000	/* its socket is the new process's */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
@@ -802,7 +812,6 @@ struct ustate_client;
 void		 client_adopt(struct server *, const struct ustate_client *,
 		     int);
 void		 client_resume(struct client *);
-void		 client_freeze(struct client *);
 void		 client_format_addr(const struct sockaddr *, char *, size_t);
 size_t		 client_ipkey(const struct sockaddr *, unsigned char *, int);
 

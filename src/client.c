@@ -266,19 +266,6 @@ client_resume(struct client *c)
 	client_process(c);	/* stops reading again if throttled */
 }
 
-/*
- * The client's socket now belongs to the new process of an upgrade: stop
- * every watcher and timer, including any already pending in this loop
- * turn, so that this process never reads, writes or times it out again.
- */
-void
-client_freeze(struct client *c)
-{
-	conn_want(&c->conn, CONN_READ | CONN_WRITE, 0);
-	ev_timer_stop(c->srv->loop, &c->idle);
-	ev_timer_stop(c->srv->loop, &c->throttle);
-}
-
 /* The handshake is done (or there was none): register and announce. */
 static void
 client_ready(struct conn *conn)
@@ -430,7 +417,7 @@ client_leave_label(const char *reason)
 {
 	static const char *const core[] = { CHATD_LEAVE_QUIT,
 	    CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT, CHATD_LEAVE_SLOW,
-	    CHATD_LEAVE_SHUTDOWN };
+	    CHATD_LEAVE_SHUTDOWN, CHATD_LEAVE_UPGRADE };
 	size_t	i;
 
 	for (i = 0; i < sizeof core / sizeof core[0]; i++) {
@@ -511,7 +498,12 @@ client_finish(struct client *c)
 		TAILQ_REMOVE(&srv->handshaking, c, closing_entry);
 	ev_timer_stop(srv->loop, &c->idle);
 	ev_timer_stop(srv->loop, &c->throttle);
-	if (c->flags & CLIENT_DEAD || c->out.count > 0 ||
+	/* A socket handed over is shared with the new process: closing this
+	 * copy sends nothing, and a reset (SO_LINGER) would be set on it for
+	 * the new process too. */
+	if (c->flags & CLIENT_MOVED)
+		conn_close(&c->conn);
+	else if (c->flags & CLIENT_DEAD || c->out.count > 0 ||
 	    (!srv->stopping && conn_unsent(&c->conn) > 0)) {
 		metric_inc(METRIC_ABORTS);
 		conn_abort(&c->conn);

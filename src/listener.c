@@ -616,6 +616,12 @@ listener_adopt(struct server *srv, const char *name, int fd, const char *addr,
 		    CHATD_LISTENER_MAX);
 		return (-1);
 	}
+	/* The old process serves this kind: this one must be able to. */
+	if (kind->context != NULL && kind->context(srv) == NULL) {
+		snprintf(err, errlen, "a %s listener (%s) was handed over, and "
+		    "[%s] here sets up none", name, addr, kind->section);
+		return (-1);
+	}
 	if (set_nonblock(fd) == -1) {
 		snprintf(err, errlen, "listener %s: fcntl: %s", addr,
 		    strerror(errno));

@@ -46,7 +46,7 @@ static const char *const metric_refusals[] = { "full", "per_ip", "rate",
 	NULL };
 static const char *const metric_leaves[] = {
 	CHATD_LEAVE_QUIT, CHATD_LEAVE_CLOSED, CHATD_LEAVE_TIMEOUT,
-	CHATD_LEAVE_SLOW, CHATD_LEAVE_SHUTDOWN, "plugin", NULL
+	CHATD_LEAVE_SLOW, CHATD_LEAVE_SHUTDOWN, CHATD_LEAVE_UPGRADE, "plugin", NULL
 };
 static const char *const metric_hooks[] = {
 	"join", "leave", "line", "timer", NULL

@@ -84,6 +84,9 @@ server_prepare_cb(struct ev_loop *loop, __unused ev_prepare *w,
 	server_settle(srv);
 	if (srv->stopping && srv->nclients == 0 && room_stopped(srv))
 		ev_break(loop, EVBREAK_ALL);
+	/* Handed over: only the goodbyes of users who could not move. */
+	if (srv->upgraded && TAILQ_EMPTY(&srv->draining))
+		ev_break(loop, EVBREAK_ALL);
 }
 
 /*
@@ -128,7 +131,10 @@ server_signal_cb(struct ev_loop *loop, ev_signal *w, __unused int revents)
 {
 	struct server	*srv = ev_userdata(loop);
 
-	if (w->signum == SIGHUP)
+	if (srv->upgraded && w->signum != SIGINT && w->signum != SIGTERM)
+		log_warn("signal %d ignored: this process has handed over "
+		    "and is leaving", w->signum);
+	else if (w->signum == SIGHUP)
 		server_reload(srv);
 	else if (w->signum == SIGUSR2)
 		upgrade_start(srv);
@@ -141,8 +147,10 @@ static void
 server_stop_timer_cb(struct ev_loop *loop, __unused ev_timer *w,
     __unused int revents)
 {
-	log_warn("shutdown: %zu clients still draining; closing them",
-	    ((struct server *)ev_userdata(loop))->nclients);
+	struct server	*srv = ev_userdata(loop);
+
+	log_warn("%s: %zu clients still draining; closing them",
+	    srv->upgraded ? "upgrade" : "shutdown", srv->nclients);
 	ev_break(loop, EVBREAK_ALL);
 }
 

@@ -56,4 +56,5 @@ const struct transport transport_tcp = {
 	.writev = sock_writev,
 	.shutdown = sock_shutdown,
 	.close = sock_close,
+	.movable = 1,		/* all of it is in the socket */
 };

@@ -424,16 +424,11 @@ upgrade_output(const struct client *c, struct clbuf *out)
 	outq_copy(&c->out, out);
 }
 
-/*
- * Whether a client goes to the new process.  The state holds what a
- * plain TCP connection needs and no transport's own (a WebSocket's
- * framing), so the others stay behind: their sockets close when this
- * process ends, and a browser's page reconnects to the new one.
- */
+/* Whether a client is handed over: a local one on a movable transport. */
 static int
-upgrade_hands_over(const struct client *c)
+upgrade_movable(const struct client *c)
 {
-	return (!(c->flags & CLIENT_REMOTE) && c->conn.t == &transport_tcp);
+	return (!(c->flags & CLIENT_REMOTE) && c->conn.t->movable);
 }
 
 /*
@@ -452,7 +447,7 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 	size_t			 i, n = 0, nclients = 0;
 
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
-		if (upgrade_hands_over(c))
+		if (upgrade_movable(c))
 			nclients++;
 	}
 	memset(&h, 0, sizeof h);
@@ -471,7 +466,7 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 		fds[n++] = srv->listeners[i].fd;
 	}
 	TAILQ_FOREACH(c, &srv->reg.all, entry) {
-		if (!upgrade_hands_over(c))
+		if (!upgrade_movable(c))
 			continue;
 		memset(&uc, 0, sizeof uc);
 		uc.id = c->id;
@@ -507,21 +502,61 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 /*
  * Handed over: the sockets are the new process's.  Callbacks already
  * pending in this loop turn must not run (a read would take a line from
- * the new process), so every watcher on them stops here, and the loop
- * ends after this turn.
+ * the new process), so every client handed over is freed here, which
+ * stops its watchers and closes only this process's copy of its socket.
+ * The loop ends after this turn, or, while users of a transport that
+ * could not move still drain their goodbye, once they are gone (at most
+ * CHATD_LINGER seconds).
  */
 static void
 upgrade_freeze(struct server *srv)
 {
-	struct client	*c;
+	struct client	*c, *next;
 
 	listener_close_all(srv);
-	TAILQ_FOREACH(c, &srv->reg.all, entry) {
-		if (!(c->flags & CLIENT_REMOTE))
-			client_freeze(c);
+	for (c = TAILQ_FIRST(&srv->reg.all); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->flags & CLIENT_REMOTE)
+			continue;
+		c->flags |= CLIENT_MOVED;
+		registry_remove(&srv->reg, c);
+		client_finish(c);
 	}
-	ev_prepare_stop(srv->loop, &srv->prepare);
-	ev_break(srv->loop, EVBREAK_ALL);
+	if (TAILQ_EMPTY(&srv->draining)) {
+		ev_prepare_stop(srv->loop, &srv->prepare);
+		ev_break(srv->loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("upgrade: waiting for %zu clients to take their goodbye",
+	    srv->nclients);
+	ev_timer_set(&srv->stop_timer, CHATD_LINGER + 1., 0.);
+	ev_timer_start(srv->loop, &srv->stop_timer);
+}
+
+/*
+ * Before the hand-over: clients whose transport cannot move (TLS) leave
+ * through the usual path with the reason "upgrade", so that the plugins
+ * tell them to reconnect and tell the others once; their goodbye is
+ * flushed as the kernel takes it and their transport closes in order
+ * (TLS close_notify) while they drain.  Handshakes under way are cut:
+ * nobody has joined there.  Returns how many were closed.
+ */
+static size_t
+upgrade_release(struct server *srv)
+{
+	struct client	*c, *next;
+	size_t		 n = 0;
+
+	while ((c = TAILQ_FIRST(&srv->handshaking)) != NULL)
+		client_finish(c);
+	for (c = TAILQ_FIRST(&srv->reg.all); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->flags & CLIENT_REMOTE || c->conn.t->movable)
+			continue;
+		client_close(c, CHATD_LEAVE_UPGRADE);
+		n++;
+	}
+	return (n);
 }
 
 /*
@@ -536,12 +571,16 @@ upgrade_handover(struct upgrade *u)
 	unsigned char	 end[12];
 	char		 err[256];
 	double		 t0 = upgrade_clock(), deadline;
-	size_t		 nfds = 0, i, k, nqueued = 0, queued = 0;
+	size_t		 nfds = 0, i, k, nqueued = 0, queued = 0, nleft;
 	int		*fds, type = 0, r, j;
 
-	/* Reap who is leaving and write what the kernel takes: what is
-	 * left queued travels with the state. */
+	/* Close who cannot move, reap who is leaving and write what the
+	 * kernel takes: what is left queued travels with the state. */
+	nleft = upgrade_release(srv);
 	server_settle(srv);
+	if (nleft > 0)
+		log_info("upgrade: %zu clients of a transport that cannot be "
+		    "handed over (TLS) told to reconnect and closed", nleft);
 	fds = xcalloc(srv->nlisteners + srv->nclients + 1, sizeof *fds);
 	upgrade_snapshot(srv, &state, fds, &nfds, &nqueued, &queued);
 	deadline = upgrade_clock() + (double)srv->cfg.upgrade_timeout;
@@ -703,6 +742,10 @@ upgrade_start(struct server *srv)
 	int		 sv[2], fl;
 	pid_t		 pid;
 
+	if (srv->upgraded) {
+		log_warn("upgrade: ignored, this process has handed over");
+		return;
+	}
 	if (srv->stopping) {
 		log_warn("upgrade: ignored, the server is stopping");
 		return;

@@ -8,11 +8,14 @@ one partial line typed, one client that reads nothing so that chatd holds
 output for it.  Nobody is disconnected, every line owed arrives exactly
 once and in order, names and `who` are unchanged, the pid changed.  A new
 binary that exits at once, one that hangs, and a new plugin that does not
-load leave the room served by the old process."""
+load leave the room served by the old process.  TLS clients, whose
+connections cannot move, are told to reconnect and closed in order
+(close_notify) while the plain ones stay; the TLS listener moves."""
 
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -24,6 +27,8 @@ NEW = os.environ.get("CHATD_UPGRADE_TO") or ct.CHATD
 SENDERS = min(20, N - 2)	# clients that talk during the upgrade
 PER_BATCH = 3		# lines each sends before, during and after
 NOTICE = re.compile(r"\* server upgraded to chatd \S+")
+RECONNECT = "* server upgrading; please reconnect"
+LEFT = "* %s left (server upgrade; reconnect)"
 BIG = "x" * 900
 FLOOD_AFTER = 30	# lines left in chatd's queue (27 KB, output_limit 256 KB)
 FLOOD = """
@@ -218,6 +223,101 @@ class UpgradeTest(unittest.TestCase):
                        for c, ts in sent.items() for t in ts)))
             for c in clients + [slow]:
                 c.close()
+            self.assertEqual(srv.stop(), 0)
+
+    def test_tls_clients_told_and_closed(self):
+        """Plain clients are handed over; TLS clients hear the room's
+        notice, get a TLS close_notify (no clear text, no reset), and
+        the others see each leave once; the TLS listener moves and a new
+        TLS client joins the new process."""
+        with self.server(ca=ct.TestCA()) as srv:
+            p1, p2 = srv.client(), srv.client()
+            p1.expect("* %s joined" % p2.name)
+            t1 = srv.tls_client()
+            t2 = srv.tls_client()
+            for o in (p1, p2):
+                o.expect("* %s joined" % t1.name)
+                o.expect("* %s joined" % t2.name)
+            t1.expect("* %s joined" % t2.name)
+            # A TLS handshake not begun: it has no user, and is cut.
+            hs = socket.create_connection((srv.host, srv.tls_port))
+            # Accepted by the old process in the turn that reads this
+            # line at the latest: the listener was readable first.
+            self.assertEqual(self.who(p1, 4)[0], "* online (4):")
+            p2.send("typed before ")
+            told = {}
+
+            def closed():
+                # Read the goodbye while the old process drains it: it
+                # waits for these clients to close before it exits.
+                for t in (t1, t2):
+                    told[t.name] = t.expect_closed(timeout=10)
+
+            ok, line = srv.upgrade(20, during=closed)
+            self.assertTrue(ok, line)
+            self.assertEqual(srv.old_status, 0)
+            for t in (t1, t2):
+                # The other TLS user leaves at the same time: a
+                # broadcast skips users on their way out.
+                self.assertEqual(told[t.name], [RECONNECT], t.name)
+                self.assertIsNone(t.tls_error, t.name)
+                self.assertFalse(t.reset, t.name)
+            srv.wait_log(r"upgrade: 2 clients of a transport that cannot "
+                         r"be handed over \(TLS\) told to reconnect")
+            srv.wait_log(r"listening on [^ ]+:%d for tls \(handed over\)"
+                         % srv.tls_port)
+            hs.settimeout(5)
+            self.assertEqual(hs.recv(100), b"")
+            hs.close()
+            p2.sendline("and after")
+            for p in (p1, p2):
+                seen = p.read_until("[%s]: typed before and after"
+                                    % p2.name)
+                for t in (t1, t2):
+                    self.assertEqual(seen.count(LEFT % t.name), 1, seen)
+                self.assertEqual(len([l for l in seen
+                                      if NOTICE.fullmatch(l)]), 1, seen)
+            self.assertEqual(self.who(p1, 2)[0], "* online (2):")
+            t3 = srv.tls_client()
+            for p in (p1, p2):
+                p.expect("* %s joined" % t3.name)
+            t3.sendline("over tls again")
+            for o in (p1, p2, t3):
+                o.expect("[%s]: over tls again" % t3.name)
+            for c in (p1, p2, t3):
+                c.close()
+            self.assertEqual(srv.stop(), 0)
+
+    def test_tls_listener_without_tls_rolls_back(self):
+        """A new process whose configuration lost [tls] cannot serve the
+        TLS listener handed to it: the upgrade rolls back.  The TLS users
+        were told before the hand-over, and reconnect to the old one."""
+        with self.server(ca=ct.TestCA()) as srv:
+            p = srv.client()
+            t = srv.tls_client()
+            p.expect("* %s joined" % t.name)
+            cfg = dict(srv.config)
+            del cfg["tls"]
+            srv.write_config(cfg)
+            told = []
+            ok, line = srv.upgrade(20, during=lambda: told.extend(
+                t.expect_closed(timeout=10)))
+            self.assertFalse(ok, line)
+            why = (r"a tls listener \(127\.0\.0\.1:%d\) was handed over, "
+                   r"and \[tls\] here sets up none" % srv.tls_port)
+            self.assertRegex(line, why)	# the new process's, or:
+            srv.wait_log(r"chatd\[%d\] error: upgrade failed: hand-over "
+                         r"to pid \d+: the new process refused the state: "
+                         % srv.pid + why)
+            self.assertEqual(told, [RECONNECT])
+            self.assertIsNone(t.tls_error)
+            p.expect(LEFT % t.name)
+            t2 = srv.tls_client()
+            p.expect("* %s joined" % t2.name)
+            t2.sendline("back on the old one")
+            p.expect("[%s]: back on the old one" % t2.name)
+            p.close()
+            t2.close()
             self.assertEqual(srv.stop(), 0)
 
     def rollback(self, script, why, config=None):
