@@ -157,7 +157,8 @@ const struct config_key config_keys[] = {
 	{ "websocket", "port", CONF_PORT, 0, 65535, "off", OFF(ws_port), 0,
 	  "port of the WebSocket listener; off = none; 0 = any free port" },
 	{ "websocket", "tls", CONF_BOOL, 0, 1, "false", OFF(ws_tls), 0,
-	  "true serves wss:// with the [tls] certificate (needs TLS support)" },
+	  "true would serve wss:// with the [tls] certificate; refused for now: "
+	  "serve wss:// through a reverse proxy" },
 	{ "websocket", "path", CONF_URLPATH, 0, 0, "/ws", OFF(ws_path), 1,
 	  "the path a browser upgrades to a chat connection" },
 	{ "websocket", "origins", CONF_ORIGINS, 0, 0, "", OFF(ws_origins), 1,

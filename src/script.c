@@ -609,6 +609,8 @@ script_is_memerr(lua_State *L, int status)
  * between two calls of the library's own.  Not gsub, whose replacement
  * function would run twice.
  */
+static int	script_timed_call(lua_State *);
+
 static int
 script_retry_call(lua_State *L)
 {
@@ -627,11 +629,7 @@ script_retry_call(lua_State *L)
 		return (lua_error(L));
 	lua_settop(L, n);
 	lua_gc(L, LUA_GCCOLLECT);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, n, LUA_MULTRET);
-	script_check_time(L);
-	return (lua_gettop(L));
+	return (script_timed_call(L));	/* the second try, unprotected */
 }
 
 /*
