@@ -405,7 +405,13 @@ chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 	if (len >= 10 && memcmp(s, "* welcome ", 10) == 0) {
 		c->welcomed = 1;
 		st.welcomes++;
-		if (len - 10 != strlen(c->name) ||
+		/* The name is the client's address, or guest:ID where the
+		 * server hides addresses ([server] show_addresses). */
+		if (len - 10 > 6 && len - 10 < sizeof c->name &&
+		    memcmp(s + 10, "guest:", 6) == 0) {
+			memcpy(c->name, s + 10, len - 10);
+			c->name[len - 10] = '\0';
+		} else if (len - 10 != strlen(c->name) ||
 		    memcmp(s + 10, c->name, len - 10) != 0)
 			st.bad++;
 		return;

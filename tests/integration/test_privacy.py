@@ -16,9 +16,7 @@ class PrivacyTest(unittest.TestCase):
 
     def join(self, srv):
         c = ct.Client(srv.port)
-        m = c.expect_match(r"\* welcome (guest:\d+)")
-        c.name = m.group(1)
-        c.expect_match(r"\* online \(\d+\): .*")
+        c.join(guest=True)
         return c
 
     def test_default_hides_addresses(self):

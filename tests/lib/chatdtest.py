@@ -1048,12 +1048,18 @@ class Client:
                 return lines
             lines.append(l)
 
-    def join(self, timeout=None):
+    def join(self, timeout=None, guest=False):
         """Read `* welcome NAME` and `* online (N): ...`: every name, the
         newcomer's last, or in a room of more than [room] online_names the
         first few and `and K more; type who to list them`.  The names go
-        to .online, N to .online_count."""
-        self.welcome = self.expect("* welcome %s" % self.name, timeout)
+        to .online, N to .online_count.  guest: the server hides
+        addresses ([server] show_addresses = false), so NAME is guest:ID,
+        which becomes .name."""
+        if guest:
+            m = self.expect_match(r"\* welcome (guest:\d+)", timeout)
+            self.welcome, self.name = m.group(0), m.group(1)
+        else:
+            self.welcome = self.expect("* welcome %s" % self.name, timeout)
         m = self.expect_match(r"\* online \((\d+)\): (.*)", timeout)
         count, text = int(m.group(1)), m.group(2)
         more = re.fullmatch(r"(?:(.*) and |)(\d+) more; type who to list "
