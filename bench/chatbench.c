@@ -29,8 +29,13 @@
  * --idle connects the clients, lets them sit, and reports the server's
  * RSS per connection; then one line is broadcast, which every client must
  * receive.  --slow K adds K clients that never read; with --who-flood W
- * each of them sends "who" W times when the lines start (a cheap request
- * with an expensive answer: the others' latency shows what it costs).
+ * each of them sends "who" W times a third of the way into the talk (a
+ * cheap request with an expensive answer: the others' latency shows what
+ * it costs).  --join-spam J has J more clients from an address of their
+ * own (127.0.0.254) connect, and connect again as soon as they are
+ * welcomed, refused or closed, through the middle third of the talk.
+ * With an attack, the latency is also reported by the third of the talk
+ * in which each line was sent: before, during and after it.
  *
  * --tls speaks TLS to the server (chatd's [tls] port, or a Redis built
  * with TLS): a full handshake per connection, no resumption and no
@@ -111,6 +116,7 @@ struct conn {
 	int		 extra;		/* 0, or EXTRA_CHURN, EXTRA_SURGE */
 #define EXTRA_CHURN	1
 #define EXTRA_SURGE	2
+#define EXTRA_SPAM	3
 	char		 name[NAME_MAX_LEN];
 	char		*carry;		/* a partial line from the last read */
 	size_t		 carry_len, carry_cap;
@@ -148,9 +154,10 @@ static struct {
 	int		 storm;		/* drop all, reconnect all at once */
 	double		 churn;		/* joins and leaves a second */
 	int		 surge;		/* clients connecting at once */
+	int		 joinspam;	/* clients connecting in a loop */
 } opt = {
 	P_CHATD, "127.0.0.1", 0, { 0 }, 0, 100, -1, 0, 0, 0, 0., 0., 64, 16,
-	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0, 0, 0, 0., 0
+	100, 0, 120., 0, { 0 }, 0, 0, 0, 0, 0., 0, 0, 0, 0., 0, 0
 };
 
 static SSL_CTX		*tls_ctx;	/* --tls */
@@ -164,6 +171,8 @@ static char		*wsbuf;		/* --ws: the lines of the frames read */
 static size_t		 wsbuf_cap;
 static uint32_t		*lastseq;	/* [receiver][sender], 0 = none yet */
 static uint64_t		 hist[H_BUCKETS];
+static uint64_t		 hist3[3][H_BUCKETS];	/* by third of the talk */
+static uint64_t		 t_chat_ns;	/* when the talk started */
 static uint64_t		 target;	/* lines each reader must get */
 static int		 phase;		/* 0 join, 1 slow join, 2 chat, 3 drain */
 static uint64_t		 last_input;	/* time of the last chatd input */
@@ -180,6 +189,7 @@ static struct {
 	uint64_t	 handshakes, hs_sum, hs_max;	/* --tls, ns */
 	uint64_t	 churns, surge_welcomes, reconnects;
 	uint64_t	 t_surge, t_surge_done;	/* surge opened, all welcomed */
+	uint64_t	 spam_connects, spam_welcomes, spam_refused;
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
 	int		 dead, finished;
@@ -229,47 +239,55 @@ now_s(void)
 	return ((double)now_ns() / 1e9);
 }
 
-/* Count one latency in the histogram. */
+/*
+ * Count one latency, of a line sent at ts, in the histogram, and in the
+ * one of the third of the talk it was sent in (a --duration talk only).
+ */
 static void
-hist_add(uint64_t v)
+hist_add(uint64_t v, uint64_t ts)
 {
 	int	msb, shift;
-	size_t	i;
+	size_t	i, third;
 
 	if (v > st.lat_max)
 		st.lat_max = v;
-	if (v < 1024) {
-		hist[v]++;
-		return;
+	if (v < 1024)
+		i = v;
+	else {
+		msb = 63 - __builtin_clzll(v);
+		shift = msb - 9;
+		if (shift > 54)
+			shift = 54;
+		i = 1024 + (size_t)(shift - 1) * H_SUB +
+		    (size_t)(((v >> shift) & (H_SUB - 1)));
+		if (i >= H_BUCKETS)
+			i = H_BUCKETS - 1;
 	}
-	msb = 63 - __builtin_clzll(v);
-	shift = msb - 9;
-	if (shift > 54)
-		shift = 54;
-	i = 1024 + (size_t)(shift - 1) * H_SUB +
-	    (size_t)(((v >> shift) & (H_SUB - 1)));
-	if (i >= H_BUCKETS)
-		i = H_BUCKETS - 1;
 	hist[i]++;
+	if (opt.lines == 0 && opt.duration > 0.) {
+		third = ts <= t_chat_ns ? 0 : (size_t)((double)(ts -
+		    t_chat_ns) * 3. / (opt.duration * 1e9));
+		hist3[third > 2 ? 2 : third][i]++;
+	}
 }
 
-/* The value at quantile q (0..1), the middle of its bucket. */
+/* The value at quantile q (0..1) of histogram h, the middle of its bucket. */
 static uint64_t
-hist_quantile(double q)
+hist_quantile_of(const uint64_t *h, double q)
 {
 	uint64_t	total = 0, want, acc = 0;
 	size_t		i;
 	int		shift;
 
 	for (i = 0; i < H_BUCKETS; i++)
-		total += hist[i];
+		total += h[i];
 	if (total == 0)
 		return (0);
 	want = (uint64_t)(q * (double)total);
 	if (want >= total)
 		want = total - 1;
 	for (i = 0; i < H_BUCKETS; i++) {
-		acc += hist[i];
+		acc += h[i];
 		if (acc > want)
 			break;
 	}
@@ -278,6 +296,13 @@ hist_quantile(double q)
 	shift = (int)((i - 1024) / H_SUB) + 1;
 	return ((((uint64_t)(H_SUB + (i - 1024) % H_SUB)) << shift) +
 	    ((uint64_t)1 << (shift - 1)));
+}
+
+/* The value at quantile q of all the latencies. */
+static uint64_t
+hist_quantile(double q)
+{
+	return (hist_quantile_of(hist, q));
 }
 
 /* Parse a decimal number; advance *p past it and one following space. */
@@ -333,7 +358,7 @@ handle_chat(struct conn *c, const char *p, const char *end, uint64_t t)
 	st.deliveries++;
 	if (c->got == target)
 		st.finished++;
-	hist_add(t > ts ? t - ts : 0);
+	hist_add(t > ts ? t - ts : 0, ts);
 	last = &lastseq[(size_t)c->idx * (size_t)opt.nsenders + snd];
 	if (seq != (uint64_t)*last + 1)
 		st.reordered++;
@@ -382,6 +407,17 @@ chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 	int		 i, total = opt.nclients + opt.nslow;
 	uint64_t	 n;
 
+	if (c->extra == EXTRA_SPAM) {
+		/* In, refused or told anything: gone, to come again. */
+		if (len >= 10 && memcmp(s, "* welcome ", 10) == 0)
+			st.spam_welcomes++;
+		else if (len > 0 && s[0] == '!')
+			st.spam_refused++;
+		else
+			return;
+		conn_shut(c);
+		return;
+	}
 	if (len > 0 && s[0] == '[') {
 		p = memchr(s, ']', len);
 		if (p == NULL || end - p < 3 || p[1] != ':' || p[2] != ' ') {
@@ -761,6 +797,10 @@ conn_dead(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
+	if (c->extra == EXTRA_SPAM) {
+		conn_shut(c);	/* it comes again */
+		return;
+	}
 	if (!c->welcomed && opt.proto == P_CHATD && c->retries < 5 &&
 	    c->fd != -1) {
 		if (opt.verbose)
@@ -815,7 +855,7 @@ conn_read(struct conn *c)
 		else
 			used = chatd_input(c, rbuf, len, t);
 		if (c->fd == -1)
-			return;		/* a churner, gone once welcomed */
+			return;		/* a churner or spammer, gone */
 		c->carry_len = len - used;
 		if (c->carry_len > c->carry_cap) {
 			c->carry_cap = c->carry_len * 2;
@@ -1053,10 +1093,13 @@ conn_open(struct conn *c, const struct sockaddr_in *sin)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (c->slow)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	if (opt.sources > 1) {
+	if (c->extra == EXTRA_SPAM)
+		st.spam_connects++;
+	if (opt.sources > 1 || c->extra == EXTRA_SPAM) {
 		memset(&me, 0, sizeof me);
 		me.sin_family = AF_INET;
-		me.sin_addr.s_addr = htonl(0x7f000001u +
+		me.sin_addr.s_addr = htonl(c->extra == EXTRA_SPAM ?
+		    0x7f0000feu : 0x7f000001u +
 		    (uint32_t)(c->idx % opt.sources));
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
 		    sizeof one);
@@ -1256,6 +1299,7 @@ static const struct option longopts[] = {
 	{ "storm",	no_argument,	   NULL, 'O' },
 	{ "churn",	required_argument, NULL, 'C' },
 	{ "surge",	required_argument, NULL, 'G' },
+	{ "join-spam",	required_argument, NULL, 'J' },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -1288,7 +1332,13 @@ usage(int status)
 "  -k, --slow K        add K clients that never read (receive buffer\n"
 "                      4 KiB), joined after the others\n"
 "  -F, --who-flood W   each --slow client sends \"who\" W times (1..64)\n"
-"                      when the lines start\n"
+"                      a third of the way into the talk (with --lines,\n"
+"                      when the lines start)\n"
+"  -J, --join-spam J   J more clients from 127.0.0.254 connect again as\n"
+"                      soon as each is welcomed, refused or closed,\n"
+"                      through the middle third of the talk (needs\n"
+"                      --duration); latencies are also reported by\n"
+"                      third: before, during and after\n"
 "  -i, --idle          connect, let the clients sit, report the server's\n"
 "                      RSS per connection (needs --pid), then broadcast\n"
 "                      one line that every client must receive\n"
@@ -1370,7 +1420,7 @@ parse_args(int argc, char **argv)
 	int	ch, i;
 
 	while ((ch = getopt_long(argc, argv,
-	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:TXOC:G:vh", longopts, NULL)) != -1) {
+	    "x:H:p:n:s:m:t:r:b:w:k:F:iP:W:S:R:d:U:TXOC:G:J:vh", longopts, NULL)) != -1) {
 		for (i = 0; longopts[i].name != NULL; i++)
 			if (longopts[i].val == ch)
 				break;
@@ -1450,6 +1500,10 @@ parse_args(int argc, char **argv)
 		case 'G':
 			opt.surge = (int)num(longopts[i].name, optarg, 0, 1e6);
 			break;
+		case 'J':
+			opt.joinspam = (int)num(longopts[i].name, optarg, 0,
+			    10000);
+			break;
 		case 'v': opt.verbose++; break;
 		case 'h': usage(0);
 		default: usage(2);
@@ -1494,13 +1548,17 @@ parse_args(int argc, char **argv)
 		die("--storm, --churn and --surge are for chatd");
 	if ((opt.churn > 0. || opt.surge > 0) && (opt.idle || opt.lines > 0))
 		die("--churn and --surge need a --duration of talk");
+	if (opt.joinspam > 0 && (opt.idle || opt.lines > 0 ||
+	    opt.proto != P_CHATD || strncmp(opt.host, "127.", 4) != 0))
+		die("--join-spam needs chatd on a loopback --host and a "
+		    "--duration of talk");
 	if (opt.sources == 0) {
 		opt.sources = strncmp(opt.host, "127.", 4) == 0 ?
 		    (opt.nclients * (opt.storm ? 2 : 1) + opt.nslow +
 		    opt.surge + (int)(opt.churn * opt.duration)) /
 		    SOURCES_PER + 1 : 1;
-		if (opt.sources > 254)
-			opt.sources = 254;
+		if (opt.sources > 253)
+			opt.sources = 253;
 	} else if (opt.sources > 1 && strncmp(opt.host, "127.", 4) != 0)
 		die("--sources needs a loopback --host");
 }
@@ -1635,6 +1693,7 @@ main(int argc, char **argv)
 	long long		 sr0 = -1, sw0 = -1, sr1 = -1, sw1 = -1;
 	int			 i, n, total, nall, next = 0, ramping;
 	int			 stormed = 0, surged = 0, surge_next = 0;
+	int			 attacked = 0, nspam0;
 	uint64_t		 t_welcomed = 0, t_storm = 0, t_storm_done = 0;
 	double			 scpu0 = -1., scpu1 = -1., churn_at = 0.;
 	int			 timed_out = 0, to, ok, nreaders;
@@ -1653,7 +1712,7 @@ main(int argc, char **argv)
 	total = opt.nclients + opt.nslow;
 	/* A churner lives for one round trip: a few slots a second's worth. */
 	nchurn = opt.churn > 0. ? (int)opt.churn + 16 : 0;
-	nall = total + nchurn + opt.surge;
+	nall = total + nchurn + opt.surge + opt.joinspam;
 	raise_nofile(nall);
 
 	conns = calloc((size_t)nall, sizeof *conns);
@@ -1669,7 +1728,8 @@ main(int argc, char **argv)
 		conns[i].sender = i < opt.nsenders ? i : -1;
 		conns[i].slow = i >= opt.nclients && i < total;
 		conns[i].extra = i < total ? 0 : i < total + nchurn ?
-		    EXTRA_CHURN : EXTRA_SURGE;
+		    EXTRA_CHURN : i < total + nchurn + opt.surge ?
+		    EXTRA_SURGE : EXTRA_SPAM;
 	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
@@ -1694,6 +1754,7 @@ main(int argc, char **argv)
 	t_start = now_ns();
 	deadline = (double)t_start / 1e9 + opt.deadline;
 	nreaders = opt.nclients;
+	nspam0 = total + nchurn + opt.surge;
 	expect_joins = opt.proto == P_CHATD ?
 	    (uint64_t)nreaders * (uint64_t)(nreaders - 1) / 2 : 0;
 	target = opt.lines > 0 ? (uint64_t)opt.nsenders * opt.lines :
@@ -1766,13 +1827,14 @@ main(int argc, char **argv)
 					epoll_ctl(ep, EPOLL_CTL_DEL,
 					    conns[i].fd, NULL);
 			phase = 2;
-			if (opt.whoflood > 0 && opt.proto == P_CHATD)
+			if (opt.whoflood > 0 && opt.proto == P_CHATD &&
+			    opt.lines > 0)
 				who_flood(nreaders, total);
 			server_syscalls(&sr0, &sw0);
 			cpu0 = server_cpu();
 			wcpu0 = proc_cpu(opt.watch);
 			me0 = self_cpu();
-			t_chat = now_ns();
+			t_chat = t_chat_ns = now_ns();
 			t = (double)t_chat / 1e9;
 			t_stop = t + opt.duration;
 			/* rate mode: spread the senders over one interval */
@@ -1805,6 +1867,22 @@ main(int argc, char **argv)
 			    i < SURGE_STEP; i++, surge_next++)
 				conn_open(&conns[surge_next],
 				    client_addr(sin, surge_next));
+			/* The attacks: the middle third of the talk. */
+			if (opt.lines == 0 && !attacked && t >= (double)t_chat /
+			    1e9 + opt.duration / 3.) {
+				attacked = 1;
+				if (opt.whoflood > 0 && opt.proto == P_CHATD)
+					who_flood(nreaders, total);
+			}
+			for (i = nspam0; attacked && i < nall; i++) {
+				if (t < (double)t_chat / 1e9 + 2. *
+				    opt.duration / 3.) {
+					if (conns[i].fd == -1)
+						conn_open(&conns[i],
+						    client_addr(sin, i));
+				} else
+					conn_shut(&conns[i]);
+			}
 			pump(t, t_stop);
 			if (opt.lines == 0 && t >= t_stop) {
 				/* duration over: wait for what was sent */
@@ -1830,6 +1908,11 @@ wait:
 			if (opt.churn > 0. && churn_at < t_stop &&
 			    (next_due < 0. || churn_at < next_due))
 				next_due = churn_at;
+			if ((opt.joinspam > 0 || opt.whoflood > 0) &&
+			    opt.lines == 0 && t < (double)t_chat / 1e9 +
+			    2. * opt.duration / 3. && (next_due < 0. ||
+			    next_due > t + 0.01))
+				next_due = t + 0.01;	/* spam comes again */
 			if (next_due >= 0. && next_due <= t)
 				to = 0;
 			else if (next_due >= 0.)
@@ -1923,6 +2006,21 @@ wait:
 		    (double)hist_quantile(0.99) / 1e6, (double)st.lat_max / 1e6,
 		    lost, srv_pct, me_pct, (double)st.gap_max / 1e6,
 		    st.t_upgrade != 0 ? " (upgraded)" : "", ok ? "" : " (FAILED)");
+	if ((opt.whoflood > 0 || opt.joinspam > 0) && opt.lines == 0)
+		printf("%s: the attack (%s%s%s): p50/p99 %.3g/%.3g ms before, "
+		    "%.3g/%.3g ms during, %.3g/%.3g ms after; join spam: %"
+		    PRIu64 " connects, %" PRIu64 " welcomed, %" PRIu64
+		    " refused\n", pname,
+		    opt.whoflood > 0 ? "who flood" : "",
+		    opt.whoflood > 0 && opt.joinspam > 0 ? ", " : "",
+		    opt.joinspam > 0 ? "join spam" : "",
+		    (double)hist_quantile_of(hist3[0], 0.50) / 1e6,
+		    (double)hist_quantile_of(hist3[0], 0.99) / 1e6,
+		    (double)hist_quantile_of(hist3[1], 0.50) / 1e6,
+		    (double)hist_quantile_of(hist3[1], 0.99) / 1e6,
+		    (double)hist_quantile_of(hist3[2], 0.50) / 1e6,
+		    (double)hist_quantile_of(hist3[2], 0.99) / 1e6,
+		    st.spam_connects, st.spam_welcomes, st.spam_refused);
 	printf("proto=%s mode=%s clients=%d senders=%d slow=%d who_flood=%d "
 	    "lines=%" PRIu64
 	    " duration=%g bytes=%d window=%d rate=%g sources=%d sent=%" PRIu64
@@ -1942,7 +2040,12 @@ wait:
 	    " welcome_s=%.3f tls=%d handshakes=%" PRIu64 " handshake_mean_us=%.1f"
 	    " handshake_max_us=%.1f storm=%d storm_s=%.3f storm_srv_cpu_s=%.2f"
 	    " churn=%g churns=%" PRIu64 " surge=%d surge_welcomed=%" PRIu64
-	    " surge_s=%.3f reconnects=%" PRIu64 " complete=%d\n",
+	    " surge_s=%.3f reconnects=%" PRIu64
+	    " join_spam=%d spam_connects=%" PRIu64 " spam_welcomed=%" PRIu64
+	    " spam_refused=%" PRIu64
+	    " p50_before_us=%.1f p99_before_us=%.1f"
+	    " p50_during_us=%.1f p99_during_us=%.1f"
+	    " p50_after_us=%.1f p99_after_us=%.1f complete=%d\n",
 	    pname, opt.idle ? "idle" : "chat", opt.nclients, opt.nsenders,
 	    opt.nslow, opt.whoflood, opt.lines, opt.duration, opt.bytes,
 	    opt.window,
@@ -1972,7 +2075,14 @@ wait:
 	    t_storm) / 1e9 : -1., scpu0 >= 0. && scpu1 >= 0. ? scpu1 - scpu0 :
 	    -1., opt.churn, st.churns, opt.surge, st.surge_welcomes,
 	    st.t_surge_done > st.t_surge ? (double)(st.t_surge_done -
-	    st.t_surge) / 1e9 : -1., st.reconnects, !timed_out);
+	    st.t_surge) / 1e9 : -1., st.reconnects,
+	    opt.joinspam, st.spam_connects, st.spam_welcomes, st.spam_refused,
+	    (double)hist_quantile_of(hist3[0], 0.50) / 1e3,
+	    (double)hist_quantile_of(hist3[0], 0.99) / 1e3,
+	    (double)hist_quantile_of(hist3[1], 0.50) / 1e3,
+	    (double)hist_quantile_of(hist3[1], 0.99) / 1e3,
+	    (double)hist_quantile_of(hist3[2], 0.50) / 1e3,
+	    (double)hist_quantile_of(hist3[2], 0.99) / 1e3, !timed_out);
 	fflush(stdout);
 
 	/* No TIME_WAIT pile-up across runs: reset, do not close. */

@@ -3,7 +3,7 @@
 # Benchmark chatd with chatbench(1), side by side with Redis pub/sub and
 # optionally with a second chatd build.  See doc/performance.md.
 #
-# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|door|storm|churn|surge|cluster|reuseport|presence|tls]...
+# usage: bench/run.sh [standard|fanout|chatty|slow|idle|big|door|storm|churn|surge|hostile|cluster|reuseport|presence|tls]...
 #                                           (default: standard)
 #        bench/run.sh report RAWFILE        (the tables of an earlier run)
 #
@@ -22,6 +22,13 @@
 #   surge          1000 clients, 10 talking at 100 lines/s in all, while
 #                  SURGE clients connect at once ("surge"), and the same
 #                  room without them ("calm")
+#   hostile        chatd at its default settings (label D): 2000 clients
+#                  from 140 addresses (within max_per_ip), 5 of them
+#                  talking at 50 lines/s in all for 9 s, quiet ("quiet"), with 100 non-readers sending
+#                  "who" 8 times each ("whoflood") and with 32 clients of
+#                  one address connecting in a loop ("joinspam"), the
+#                  attacks in the middle third; the bystanders' echo
+#                  before, during and after
 #   syscalls       chatd only: its system calls per delivered line in the
 #                  fanout and chatty runs (needs perf and its syscall
 #                  tracepoints)
@@ -117,10 +124,21 @@ make_cert() {
 	    -out "$work/cert.pem" 2>/dev/null || die "openssl req failed"
 }
 
-# start_chatd BINARY PLUGINDIR [tls]: sets spid and port (with tls, the
-# port of a [tls] listener)
+# start_chatd BINARY PLUGINDIR [tls|defaults]: sets spid and port (with
+# tls, the port of a [tls] listener; with defaults, chatd's own limits)
 start_chatd() {
-	cat >"$work/chatd.ini" <<-EOF
+	if [ "${3:-}" = defaults ]; then
+		cat >"$work/chatd.ini" <<-EOF
+		[server]
+		bind = 127.0.0.1
+		port = 0
+		[lua]
+		path = $2
+		[log]
+		level = info
+		EOF
+	else
+		cat >"$work/chatd.ini" <<-EOF
 	[server]
 	bind = 127.0.0.1
 	port = 0
@@ -137,6 +155,7 @@ start_chatd() {
 	[log]
 	level = info
 	EOF
+	fi
 	if [ "${3:-}" = tls ]; then
 		make_cert
 		printf '[tls]\nbind = 127.0.0.1\nport = 0\ncert = %s\nkey = %s\nhandshake_timeout = %s\n' \
@@ -295,6 +314,7 @@ run_one() {
 	case $label in
 	A) start_chatd "$CHATD" "$PLUGINS" ;;
 	T) start_chatd "$CHATD" "$PLUGINS" tls; set -- --tls "$@" ;;
+	D) start_chatd "$CHATD" "$PLUGINS" defaults ;;
 	B) start_chatd "$BASELINE" "$BASELINE_PLUGINS" ;;
 	R) start_redis; proto=redis ;;
 	S) start_redis tls; proto=redis; set -- --tls "$@" ;;
@@ -419,6 +439,16 @@ churn() {
 		    -t "$DURATION" --churn "$CHURN" -d 1800
 	done
 }
+# The attacks against a room at chatd's defaults, interleaved: quiet, who
+# flood, join spam, per repetition.
+hostile() {
+	local rep room="-n 2000 -s 5 -r 50 -b 64 -t 9 -S 140 -d 600"
+	for rep in $(seq "$REPS"); do
+		LABELS=D REPS=1 cell quiet $room
+		LABELS=D REPS=1 cell whoflood $room -k 100 -F 8
+		LABELS=D REPS=1 cell joinspam $room -J 32
+	done
+}
 surge() {
 	local rep
 	for rep in $(seq "$REPS"); do
@@ -517,6 +547,8 @@ function ratio(x, y) { return (y + 0 <= 0 || x + 0 < 0) ? "-" : sprintf("%.2f", 
 	what[t] = f["clients"] " clients" (f["slow"] > 0 ? " + " f["slow"] " slow" : "") \
 	    (f["churn"] > 0 ? " + " f["churn"] " joining and leaving a second" : "") \
 	    (f["surge"] > 0 ? " + " f["surge"] " connecting at once" : "") \
+	    (f["who_flood"] > 0 ? ", who x " f["who_flood"] " each" : "") \
+	    (f["join_spam"] > 0 ? " + " f["join_spam"] " of one address connecting in a loop" : "") \
 	    (f["mode"] == "idle" ? ", idle" : ", " f["senders"] " senders, " f["bytes"] " B" \
 	    (f["rate"] > 0 ? ", " f["rate"] " lines/s" : ", flat out, window " f["window"]))
 	f["lines_per_write"] = f["srv_writes"] > 0 ? f["deliveries"] / f["srv_writes"] : -1
@@ -528,7 +560,8 @@ END {
 	name["A"] = "chatd"; name["B"] = "chatd (baseline)"; name["R"] = "redis"
 	name["C"] = nodes " nodes, cross-node"; name["U"] = nodes " nodes, one port"
 	name["T"] = "chatd over TLS"; name["S"] = "redis over TLS"
-	split("A B R C U T S", L, " ")
+	name["D"] = "chatd, default settings"
+	split("A B R C U T S D", L, " ")
 	for (ti = 1; ti <= ntests; ti++) {
 		t = tests[ti]
 		printf "\n### %s: %s (medians)\n\n", t, what[t]
@@ -543,6 +576,22 @@ END {
 				    m(lab, t, "join_srv_cpu_s"), m(lab, t, "storm_s"),
 				    m(lab, t, "storm_srv_cpu_s"), m(lab, t, "elapsed_s") * 1000,
 				    m(lab, t, "reconnects"), failed[lab, t], runs[lab, t]
+			}
+			continue
+		}
+		if (t == "quiet" || t == "whoflood" || t == "joinspam") {
+			print "| server | p50 ms before | p99 before | p50 during | p99 during | p50 after | p99 after | server CPU % | spam connects | welcomed | refused | lost | failed runs |"
+			print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			for (li = 1; li <= 8; li++) {
+				lab = L[li]
+				if (!((lab SUBSEP t) in has)) continue
+				printf "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d/%d |\n", name[lab],
+				    m(lab, t, "p50_before_us") / 1000, m(lab, t, "p99_before_us") / 1000,
+				    m(lab, t, "p50_during_us") / 1000, m(lab, t, "p99_during_us") / 1000,
+				    m(lab, t, "p50_after_us") / 1000, m(lab, t, "p99_after_us") / 1000,
+				    m(lab, t, "srv_cpu_pct"), m(lab, t, "spam_connects"),
+				    m(lab, t, "spam_welcomed"), m(lab, t, "spam_refused"),
+				    lost[lab, t], failed[lab, t], runs[lab, t]
 			}
 			continue
 		}
@@ -683,11 +732,11 @@ for m in "${modes[@]}"; do
 	case $m in
 	standard) fanout; chatty; slow; idle ;;
 	door) storm; churn; surge ;;
-	fanout|chatty|slow|idle|big|storm|churn|surge|cluster|reuseport) "$m" ;;
+	fanout|chatty|slow|idle|big|storm|churn|surge|hostile|cluster|reuseport) "$m" ;;
 	tls|tlsfanout|tlsidle|handshake) "$m" ;;
 	syscalls) syscalls; exit 0 ;;
 	presence) presence; exit 0 ;;
-	*) die "unknown test $m (standard fanout chatty slow idle big door storm churn surge syscalls cluster reuseport presence tls tlsfanout tlsidle handshake)" ;;
+	*) die "unknown test $m (standard fanout chatty slow idle big door storm churn surge hostile syscalls cluster reuseport presence tls tlsfanout tlsidle handshake)" ;;
 	esac
 done
 
