@@ -28,7 +28,8 @@
 #                  "who" 8 times each ("whoflood") and with 32 clients of
 #                  one address connecting in a loop ("joinspam"), the
 #                  attacks in the middle third; the bystanders' echo
-#                  before, during and after
+#                  before, during and after; and the same against A,
+#                  the config of the other runs (every limit off)
 #   syscalls       chatd only: its system calls per delivered line in the
 #                  fanout and chatty runs (needs perf and its syscall
 #                  tracepoints)
@@ -444,9 +445,9 @@ churn() {
 hostile() {
 	local rep room="-n 2000 -s 5 -r 50 -b 64 -t 9 -S 140 -d 600"
 	for rep in $(seq "$REPS"); do
-		LABELS=D REPS=1 cell quiet $room
-		LABELS=D REPS=1 cell whoflood $room -k 100 -F 8
-		LABELS=D REPS=1 cell joinspam $room -J 32
+		LABELS="D A" REPS=1 cell quiet $room
+		LABELS="D A" REPS=1 cell whoflood $room -k 100 -F 8
+		LABELS="D A" REPS=1 cell joinspam $room -J 32
 	done
 }
 surge() {
@@ -585,7 +586,8 @@ END {
 			for (li = 1; li <= 8; li++) {
 				lab = L[li]
 				if (!((lab SUBSEP t) in has)) continue
-				printf "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d/%d |\n", name[lab],
+				printf "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %d/%d |\n",
+				    lab == "A" ? "chatd, every limit off" : name[lab],
 				    m(lab, t, "p50_before_us") / 1000, m(lab, t, "p99_before_us") / 1000,
 				    m(lab, t, "p50_during_us") / 1000, m(lab, t, "p99_during_us") / 1000,
 				    m(lab, t, "p50_after_us") / 1000, m(lab, t, "p99_after_us") / 1000,

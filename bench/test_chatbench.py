@@ -39,10 +39,11 @@ def run(args, timeout=60):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
-def kv(out):
-    """The key=value line (the last one) as a dict."""
+def kv(out, nlines=2):
+    """The key=value line (the last one) as a dict; out has nlines lines
+    (one for people, two with an attack's, then the key=value one)."""
     lines = out.strip().split("\n")
-    assert len(lines) == 2, out
+    assert len(lines) == nlines, out
     return dict(f.split("=", 1) for f in lines[1].split())
 
 
@@ -128,6 +129,38 @@ class AgainstChatd(unittest.TestCase):
             self.assertEqual(kv(out)["deliveries"], "30")
         rc, out, err = run(["-p", "1", "--ws", "-k", "1"])
         self.assertEqual(rc, 2)
+
+    def test_join_spam(self):
+        """--join-spam: clients of one address connecting in a loop in the
+        middle third, at chatd's default connect rate (16 at once, then 2
+        a second per address): most are refused, the readers lose
+        nothing, and the latency comes by third of the talk."""
+        cfg = {"server": {"idle_timeout": 0},
+               "limits": {"max_per_ip": None, "connects_per_second": None}}
+        with ct.Server(cfg) as srv:
+            rc, out, err = run(["-p", str(srv.port), "-P", str(srv.pid),
+                                "-n", "10", "-s", "2", "-r", "40",
+                                "-t", "1.5", "-J", "4", "-d", "30"])
+            self.assertEqual(rc, 0, out + err)
+            self.assertRegex(out.split("\n")[1],
+                             r"^chatd: the attack \(join spam\): p50/p99 ")
+            r = kv(out, 3)
+            self.assertEqual(r["join_spam"], "4")
+            self.assertEqual(r["lost"], "0")
+            connects, welcomed, refused = (int(r[k]) for k in (
+                "spam_connects", "spam_welcomed", "spam_refused"))
+            self.assertGreater(welcomed, 0)
+            self.assertLessEqual(welcomed, 16 + 2)
+            self.assertGreater(refused, 0)
+            self.assertLessEqual(welcomed + refused, connects)
+            for third in ("before", "during", "after"):
+                self.assertGreater(float(r["p50_%s_us" % third]), 0, third)
+                self.assertLessEqual(float(r["p50_%s_us" % third]),
+                                     float(r["p99_%s_us" % third]), third)
+            self.assertRegex(srv.log_text(), r"refused 127\.0\.0\.254:\d+"
+                             r".*connecting too often")
+        rc, out, err = run(["-p", "1", "-J", "2", "-m", "10"])
+        self.assertEqual((rc, out), (2, ""))
 
     def test_duration_and_rate(self):
         with self.server() as srv:

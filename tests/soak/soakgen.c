@@ -6,6 +6,10 @@
  * things: chat, rename (valid and not), who, help, lines over max_line,
  * invalid UTF-8, control and NUL bytes, lines written a byte at a time,
  * bursts, blank lines, clients that never read, clients that never speak;
+ * and the hostile mix: non-readers asking "who" 20 times a second, lines
+ * that never end (4 KiB every 50 ms, no LF), and join spam (SPAM_SLOTS
+ * clients of one address, 127.0.0.250, each living a tenth of a second at
+ * most and replaced at once, beside the -n others);
  * each lives a random time and ends by exit, close, reset (SO_LINGER 0) or
  * half-close, and is replaced.  Every -E seconds a storm of -S more
  * connections comes and goes at once.
@@ -76,6 +80,11 @@ enum kind { K_WELL, K_CHAOS, K_STORM };
 #define B_NOREAD	0x01	/* never reads */
 #define B_SILENT	0x02	/* never writes: the idle timeout's */
 #define B_FLOODER	0x04	/* sends bursts */
+#define B_WHOFLOOD	0x08	/* with B_NOREAD: "who" 20 times a second */
+#define B_ENDLESS	0x10	/* one line that never ends */
+#define B_SPAM		0x20	/* join spam: in and out, one address */
+#define HOSTILE_EVERY	0.05	/* seconds between a flooder's actions */
+#define SPAM_SLOTS	8	/* join-spam connections at any time */
 
 /* How a connection ends. */
 enum ending { E_EXIT, E_CLOSE, E_RESET, E_HALF, E_NENDINGS };
@@ -104,6 +113,8 @@ struct wrec {
 	uint32_t	 echoed;	/* last own seq echoed */
 	long		 endpos;	/* index of own WE_END, -1 */
 	int		 welcomed, onlined, bye, closed, failed;
+	int		 listed;	/* who|127.0.0.2: answered in full */
+	long		 rows;		/* its rows still to come; -1 before */
 	double		 t_open, t_welcome;
 	char		 why[160];	/* first failure */
 };
@@ -156,6 +167,7 @@ static struct {
 	uint64_t	 w_lines, w_conns, w_failed;
 	uint64_t	 owed, received, missing, extra, disorder, late;
 	uint64_t	 pairs;
+	uint64_t	 whoflooders, endless, endless_bytes, spam;
 } st;
 
 static int		 ep;
@@ -169,7 +181,8 @@ static unsigned		 chaos_addr;
 static uint64_t		 rng;
 static char		 rbuf[RBUF];
 static int		 stopping;
-static size_t		 alive_chaos, alive_well;
+static size_t		 alive_chaos, alive_well, alive_spam;
+static double		 next_spam;	/* when the spam slots are refilled */
 static struct conn	*graveyard;
 static double		 t_start;
 
@@ -432,6 +445,34 @@ w_line(struct conn *c, const char *l, size_t len)
 			if (q == end)
 				break;
 		}
+		/* In a big room the line names only the first few: the W
+		 * online are asked for by name (no chaos name has a ':'). */
+		queue(c, "who|127.0.0.2:\n", 15);
+		return;
+	}
+	if (!w->listed && w->rows < 0 && len > 10 &&
+	    memcmp(l, "* online (", 10) == 0) {
+		/* "* online (N): K start with "127.0.0.2:"; page 1 of 1 ..." */
+		if ((p = memmem(l, len, "): ", 3)) == NULL ||
+		    (id = strtoul(p + 3, (char **)&q, 10)) == 0 ||
+		    q >= end || memmem(q, (size_t)(end - q), "page 1 of 1 ",
+		    12) == NULL) {
+			wfail(w, "expected who's answer in one page, got "
+			    "\"%.*s\"", (int)(len > 80 ? 80 : len), l);
+			w->listed = 1;
+			return;
+		}
+		w->rows = (long)id;
+		return;
+	}
+	if (!w->listed && w->rows > 0 && len > 4 && memcmp(l, "*   ", 4) == 0) {
+		/* "*   NAME" or "*   NAME ADDR": a W online */
+		p = memchr(l + 4, ' ', len - 4);
+		if ((x = wid_of(l + 4, (size_t)((p ? p : end) - (l + 4))))
+		    >= 0 && (uint32_t)x != w->id)
+			wev(w, WE_JOIN, (uint32_t)x, 0);
+		if (--w->rows == 0)
+			w->listed = 1;
 		return;
 	}
 	if (len > 0 && l[0] == '[') {
@@ -542,6 +583,7 @@ conn_open(enum kind kind, unsigned behav)
 			die("out of memory");
 		w->id = (uint32_t)nwrecs + 1;
 		w->endpos = -1;
+		w->rows = -1;
 		w->t_open = now();
 		snprintf(w->name, sizeof w->name, "127.0.0.2:%u",
 		    (unsigned)ntohs(src.sin_port));
@@ -556,7 +598,8 @@ conn_open(enum kind kind, unsigned behav)
 		/* spread over 127.0.0.3-127.0.0.202: more source ports */
 		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
 		    sizeof one);
-		src.sin_addr.s_addr = htonl(0x7f000003 + chaos_addr++ % 200);
+		src.sin_addr.s_addr = htonl((behav & B_SPAM) ? 0x7f0000fa :
+		    0x7f000003 + chaos_addr++ % 200);
 		if (bind(fd, (struct sockaddr *)&src, sizeof src) == -1)
 			die("bind: %s", strerror(errno));
 	}
@@ -594,7 +637,9 @@ conn_open(enum kind kind, unsigned behav)
 	c->pollout = 1;
 	st.conns[kind]++;
 	live_add(c);
-	if (kind == K_CHAOS)
+	if (kind == K_CHAOS && (behav & B_SPAM))
+		alive_spam++;
+	else if (kind == K_CHAOS)
 		alive_chaos++;
 	if (kind == K_WELL)
 		alive_well++;
@@ -613,6 +658,10 @@ chaos_behaviour(void)
 		return B_SILENT;
 	if (r < 135)
 		return B_FLOODER;
+	if (r < 155)
+		return B_NOREAD | B_WHOFLOOD;
+	if (r < 165)
+		return B_ENDLESS;
 	return 0;
 }
 
@@ -625,6 +674,13 @@ chaos_setup(struct conn *c, double t)
 		c->end = t + 10 + rndexp(60);
 		c->next = t + rndexp(2);
 	}
+	if (c->behav & (B_WHOFLOOD | B_ENDLESS))
+		c->next = t + HOSTILE_EVERY;
+	if (c->behav & B_SPAM)		/* in, and out at once */
+		c->end = t + rnd01() * 0.2;
+	st.whoflooders += (c->behav & B_WHOFLOOD) != 0;
+	st.endless += (c->behav & B_ENDLESS) != 0;
+	st.spam += (c->behav & B_SPAM) != 0;
 	c->ending = (enum ending)rndn(E_NENDINGS);
 }
 
@@ -635,7 +691,9 @@ chaos_setup(struct conn *c, double t)
 static void
 conn_free(struct conn *c)
 {
-	if (c->kind == K_CHAOS)
+	if (c->kind == K_CHAOS && (c->behav & B_SPAM))
+		alive_spam--;
+	else if (c->kind == K_CHAOS)
 		alive_chaos--;
 	if (c->kind == K_WELL)
 		alive_well--;
@@ -780,6 +838,16 @@ chaos_act(struct conn *c)
 		st.lines++;
 		return;
 	}
+	if (c->behav & B_ENDLESS) {
+		/* more of a line that never ends: chatd discards it at
+		 * max_line and reads it at bytes_per_second */
+		n = rand_text(line, 4096);
+		queue(c, line, n);
+		st.endless_bytes += n;
+		return;
+	}
+	if (c->behav & B_SPAM)
+		return;
 	if ((c->behav & B_FLOODER) && rndn(10) == 0) {
 		k = 20 + rndn(1000);	/* over burst: the rate limit */
 		for (i = 0; i < k; i++) {
@@ -893,8 +961,8 @@ well_act(struct conn *c, double t)
 	char		 pad[64];
 	size_t		 n;
 
-	if (!w->onlined || c->ending_now)
-		return;
+	if (!w->listed || c->ending_now)
+		return;		/* chat once it knows who is there */
 	if (t >= c->end || stopping) {
 		queuef(c, "WB:%u:end\nexit\n", w->id);
 		c->ending_now = 1;
@@ -1060,8 +1128,10 @@ tick(double t, double t_end)
 			}
 			if (t >= c->next && c->olen - c->ooff < OUT_CAP) {
 				chaos_act(c);
-				c->next = t + rndexp((c->behav & B_NOREAD) ?
-				    2.0 : opt.interval);
+				c->next = (c->behav & (B_WHOFLOOD |
+				    B_ENDLESS)) ? t + HOSTILE_EVERY :
+				    t + rndexp((c->behav & B_NOREAD) ? 2.0 :
+				    opt.interval);
 			}
 		}
 		if (c->olen > c->ooff && flush_out(c) == -1) {
@@ -1077,6 +1147,16 @@ tick(double t, double t_end)
 			break;
 		chaos_setup(c, t);
 	}
+	/* the spam slots refilled every 10 ms: up to 800 connects a second,
+	 * as many as one address sent in the join spam chatd was tried with */
+	for (i = 0; t >= next_spam && alive_spam < SPAM_SLOTS &&
+	    i < SPAM_SLOTS; i++) {
+		if ((c = conn_open(K_CHAOS, B_SPAM)) == NULL)
+			break;
+		chaos_setup(c, t);
+	}
+	if (t >= next_spam)
+		next_spam = t + 0.01;
 	for (i = 0; alive_well < (size_t)opt.nwell && i < 4; i++) {
 		if ((c = conn_open(K_WELL, 0)) == NULL)
 			break;
@@ -1360,6 +1440,10 @@ main(int argc, char **argv)
 	    " connections failed\n", st.w_lines, st.owed, st.received,
 	    st.missing, st.extra, st.disorder, st.late, st.pairs,
 	    st.w_failed);
+	printf("soak: hostile: %" PRIu64 " who flooders (non-readers, who "
+	    "20 a second), %" PRIu64 " endless lines (%" PRIu64 " bytes "
+	    "queued), %" PRIu64 " join-spam connections from 127.0.0.250\n",
+	    st.whoflooders, st.endless, st.endless_bytes, st.spam);
 	welcome_latency(&wl_median, &wl_max);
 	printf("soak: well-behaved connections waited for their welcome %.0f "
 	    "ms (median), %.0f ms at most\n", wl_median * 1e3, wl_max * 1e3);
