@@ -44,7 +44,7 @@ def kv(out, nlines=2):
     (one for people, two with an attack's, then the key=value one)."""
     lines = out.strip().split("\n")
     assert len(lines) == nlines, out
-    return dict(f.split("=", 1) for f in lines[1].split())
+    return dict(f.split("=", 1) for f in lines[-1].split())
 
 
 class Options(unittest.TestCase):
