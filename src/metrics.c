@@ -40,7 +40,10 @@ struct metric_def {
 	double		 scale;		/* divide the count by this */
 	const char	*help;
 	const char	*const *init;	/* label values shown from the start */
+	unsigned	 flags;
 };
+#define METRIC_GAUGE	0x1	/* goes up and down: open sockets */
+#define METRIC_CLUSTER	0x2	/* shown only with [cluster] redis */
 
 static const char *const metric_refusals[] = { "full", "per_ip", "rate",
 	NULL };
@@ -50,6 +53,22 @@ static const char *const metric_leaves[] = {
 };
 static const char *const metric_hooks[] = {
 	"join", "leave", "line", "timer", NULL
+};
+static const char *const metric_transports[] = {
+	"tcp", "tls", "websocket", NULL
+};
+/* What a TLS handshake fails of: tls.c sorts OpenSSL's reasons into
+ * these, and the handshake timer adds "timeout". */
+static const char *const metric_tls_failures[] = {
+	"timeout", "closed", "version", "cipher", "certificate", "protocol",
+	NULL
+};
+/* The close codes chatd sends (RFC 6455, 7.4.1): its own, or a peer's
+ * echoed back; any other is "other", none at all (the peer went, or the
+ * 101 was never written) "none", so the label set stays this one. */
+static const char *const metric_ws_codes[] = {
+	"1000", "1001", "1002", "1003", "1007", "1008", "1009", "1011",
+	"other", "none", NULL
 };
 
 /* Indexed by enum metric. */
@@ -107,11 +126,28 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	[METRIC_LINGER_CUT] = { "chatd_lingering_closed_total", NULL, 1,
 	    "Connections of users who had left, closed before their linger "
 	    "time was over because a newcomer needed the descriptor.", NULL },
+	[METRIC_SOCKETS] = { "chatd_transport_sockets", "transport", 1,
+	    "Client sockets open now, by transport: those in a handshake, "
+	    "online and flushing their goodbye.", metric_transports,
+	    METRIC_GAUGE },
+	[METRIC_TLS_HANDSHAKES] = { "chatd_tls_handshakes_total", NULL, 1,
+	    "TLS handshakes completed ([tls] listener).", NULL },
+	[METRIC_TLS_FAILURES] = { "chatd_tls_handshake_failures_total",
+	    "reason", 1, "TLS handshakes that failed, by reason: timeout "
+	    "([tls] handshake_timeout), closed (the peer left), version, "
+	    "cipher, certificate (one side refused the other's), protocol "
+	    "(anything else, such as plain text).", metric_tls_failures },
+	[METRIC_WS_UPGRADES] = { "chatd_websocket_upgrades_total", NULL, 1,
+	    "WebSocket upgrades accepted (101 Switching Protocols).", NULL },
+	[METRIC_WS_CLOSES] = { "chatd_websocket_closes_total", "code", 1,
+	    "WebSocket connections ended, by the close code chatd sent "
+	    "(none: it sent no close frame).", metric_ws_codes },
 	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,
 	    "Times this server joined the shared room (at start and after "
-	    "each loss of the link).", NULL },
+	    "each loss of the link).", NULL, METRIC_CLUSTER },
 	[METRIC_REDIS_RECONNECTS] = { "chatd_redis_reconnects_total", NULL, 1,
-	    "Connection attempts to Redis after a failure.", NULL },
+	    "Connection attempts to Redis after a failure.", NULL,
+	    METRIC_CLUSTER },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];
@@ -178,6 +214,40 @@ uint64_t
 metric_get(enum metric m)
 {
 	return (metric_values[m]);
+}
+
+/* A client socket of transport t was opened, or closed. */
+void
+metric_socket_opened(const struct transport *t)
+{
+	metric_series(METRIC_SOCKETS, t->name)->value++;
+}
+
+void
+metric_socket_closed(const struct transport *t)
+{
+	metric_series(METRIC_SOCKETS, t->name)->value--;
+}
+
+/* A WebSocket connection ended after chatd sent close code (0: none). */
+void
+metric_ws_closed(unsigned code)
+{
+	const char *const	*v;
+	char			 s[16];
+
+	if (code == 0) {
+		metric_label_inc(METRIC_WS_CLOSES, "none");
+		return;
+	}
+	snprintf(s, sizeof s, "%u", code);
+	for (v = metric_ws_codes; *v != NULL; v++) {
+		if (strcmp(*v, s) == 0) {
+			metric_label_inc(METRIC_WS_CLOSES, s);
+			return;
+		}
+	}
+	metric_label_inc(METRIC_WS_CLOSES, "other");
 }
 
 /* A monotonic clock in nanoseconds, for timing calls. */
@@ -323,16 +393,18 @@ mbuf_value(struct mbuf *b, uint64_t v, double scale)
 		mbuf_printf(b, " %.9g\n", (double)v / scale);
 }
 
-/* One counter family, every series of it. */
+/* One family of the table, every series of it. */
 static void
 metrics_render_counter(struct mbuf *b, enum metric m)
 {
 	const struct metric_def	*d = &metric_defs[m];
+	const char		*type = d->flags & METRIC_GAUGE ? "gauge" :
+				    "counter";
 	struct metric_series	*s;
 	const char *const	*v;
 
 	if (d->label == NULL) {
-		mbuf_family(b, d->name, "counter", d->help);
+		mbuf_family(b, d->name, type, d->help);
 		mbuf_printf(b, "%s", d->name);
 		mbuf_value(b, metric_values[m], d->scale);
 		return;
@@ -341,7 +413,7 @@ metrics_render_counter(struct mbuf *b, enum metric m)
 		metric_series(m, *v);
 	if (metric_lists[m] == NULL)
 		return;			/* no series yet: nothing to show */
-	mbuf_family(b, d->name, "counter", d->help);
+	mbuf_family(b, d->name, type, d->help);
 	for (s = metric_lists[m]; s != NULL; s = s->next) {
 		mbuf_printf(b, "%s{%s=\"", d->name, d->label);
 		mbuf_label(b, s->label);
@@ -399,8 +471,10 @@ metrics_render_cluster(struct mbuf *b, struct server *srv)
 	metrics_render_gauge(b, "chatd_cluster_heartbeat_rtt_seconds", "How "
 	    "long this server's last heartbeat took to come back through the "
 	    "subscription.", cluster_heartbeat_rtt(srv->cluster));
-	for (m = METRIC_CLUSTER_FIRST; m < METRIC_COUNT; m++)
-		metrics_render_counter(b, (enum metric)m);
+	for (m = 0; m < METRIC_COUNT; m++) {
+		if (metric_defs[m].flags & METRIC_CLUSTER)
+			metrics_render_counter(b, (enum metric)m);
+	}
 }
 
 /* Bytes queued to every open client, online or draining. */
@@ -494,8 +568,10 @@ metrics_render(struct server *srv, size_t *lenp)
 	    (double)script_memory(srv->script) : 0.);
 	metrics_render_gauge(&b, "chatd_lua_memory_limit_bytes", "[lua] "
 	    "memory_limit.", (double)srv->cfg.memory_limit);
-	for (m = 0; m < METRIC_CLUSTER_FIRST; m++)
-		metrics_render_counter(&b, (enum metric)m);
+	for (m = 0; m < METRIC_COUNT; m++) {
+		if (!(metric_defs[m].flags & METRIC_CLUSTER))
+			metrics_render_counter(&b, (enum metric)m);
+	}
 	if (srv->cluster != NULL)
 		metrics_render_cluster(&b, srv);
 	metrics_render_lag(&b);
