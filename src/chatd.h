@@ -288,6 +288,7 @@ struct transport {
 	const char	*name;		/* "tcp": for the log */
 	int		 (*open)(struct conn *, void *);
 	int		 (*handshake)(struct conn *, char *, size_t);
+	void		 (*expired)(struct conn *);	/* handshake: too late */
 	ssize_t		 (*read)(struct conn *, char *, size_t);
 	ssize_t		 (*writev)(struct conn *, const struct iovec *, int);
 	int		 (*pending)(struct conn *);
@@ -333,6 +334,7 @@ void		 conn_init(struct conn *, struct server *, int,
 		     const struct transport *, const struct conn_owner *);
 int		 conn_open(struct conn *, void *);
 void		 conn_start(struct conn *);
+void		 conn_expired(struct conn *);
 void		 conn_want(struct conn *, unsigned, int);
 void		 conn_wake(struct conn *);
 ssize_t		 conn_read(struct conn *, char *, size_t);
@@ -893,6 +895,11 @@ enum metric {
 	METRIC_UPGRADES,		/* begun by this process */
 	METRIC_UPGRADE_FAILURES,	/* ... and rolled back */
 	METRIC_LINGER_CUT,		/* lingering sockets closed early */
+	METRIC_SOCKETS,			/* {transport}: a gauge, open now */
+	METRIC_TLS_HANDSHAKES,		/* completed */
+	METRIC_TLS_FAILURES,		/* {reason}: tls_failure() */
+	METRIC_WS_UPGRADES,		/* 101 sent */
+	METRIC_WS_CLOSES,		/* {code} of the close chatd sent */
 	METRIC_CLUSTER_JOINS,		/* the room joined, link up */
 	METRIC_REDIS_RECONNECTS,	/* connection attempts after a loss */
 	METRIC_COUNT
@@ -903,13 +910,15 @@ struct metric_series {
 	char		 label[];
 };
 extern uint64_t	 metric_values[METRIC_COUNT];
-#define METRIC_CLUSTER_FIRST	METRIC_CLUSTER_JOINS	/* shown only with [cluster] redis */
 #define metric_add(m, n)	(metric_values[(m)] += (n))
 #define metric_inc(m)		(metric_values[(m)]++)
 struct metric_series *metric_series(enum metric, const char *);
 void		 metric_label_inc(enum metric, const char *);
 uint64_t	 metric_label_get(enum metric, const char *);
 uint64_t	 metric_get(enum metric);
+void		 metric_socket_opened(const struct transport *);
+void		 metric_socket_closed(const struct transport *);
+void		 metric_ws_closed(unsigned);
 void		 metrics_observe_lag(double);
 void		 metrics_lag_start(struct ev_loop *);
 void		 metrics_lag_stop(struct ev_loop *);

@@ -184,6 +184,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	srv->nclients++;
 	srv->nseats++;
 	metric_inc(METRIC_CONNECTIONS);
+	metric_socket_opened(c->conn.t);
 
 	if (c->conn.flags & CONN_HANDSHAKE) {
 		c->flags |= CLIENT_HANDSHAKE;
@@ -248,6 +249,7 @@ client_adopt(struct server *srv, const struct ustate_client *uc, int fd)
 	ev_init(&c->throttle, client_throttle_cb);
 	srv->nclients++;
 	srv->nseats++;
+	metric_socket_opened(c->conn.t);
 	registry_adopt(&srv->reg, c, uc->id, uc->name, uc->namelen);
 }
 
@@ -511,6 +513,7 @@ client_finish(struct client *c)
 		conn_close(&c->conn);
 	client_unseat(c);
 	srv->nclients--;
+	metric_socket_closed(c->conn.t);
 
 	linebuf_free(&c->in);
 	outq_free(&c->out);
@@ -872,6 +875,7 @@ client_idle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 	if (c->flags & CLIENT_HANDSHAKE) {
 		log_info("%s handshake with %s failed: not done within %.0f s",
 		    c->conn.t->name, c->addr, ev_now(loop) - c->joined);
+		conn_expired(&c->conn);
 		client_finish(c);
 		return;
 	}

@@ -40,7 +40,10 @@ struct metric_def {
 	double		 scale;		/* divide the count by this */
 	const char	*help;
 	const char	*const *init;	/* label values shown from the start */
+	unsigned	 flags;
 };
+#define METRIC_GAUGE	0x1	/* goes up and down: open sockets */
+#define METRIC_CLUSTER	0x2	/* shown only with [cluster] redis */
 
 static const char *const metric_refusals[] = { "full", "per_ip", "rate",
 	NULL };
@@ -51,67 +54,100 @@ static const char *const metric_leaves[] = {
 static const char *const metric_hooks[] = {
 	"join", "leave", "line", "timer", NULL
 };
+static const char *const metric_transports[] = {
+	"tcp", "tls", "websocket", NULL
+};
+/* What a TLS handshake fails of: tls.c sorts OpenSSL's reasons into
+ * these, and the handshake timer adds "timeout". */
+static const char *const metric_tls_failures[] = {
+	"timeout", "closed", "version", "cipher", "certificate", "protocol",
+	NULL
+};
+/* The close codes chatd sends (RFC 6455, 7.4.1): its own, or a peer's
+ * echoed back; any other is "other", none at all (the peer went, or the
+ * 101 was never written) "none", so the label set stays this one. */
+static const char *const metric_ws_codes[] = {
+	"1000", "1001", "1002", "1003", "1007", "1008", "1009", "1011",
+	"other", "none", NULL
+};
 
 /* Indexed by enum metric. */
 static const struct metric_def metric_defs[METRIC_COUNT] = {
 	[METRIC_CONNECTIONS] = { "chatd_connections_accepted_total", NULL, 1,
-	    "Connections accepted and admitted as clients.", NULL },
+	    "Connections accepted and admitted as clients.", NULL, 0 },
 	[METRIC_LINES_IN] = { "chatd_lines_received_total", NULL, 1,
-	    "Complete lines read from clients.", NULL },
+	    "Complete lines read from clients.", NULL, 0 },
 	[METRIC_LINES_OUT] = { "chatd_lines_sent_total", NULL, 1,
-	    "Lines queued to clients.", NULL },
+	    "Lines queued to clients.", NULL, 0 },
 	[METRIC_BYTES_OUT] = { "chatd_sent_bytes_total", NULL, 1,
-	    "Bytes written to client sockets.", NULL },
+	    "Bytes written to client sockets.", NULL, 0 },
 	[METRIC_BROADCASTS] = { "chatd_broadcasts_total", NULL, 1,
-	    "Lines sent to the whole room.", NULL },
+	    "Lines sent to the whole room.", NULL, 0 },
 	[METRIC_RELOADS] = { "chatd_reloads_total", NULL, 1,
 	    "Reloads (SIGHUP) that replaced the configuration and plugins.",
-	    NULL },
+	    NULL, 0 },
 	[METRIC_RELOAD_FAILURES] = { "chatd_reload_failures_total", NULL, 1,
-	    "Reloads that failed and kept the running set.", NULL },
+	    "Reloads that failed and kept the running set.", NULL, 0 },
 	[METRIC_REFUSED] = { "chatd_connections_refused_total", "reason", 1,
-	    "Connections refused, by reason.", metric_refusals },
+	    "Connections refused, by reason.", metric_refusals, 0 },
 	[METRIC_DISCONNECTS] = { "chatd_disconnects_total", "reason", 1,
 	    "Users who left, by reason (plugin: a plugin's own reason).",
-	    metric_leaves },
+	    metric_leaves, 0 },
 	[METRIC_LUA_CALLS] = { "chatd_lua_calls_total", "call", 1,
 	    "Calls into the plugins: join, leave, line (chat), timer, "
 	    "command:NAME.",
-	    metric_hooks },
+	    metric_hooks, 0 },
 	[METRIC_LUA_NSEC] = { "chatd_lua_seconds_total", "call", 1e9,
 	    "Time spent in the plugins, by call as chatd_lua_calls_total.",
-	    metric_hooks },
+	    metric_hooks, 0 },
 	[METRIC_PLUGIN_ERRORS] = { "chatd_plugin_errors_total", "plugin", 1,
-	    "Errors raised by plugin code, by plugin file.", NULL },
+	    "Errors raised by plugin code, by plugin file.", NULL, 0 },
 	[METRIC_PLUGIN_CALLS] = { "chatd_plugin_calls_total", "plugin", 1,
 	    "Calls of plugin functions (hooks, commands, timers), by plugin "
-	    "file.", NULL },
+	    "file.", NULL, 0 },
 	[METRIC_PLUGIN_NSEC] = { "chatd_plugin_seconds_total", "plugin", 1e9,
-	    "Time spent in plugin functions, by plugin file.", NULL },
+	    "Time spent in plugin functions, by plugin file.", NULL, 0 },
 	[METRIC_PLUGIN_OFF] = { "chatd_plugin_switched_off_total", "plugin", 1,
 	    "Hooks and commands switched off by the circuit breaker, by "
-	    "plugin file.", NULL },
+	    "plugin file.", NULL, 0 },
 	[METRIC_HTTP_REQUESTS] = { "chatd_http_responses_total", "code", 1,
-	    "HTTP responses sent, by status code.", NULL },
+	    "HTTP responses sent, by status code.", NULL, 0 },
 	[METRIC_ABORTS] = { "chatd_connections_reset_total", NULL, 1,
 	    "Connections closed with a reset because the peer was not "
 	    "taking its output, so the kernel frees their buffers at once.",
-	    NULL },
+	    NULL, 0 },
 	[METRIC_BUDGET_DROPS] = { "chatd_budget_drops_total", NULL, 1,
 	    "Clients dropped because all the output queues together passed "
-	    "output_budget (the largest first).", NULL },
+	    "output_budget (the largest first).", NULL, 0 },
 	[METRIC_UPGRADES] = { "chatd_upgrades_total", NULL, 1,
-	    "Upgrades (SIGUSR2) this process began.", NULL },
+	    "Upgrades (SIGUSR2) this process began.", NULL, 0 },
 	[METRIC_UPGRADE_FAILURES] = { "chatd_upgrade_failures_total", NULL, 1,
-	    "Upgrades that failed; this process went on serving.", NULL },
+	    "Upgrades that failed; this process went on serving.", NULL, 0 },
 	[METRIC_LINGER_CUT] = { "chatd_lingering_closed_total", NULL, 1,
 	    "Connections of users who had left, closed before their linger "
-	    "time was over because a newcomer needed the descriptor.", NULL },
+	    "time was over because a newcomer needed the descriptor.", NULL, 0 },
+	[METRIC_SOCKETS] = { "chatd_transport_sockets", "transport", 1,
+	    "Client sockets open now, by transport: those in a handshake, "
+	    "online and flushing their goodbye.", metric_transports,
+	    METRIC_GAUGE },
+	[METRIC_TLS_HANDSHAKES] = { "chatd_tls_handshakes_total", NULL, 1,
+	    "TLS handshakes completed ([tls] listener).", NULL, 0 },
+	[METRIC_TLS_FAILURES] = { "chatd_tls_handshake_failures_total",
+	    "reason", 1, "TLS handshakes that failed, by reason: timeout "
+	    "([tls] handshake_timeout), closed (the peer left), version, "
+	    "cipher, certificate (one side refused the other's), protocol "
+	    "(anything else, such as plain text).", metric_tls_failures, 0 },
+	[METRIC_WS_UPGRADES] = { "chatd_websocket_upgrades_total", NULL, 1,
+	    "WebSocket upgrades accepted (101 Switching Protocols).", NULL, 0 },
+	[METRIC_WS_CLOSES] = { "chatd_websocket_closes_total", "code", 1,
+	    "WebSocket connections ended, by the close code chatd sent "
+	    "(none: it sent no close frame).", metric_ws_codes, 0 },
 	[METRIC_CLUSTER_JOINS] = { "chatd_cluster_joins_total", NULL, 1,
 	    "Times this server joined the shared room (at start and after "
-	    "each loss of the link).", NULL },
+	    "each loss of the link).", NULL, METRIC_CLUSTER },
 	[METRIC_REDIS_RECONNECTS] = { "chatd_redis_reconnects_total", NULL, 1,
-	    "Connection attempts to Redis after a failure.", NULL },
+	    "Connection attempts to Redis after a failure.", NULL,
+	    METRIC_CLUSTER },
 };
 
 uint64_t			 metric_values[METRIC_COUNT];
@@ -178,6 +214,40 @@ uint64_t
 metric_get(enum metric m)
 {
 	return (metric_values[m]);
+}
+
+/* A client socket of transport t was opened, or closed. */
+void
+metric_socket_opened(const struct transport *t)
+{
+	metric_series(METRIC_SOCKETS, t->name)->value++;
+}
+
+void
+metric_socket_closed(const struct transport *t)
+{
+	metric_series(METRIC_SOCKETS, t->name)->value--;
+}
+
+/* A WebSocket connection ended after chatd sent close code (0: none). */
+void
+metric_ws_closed(unsigned code)
+{
+	const char *const	*v;
+	char			 s[16];
+
+	if (code == 0) {
+		metric_label_inc(METRIC_WS_CLOSES, "none");
+		return;
+	}
+	snprintf(s, sizeof s, "%u", code);
+	for (v = metric_ws_codes; *v != NULL; v++) {
+		if (strcmp(*v, s) == 0) {
+			metric_label_inc(METRIC_WS_CLOSES, s);
+			return;
+		}
+	}
+	metric_label_inc(METRIC_WS_CLOSES, "other");
 }
 
 /* A monotonic clock in nanoseconds, for timing calls. */
@@ -323,16 +393,18 @@ mbuf_value(struct mbuf *b, uint64_t v, double scale)
 		mbuf_printf(b, " %.9g\n", (double)v / scale);
 }
 
-/* One counter family, every series of it. */
+/* One family of the table, every series of it. */
 static void
 metrics_render_counter(struct mbuf *b, enum metric m)
 {
 	const struct metric_def	*d = &metric_defs[m];
+	const char		*type = d->flags & METRIC_GAUGE ? "gauge" :
+				    "counter";
 	struct metric_series	*s;
 	const char *const	*v;
 
 	if (d->label == NULL) {
-		mbuf_family(b, d->name, "counter", d->help);
+		mbuf_family(b, d->name, type, d->help);
 		mbuf_printf(b, "%s", d->name);
 		mbuf_value(b, metric_values[m], d->scale);
 		return;
@@ -341,7 +413,7 @@ metrics_render_counter(struct mbuf *b, enum metric m)
 		metric_series(m, *v);
 	if (metric_lists[m] == NULL)
 		return;			/* no series yet: nothing to show */
-	mbuf_family(b, d->name, "counter", d->help);
+	mbuf_family(b, d->name, type, d->help);
 	for (s = metric_lists[m]; s != NULL; s = s->next) {
 		mbuf_printf(b, "%s{%s=\"", d->name, d->label);
 		mbuf_label(b, s->label);
@@ -399,8 +471,10 @@ metrics_render_cluster(struct mbuf *b, struct server *srv)
 	metrics_render_gauge(b, "chatd_cluster_heartbeat_rtt_seconds", "How "
 	    "long this server's last heartbeat took to come back through the "
 	    "subscription.", cluster_heartbeat_rtt(srv->cluster));
-	for (m = METRIC_CLUSTER_FIRST; m < METRIC_COUNT; m++)
-		metrics_render_counter(b, (enum metric)m);
+	for (m = 0; m < METRIC_COUNT; m++) {
+		if (metric_defs[m].flags & METRIC_CLUSTER)
+			metrics_render_counter(b, (enum metric)m);
+	}
 }
 
 /* Bytes queued to every open client, online or draining. */
@@ -494,8 +568,10 @@ metrics_render(struct server *srv, size_t *lenp)
 	    (double)script_memory(srv->script) : 0.);
 	metrics_render_gauge(&b, "chatd_lua_memory_limit_bytes", "[lua] "
 	    "memory_limit.", (double)srv->cfg.memory_limit);
-	for (m = 0; m < METRIC_CLUSTER_FIRST; m++)
-		metrics_render_counter(&b, (enum metric)m);
+	for (m = 0; m < METRIC_COUNT; m++) {
+		if (!(metric_defs[m].flags & METRIC_CLUSTER))
+			metrics_render_counter(&b, (enum metric)m);
+	}
 	if (srv->cluster != NULL)
 		metrics_render_cluster(&b, srv);
 	metrics_render_lag(&b);

@@ -325,16 +325,63 @@ tls_result(struct conn *conn, int r, char *why, size_t len)
 	}
 }
 
+/*
+ * What a handshake failed of, for chatd_tls_handshake_failures_total: one
+ * of a few words (metrics.c lists them), from OpenSSL's reason code e (0:
+ * no TLS error, the peer went), so that no label ever holds an address or
+ * a string the peer chose.
+ */
+static const char *
+tls_failure(unsigned long e)
+{
+	if (e == 0)
+		return ("closed");
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return ("protocol");
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+		return ("closed");
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_VERSION_TOO_HIGH:
+		return ("version");
+	case SSL_R_NO_SHARED_CIPHER:
+	case SSL_R_NO_SHARED_GROUPS:
+	case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+	case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+	case SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY:
+		return ("cipher");
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+		return ("certificate");
+	}
+	return ("protocol");
+}
+
 /* One step of the handshake: 1 done, 0 not yet, -1 failed (why). */
 static int
 tls_conn_handshake(struct conn *conn, char *why, size_t len)
 {
-	int	r;
+	unsigned long	e;
+	int		r;
 
 	ERR_clear_error();
 	errno = 0;
-	if ((r = SSL_do_handshake(conn->state)) == 1)
+	if ((r = SSL_do_handshake(conn->state)) == 1) {
+		metric_inc(METRIC_TLS_HANDSHAKES);
 		return (1);
+	}
+	e = ERR_peek_last_error();	/* tls_result() empties the queue */
 	switch (tls_result(conn, r, why, len)) {
 	case 0:
 		return (0);
@@ -342,7 +389,15 @@ tls_conn_handshake(struct conn *conn, char *why, size_t len)
 		snprintf(why, len, "the peer closed the connection");
 		break;
 	}
+	metric_label_inc(METRIC_TLS_FAILURES, tls_failure(e));
 	return (-1);
+}
+
+/* The handshake was not done within [tls] handshake_timeout. */
+static void
+tls_conn_expired(__unused struct conn *conn)
+{
+	metric_label_inc(METRIC_TLS_FAILURES, "timeout");
 }
 
 /*
@@ -482,6 +537,7 @@ const struct transport transport_tls = {
 	.name = "tls",
 	.open = tls_conn_open,
 	.handshake = tls_conn_handshake,
+	.expired = tls_conn_expired,
 	.read = tls_conn_read,
 	.writev = tls_conn_writev,
 	.pending = tls_conn_pending,

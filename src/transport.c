@@ -194,6 +194,17 @@ conn_handshake(struct conn *conn)
 }
 
 /*
+ * The owner gave up on the handshake (its timer ran out): the transport
+ * may count it before the connection is closed.
+ */
+void
+conn_expired(struct conn *conn)
+{
+	if (conn->t->expired != NULL)
+		conn->t->expired(conn);
+}
+
+/*
  * Begin: run the handshake, if the transport has one, and call the
  * owner's ready (or failed) when it is over; at once without one.
  */

@@ -356,6 +356,7 @@ web_upgrade(struct web *w, struct http_conn *hc,
 	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
 	client_format_addr(sa, addr, sizeof addr);
 	metric_label_inc(METRIC_HTTP_REQUESTS, "101");
+	metric_inc(METRIC_WS_UPGRADES);
 	fd = http_conn_detach(hc, &rest, &restlen);
 	memset(&up, 0, sizeof up);
 	up.lower = &transport_tcp;

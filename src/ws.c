@@ -201,6 +201,16 @@ ws_handshake(struct conn *conn, char *why, size_t len)
 	return (1);
 }
 
+/* The handshake timer ran out: the lower one's, if it was not over. */
+static void
+ws_expired(struct conn *conn)
+{
+	struct ws	*ws = conn->layer;
+
+	if (!(ws->flags & WS_LOWER_DONE) && ws->lower->expired != NULL)
+		ws->lower->expired(conn);
+}
+
 /* A context for the input that has come; -1 if none can be made. */
 static int
 ws_context(struct ws *ws)
@@ -712,6 +722,8 @@ ws_close(struct conn *conn)
 	struct ws		*ws = conn->layer;
 	const struct transport	*lower = ws->lower;
 
+	metric_ws_closed(ws->ctx != NULL && wslay_event_get_close_sent(
+	    ws->ctx) ? wslay_event_get_status_code_sent(ws->ctx) : 0);
 	if (ws->ctx != NULL)
 		wslay_event_context_free(ws->ctx);
 	free(ws->hs);
@@ -726,6 +738,7 @@ const struct transport transport_ws = {
 	.name = "websocket",
 	.open = ws_open,
 	.handshake = ws_handshake,
+	.expired = ws_expired,
 	.read = ws_read,
 	.writev = ws_writev,
 	.pending = ws_pending,

@@ -4,26 +4,30 @@ Grafana: start chatd with its metrics port, a private Prometheus scraping
 it every second, and a few minutes of mixed load (chatbench fan-out at
 several rates, users joining, chatting, quitting, timing out and being
 refused, a slow reader dropped, a plugin that fails now and then and one
-command that holds the loop, reloads that work and one that fails); then
-evaluate every panel's queries with Prometheus's query_range API, exactly
-as the dashboard writes them, and draw the panels on the dashboard's own
-grid with matplotlib.
+command that holds the loop, reloads that work and one that fails, users
+over TLS and WebSocket beside them, TLS handshakes that fail or time
+out); then evaluate every panel's queries with Prometheus's query_range
+API, exactly as the dashboard writes them, and draw the panels on the
+dashboard's own grid with cairo.
 
     contrib/grafana/render.py [OUT.png]   (default doc/dashboard.png)
 
-Needs the built chatd and chatbench at the top of the tree, prometheus
-and python3-matplotlib (Debian).  Everything listens on 127.0.0.1 and is
-stopped by its PID at the end.  Run it from a quiet shell: it takes about
+Needs the built chatd and chatbench at the top of the tree, prometheus,
+openssl and python3-cairo (Debian).  Everything listens on 127.0.0.1 and
+is stopped by its PID at the end.  Run it from a quiet shell: it takes about
 four minutes.
 """
 
 import json
+import math
 import os
 import random
+import base64
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -32,9 +36,7 @@ import time
 import urllib.parse
 import urllib.request
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import cairo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -78,10 +80,14 @@ def wait_for(pred, what, timeout=20):
 
 
 class Line:
-    """A chat client that reads in a thread of its own."""
+    """A chat client that reads in a thread of its own; over TLS with an
+    ssl.SSLContext as tls."""
 
-    def __init__(self, port):
+    def __init__(self, port, tls=None):
         self.sock = socket.create_connection(("127.0.0.1", port))
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock,
+                                        server_hostname="localhost")
         self.alive = True
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -103,11 +109,74 @@ class Line:
         self.sock.close()
 
 
-def load(port, pid, config_path, stop_at):
+class WsLine(Line):
+    """A chat client over WebSocket: a line is one masked text frame;
+    what comes back is only read, not decoded."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+                          + base64.b64encode(os.urandom(16)) + b"\r\n\r\n")
+        self.alive = True
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def send(self, text):
+        data, key = text.encode(), os.urandom(4)
+        frame = bytes([0x81, 0x80 | len(data)]) + key + bytes(
+            b ^ key[i % 4] for i, b in enumerate(data))
+        try:
+            self.sock.sendall(frame)
+        except OSError:
+            self.alive = False
+
+    def close(self):
+        self.send_close()
+        self.sock.close()
+
+    def send_close(self):
+        try:
+            self.sock.sendall(bytes([0x88, 0x82]) + b"\0\0\0\0\x03\xe8")
+        except OSError:
+            pass
+
+
+def bad_tls(tport, rnd):
+    """A TLS handshake that fails: plain text, a client that does not
+    trust the certificate, or one that says nothing until the timeout."""
+    kind = rnd.choice(["text", "untrusted", "silent"])
+    try:
+        s = socket.create_connection(("127.0.0.1", tport))
+        if kind == "text":
+            s.sendall(b"hello?\r\n")
+        elif kind == "untrusted":
+            s = ssl.create_default_context().wrap_socket(
+                s, server_hostname="localhost")
+        threading.Timer(5, s.close).start()
+    except (OSError, ssl.SSLError):
+        pass
+
+
+def load(port, pid, config_path, stop_at, tport, wport):
     """The scripted few minutes."""
     rnd = random.Random(17)
     users = []
     bench = []
+    trusting = ssl.create_default_context()
+    trusting.check_hostname = False
+    trusting.verify_mode = ssl.CERT_NONE  # the picture's own certificate
+
+    def newcomer():
+        kind = rnd.random()
+        try:
+            if kind < 0.25:
+                return Line(tport, tls=trusting)
+            if kind < 0.45:
+                return WsLine(wport)
+            return Line(port)
+        except (OSError, ssl.SSLError):  # refused: full, say
+            return None
 
     def chatbench(n, s, rate, secs, slow=0):
         args = [CHATBENCH, "-p", str(port), "-n", str(n), "-s", str(s),
@@ -132,7 +201,11 @@ def load(port, pid, config_path, stop_at):
             events.pop(0)[1]()
         # People come and go; some talk, some run commands.
         if len(users) < 60 and rnd.random() < 0.5:
-            users.append(Line(port))
+            u = newcomer()
+            if u is not None:
+                users.append(u)
+        if rnd.random() < 0.05:
+            bad_tls(tport, rnd)
         for u in list(users):
             r = rnd.random()
             if not u.alive:
@@ -193,45 +266,139 @@ UNITS = {"bytes": (1 / 1024, "KiB"), "Bps": (1 / 1024, "KiB/s"),
          "short": (1, "")}
 
 
+COLOURS = [(0.12, 0.47, 0.71), (1.0, 0.50, 0.05), (0.17, 0.63, 0.17),
+           (0.84, 0.15, 0.16), (0.58, 0.40, 0.74), (0.55, 0.34, 0.29),
+           (0.89, 0.47, 0.76), (0.50, 0.50, 0.50), (0.74, 0.74, 0.13),
+           (0.09, 0.75, 0.81)]
+PX_PER_ROW = 34         # the dashboard's grid rows, drawn
+WIDTH = 1280
+
+
+def nice_ticks(top, n=4):
+    """Round tick values from 0 to at least top."""
+    if top <= 0:
+        top = 1
+    raw = top / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return [i * step for i in range(int(math.ceil(top / step)) + 1)]
+
+
+def tick_label(v):
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e6:
+        return "%gM" % (v / 1e6)
+    if abs(v) >= 1e4:
+        return "%gk" % (v / 1e3)
+    return "%g" % round(v, 6)
+
+
+def text(cr, x, y, s, size, align="left", colour=(0, 0, 0)):
+    cr.set_font_size(size)
+    cr.set_source_rgb(*colour)
+    w = cr.text_extents(s).x_advance
+    cr.move_to(x - (w if align == "right" else w / 2 if align == "centre"
+                    else 0), y)
+    cr.show_text(s)
+    return w
+
+
+def draw_panel(cr, box, title, ylabel, series, span, last_row):
+    """One panel: series is [(label, [(minute, value)])]."""
+    x0, y0, w, h = box
+    text(cr, x0, y0 + 13, title, 12)
+    left, right = x0 + 52, x0 + w - 8
+    top, bottom = y0 + 22, y0 + h - (34 if last_row else 22)
+    ymax = max([v for _, pts in series for _, v in pts] or [0])
+    ticks = nice_ticks(ymax)
+    ytop = ticks[-1]
+    cr.set_line_width(1)
+    for t in ticks:
+        y = bottom - (bottom - top) * t / ytop
+        cr.set_source_rgba(0, 0, 0, 0.12)
+        cr.move_to(left, y)
+        cr.line_to(right, y)
+        cr.stroke()
+        text(cr, left - 4, y + 3, tick_label(t), 9, "right")
+    for m in range(0, int(span) + 1):
+        x = left + (right - left) * m / span
+        cr.set_source_rgba(0, 0, 0, 0.12)
+        cr.move_to(x, top)
+        cr.line_to(x, bottom)
+        cr.stroke()
+        text(cr, x, bottom + 11, str(m), 9, "centre")
+    if last_row:
+        text(cr, (left + right) / 2, bottom + 24, "minutes", 9, "centre")
+    cr.save()
+    cr.translate(x0 + 10, (top + bottom) / 2)
+    cr.rotate(-math.pi / 2)
+    text(cr, 0, 0, ylabel, 9, "centre")
+    cr.restore()
+    cr.set_source_rgb(0, 0, 0)
+    cr.rectangle(left, top, right - left, bottom - top)
+    cr.stroke()
+    if not series:
+        text(cr, (left + right) / 2, (top + bottom) / 2, "no data", 11,
+             "centre", (0.5, 0.5, 0.5))
+        return
+    cr.save()
+    cr.rectangle(left, top, right - left, bottom - top)
+    cr.clip()
+    for i, (_, pts) in enumerate(series):
+        cr.set_source_rgb(*COLOURS[i % len(COLOURS)])
+        for j, (m, v) in enumerate(pts):
+            x = left + (right - left) * m / span
+            y = bottom - (bottom - top) * v / ytop
+            (cr.line_to if j else cr.move_to)(x, y)
+        cr.stroke()
+    cr.restore()
+    lx, ly = left + 6, top + 12
+    for i, (label, _) in enumerate(series):
+        cr.set_source_rgb(*COLOURS[i % len(COLOURS)])
+        cr.rectangle(lx, ly - 6, 12, 3)
+        cr.fill()
+        adv = text(cr, lx + 16, ly, label, 9)
+        lx += adv + 30
+        if lx > right - 120:
+            lx, ly = left + 6, ly + 12
+
+
 def render(out, prom, start, end, job, instance):
+    """Every panel's queries, as Grafana would run them, drawn on the
+    dashboard's own grid (pycairo: Debian's python3-cairo)."""
     with open(DASHBOARD) as f:
         dash = json.load(f)
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in dash["panels"])
-    fig = plt.figure(figsize=(16, rows * 0.42))
-    fig.suptitle("%s — %s, %d minutes of mixed load, scraped every second"
-                 % (dash["title"], instance, round((end - start) / 60)),
-                 fontsize=13)
+    head = 30
+    surface = cairo.ImageSurface(cairo.FORMAT_RGB24, WIDTH,
+                                 head + rows * PX_PER_ROW)
+    cr = cairo.Context(surface)
+    cr.set_source_rgb(1, 1, 1)
+    cr.paint()
+    cr.select_font_face("sans-serif")
+    span = (end - start) / 60
+    text(cr, WIDTH / 2, 20, "%s — %s, %d minutes of mixed load, scraped "
+         "every second" % (dash["title"], instance, round(span)), 14,
+         "centre")
     for p in dash["panels"]:
         g = p["gridPos"]
-        ax = fig.add_axes([g["x"] / 24 + 0.035, 1 - (g["y"] + g["h"]) / rows
-                           + 0.035, g["w"] / 24 - 0.05, g["h"] / rows - 0.08])
         unit = p["fieldConfig"]["defaults"].get("unit", "short")
         scale, label = UNITS.get(unit, (1, unit))
-        drawn = 0
+        series = []
         for t in p["targets"]:
             expr = (t["expr"].replace("$__rate_interval", RATE_INTERVAL)
                     .replace("$job", job).replace("$instance", instance))
-            for series in query_range(prom, expr, start, end):
-                xs = [(float(v[0]) - start) / 60 for v in series["values"]]
-                ys = [float(v[1]) * scale for v in series["values"]]
-                ax.plot(xs, ys, linewidth=1,
-                        label=legend(t.get("legendFormat", ""),
-                                     series["metric"]))
-                drawn += 1
-        ax.set_title(p["title"], fontsize=10, loc="left")
-        ax.set_ylabel(label, fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.set_xlim(0, (end - start) / 60)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        if drawn:
-            ax.legend(fontsize=7, loc="upper left", ncol=3, frameon=False)
-        else:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center",
-                    transform=ax.transAxes, color="grey")
-        if g["y"] + g["h"] == rows:
-            ax.set_xlabel("minutes", fontsize=8)
-    fig.savefig(out, dpi=80)
+            for r in query_range(prom, expr, start, end):
+                pts = [((float(v[0]) - start) / 60, float(v[1]) * scale)
+                       for v in r["values"] if v[1] not in ("NaN", "+Inf")]
+                series.append((legend(t.get("legendFormat", ""),
+                                      r["metric"]), pts))
+        box = (g["x"] / 24 * WIDTH + 4, head + g["y"] * PX_PER_ROW + 4,
+               g["w"] / 24 * WIDTH - 8, g["h"] * PX_PER_ROW - 8)
+        draw_panel(cr, box, p["title"], label, series, span,
+                   g["y"] + g["h"] == rows)
+    surface.write_to_png(out)
 
 
 def main():
@@ -250,13 +417,24 @@ def main():
         with open(os.path.join(plugins, "50-demo.lua"), "w") as f:
             f.write(DEMO_PLUGIN)
         port, mport, prom = free_port(), free_port(), free_port()
+        tport, wport = free_port(), free_port()
+        cert, key = os.path.join(work, "cert.pem"), os.path.join(work,
+                                                                 "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "1", "-subj", "/CN=localhost", "-keyout",
+                        key, "-out", cert], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cfg = os.path.join(work, "chatd.ini")
         with open(cfg, "w") as f:
             f.write("[server]\nbind = 127.0.0.1\nport = %d\nmax_clients = "
                     "380\nidle_timeout = 20\n[limits]\nlines_per_second = "
-                    "0\n[lua]\npath = %s\nmax_instructions = 1000000000\n"
+                    "0\nmax_per_ip = 0\nconnects_per_second = 0\n[lua]\npath = %s\nmax_instructions = 1000000000\n"
                     "[log]\nlevel = warn\n[metrics]\nport = %d\n"
-                    % (port, plugins, mport))
+                    "[tls]\nbind = 127.0.0.1\nport = %d\ncert = %s\n"
+                    "key = %s\nhandshake_timeout = 2\n"
+                    "[websocket]\nbind = 127.0.0.1\nport = %d\n"
+                    % (port, plugins, mport, tport, cert, key, wport))
         log = open(os.path.join(work, "chatd.log"), "wb")
         chatd = subprocess.Popen([CHATD, "-c", cfg], stderr=log)
         procs.append(chatd)
@@ -280,7 +458,7 @@ def main():
                 return False
         wait_for(up, "prometheus")
         start = time.time()
-        load(port, chatd.pid, cfg, time.monotonic() + 200)
+        load(port, chatd.pid, cfg, time.monotonic() + 200, tport, wport)
         time.sleep(15)
         end = time.time()
         render(out, prom, start, end, "chatd", "127.0.0.1:%d" % mport)

@@ -211,6 +211,26 @@ class SeatTest(unittest.TestCase):
             c = srv.client()
             self.assertEqual(c.online, [a.name, c.name])
 
+    def test_freed_at_an_idle_timeout(self):
+        """Dropped by chatd (idle): the goodbye lingers, the seat does
+        not, for either limit."""
+        cfg = {"server": {"max_clients": 2, "idle_timeout": 3},
+               "limits": {"max_per_ip": 2}}
+        with ct.Server(cfg) as srv:
+            a, b = srv.room(2)
+            deadline = time.monotonic() + 10
+            while True:
+                a.sendline("awake")     # a talks, so only b is idle
+                try:
+                    b.read_until("* idle timeout, bye", timeout=0.5)
+                    break
+                except AssertionError:
+                    self.assertLess(time.monotonic(), deadline)
+            a.read_until("* %s timed out" % b.name)
+            c = srv.client()        # b's socket is still open
+            self.assertEqual(c.online, [a.name, c.name])
+            ct.Client(srv.port).expect("! server full")
+
 
 class LingerFloodTest(unittest.TestCase):
 

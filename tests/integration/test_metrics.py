@@ -5,9 +5,13 @@ and refused, each way of leaving, lines in and out (the lines and bytes
 the clients received, counted by them), broadcasts, Lua calls per event
 and command, reloads done and failed; gauges read the server's state.
 The HTTP door answers what is not a scrape with the right status: 404,
-405, 413, 431, 400, 408, and 503 past its connection limit."""
+405, 413, 431, 400, 408, and 503 past its connection limit.  Per
+transport: TLS handshakes done and failed by reason, WebSocket upgrades
+and closes by code, and the sockets open now per transport."""
 
+import os
 import socket
+import ssl
 import time
 import unittest
 
@@ -135,15 +139,120 @@ class MetricsTest(unittest.TestCase):
     def version(self):
         return ct.run_chatd(["-V"]).stdout.split()[1]
 
-    def wait_gauge(self, srv, name, want, timeout=5.0):
+    def wait_gauge(self, srv, name, want, timeout=5.0, labels=""):
         deadline = time.monotonic() + timeout
         while True:
-            got = parse(srv.scrape()).get((name, ""))
+            got = parse(srv.scrape()).get((name, labels))
             if got == want:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError("%s is %s, not %s" % (name, got, want))
             time.sleep(0.05)
+
+    def test_tls_and_websocket_session(self):
+        """N good TLS handshakes, one failure of each kind chatd sorts,
+        one that times out, M WebSocket upgrades: the counters move by
+        exactly that, and the socket gauges follow the connections."""
+        ca = ct.TestCA()
+        srv = MetricsServer({
+            "tls": dict(ca.tls_section(), handshake_timeout=1),
+            "websocket": {"bind": "127.0.0.1", "port": 0,
+                          "www": os.path.join(ct.SRCDIR, "www")}})
+        srv.ca = ca
+        with srv:
+            wport = srv.listener_port("websocket")
+            m0 = parse(srv.scrape())
+            good = [srv.tls_client() for _ in range(3)]
+            upgraded = [ct.WsClient(wport) for _ in range(2)]
+            for c in upgraded:
+                c.join()
+            # Refused at the door: no upgrade.
+            st, _, _ = http("127.0.0.1", wport, ct.ws_request(
+                version="8")[0])
+            self.assertEqual(st, 426)
+            text = srv.scrape()
+            self.assertEqual(promtool_check(text), (0, ""))
+            mid = parse(text)
+            for transport, n in (("tls", 3), ("websocket", 2), ("tcp", 0)):
+                self.assertEqual(mid[("chatd_transport_sockets",
+                                      '{transport="%s"}' % transport)]
+                                 - m0[("chatd_transport_sockets",
+                                       '{transport="%s"}' % transport)],
+                                 n, transport)
+
+            def failed(connect):
+                m = srv.mark()
+                connect()
+                srv.wait_log(r"tls handshake with \S+ failed", after=m)
+
+            def garbage():
+                g = ct.Client(srv.tls_port)
+                g.send(b"hello there\r\n")
+                g.expect_closed(partial_ok=True)
+
+            def untrusted():	# verifies against the system's CAs
+                with self.assertRaises(ssl.SSLError):
+                    srv.tls_client(context=ssl.create_default_context())
+
+            def no_cipher():
+                ctx = ca.client_context()
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers("AES128-SHA")
+                with self.assertRaises(ssl.SSLError):
+                    srv.tls_client(context=ctx)
+
+            def gone():
+                ct.Client(srv.tls_port).close()
+
+            def silent():
+                ct.Client(srv.tls_port).expect_closed(timeout=5)
+
+            for connect in (garbage, untrusted, no_cipher, gone, silent):
+                failed(connect)
+
+            # Each way a WebSocket ends: a close the server echoes, the
+            # user's quit (chatd's 1000), a code outside the list.
+            upgraded[0].send_close(1000)
+            self.assertEqual(upgraded[0].wait_close(), 1000)
+            upgraded[1].sendline("quit")
+            upgraded[1].read_until("* bye")
+            self.assertEqual(upgraded[1].wait_close(), 1000)
+            odd = ct.WsClient(wport)
+            odd.join()
+            odd.send_close(4321)
+            self.assertEqual(odd.wait_close(), 4321)
+            for c in good:
+                c.close()
+            for name in ("tls", "websocket"):
+                self.wait_gauge(srv, "chatd_transport_sockets",
+                                m0[("chatd_transport_sockets",
+                                    '{transport="%s"}' % name)],
+                                labels='{transport="%s"}' % name)
+            text = srv.scrape()
+            self.assertEqual(promtool_check(text), (0, ""))
+            m1 = parse(text)
+
+        def delta(name, labels=""):
+            return m1.get((name, labels), 0) - m0.get((name, labels), 0)
+
+        self.assertEqual(delta("chatd_tls_handshakes_total"), 3)
+        for reason, n in (("timeout", 1), ("closed", 1), ("version", 0),
+                          ("cipher", 1), ("certificate", 1),
+                          ("protocol", 1)):
+            self.assertEqual(delta("chatd_tls_handshake_failures_total",
+                                   '{reason="%s"}' % reason), n, reason)
+        self.assertEqual(delta("chatd_websocket_upgrades_total"), 3)
+        self.assertEqual(delta("chatd_http_responses_total",
+                               '{code="101"}'), 3)
+        self.assertEqual(delta("chatd_http_responses_total",
+                               '{code="426"}'), 1)
+        for code, n in (("1000", 2), ("1001", 0), ("other", 1),
+                        ("none", 0)):
+            self.assertEqual(delta("chatd_websocket_closes_total",
+                                   '{code="%s"}' % code), n, code)
+        # Every admitted socket, whatever became of its handshake.
+        self.assertEqual(delta("chatd_connections_accepted_total"),
+                         3 + 5 + 3)
 
     def test_users_and_queue_gauges(self):
         with MetricsServer() as srv:

@@ -419,6 +419,25 @@ class SocketActivationTest(unittest.TestCase):
         self.wait_log(log, r"error: descriptor 4 \(tls\) from systemd: "
                       r"\[tls\] has no cert and key to serve it with")
 
+    def test_websocket_socket(self):
+        """A socket named websocket is the [websocket] door: a browser's
+        upgrade there joins the room of the chat socket's users."""
+        chat, web = ct.free_port(), ct.free_port()
+        proc, log = self.activate([(chat, "chat"), (web, "websocket")],
+                                  {"server": {"bind": "127.0.0.1",
+                                              "port": 1}})
+        c = ct.Client(chat)
+        c.join(timeout=10)
+        self.wait_log(log, r"listening on 127\.0\.0\.1:%d \(websocket, "
+                      r"descriptor 4 \(websocket\) from systemd\)" % web)
+        w = ct.WsClient(web)
+        w.join()
+        c.read_until("* %s joined" % w.name)
+        w.close()
+        c.close()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(10), 0)
+
     def test_lone_unnamed_socket_is_chat(self):
         port = ct.free_port()
         proc, log = self.activate([(port, None)],

@@ -254,7 +254,7 @@ class Framing(WsBase):
 
 class Http(WsBase):
     def get(self, request):
-        return ct.http_get(self.wport, request)
+        return ct.http("127.0.0.1", self.wport, request)
 
     def req(self, line, *fields):
         return ("%s\r\nHost: 127.0.0.1\r\n%s\r\n" % (line, "".join(
@@ -346,7 +346,7 @@ class Origins(WsBase):
                 c.join()
                 c.close()
             else:
-                self.assertEqual(ct.http_get(self.wport, req)[0], 403, origin)
+                self.assertEqual(ct.http("127.0.0.1", self.wport, req)[0], 403, origin)
         self.room_ok()
 
 
@@ -376,9 +376,9 @@ class Proxies(WsBase):
         e = ct.WsClient(self.wport, extra={"X-Forwarded-For": "203.0.113.7"})
         e.expect_match(r"\* welcome 203\.0\.113\.7:0#\d+")
         req, _ = ct.ws_request(extra={"X-Forwarded-For": "203.0.113.7"})
-        self.assertEqual(ct.http_get(self.wport, req)[0], 503)
+        self.assertEqual(ct.http("127.0.0.1", self.wport, req)[0], 503)
         req, _ = ct.ws_request(extra={"X-Forwarded-For": "not-an-address"})
-        self.assertEqual(ct.http_get(self.wport, req)[0], 400)
+        self.assertEqual(ct.http("127.0.0.1", self.wport, req)[0], 400)
         for x in (c, d, e):
             x.close()
 
@@ -399,7 +399,7 @@ class Limits(WsBase):
         a = self.ws()
         b = self.ws()
         req, _ = ct.ws_request()
-        status, _, body = ct.http_get(self.wport, req)
+        status, _, body = ct.http("127.0.0.1", self.wport, req)
         self.assertEqual((status, body), (503, b"503 Service Unavailable\n"))
         self.srv.wait_log(r"refused \(503\): server full")
         a.close()

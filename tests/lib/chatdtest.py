@@ -301,9 +301,10 @@ METRICS_SAMPLE_RE = re.compile(
     r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
 
 
-def http(host, port, request, timeout=5.0):
+def http(host, port, request, timeout=DEFAULT_TIMEOUT):
     """Send raw request bytes, read the response to EOF: (status,
-    headers dict with lower-case names, body bytes)."""
+    headers dict with lower-case names, body bytes).  The status line
+    must be HTTP/1.1's and the body as long as Content-Length says."""
     with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(request)
         data = b""
@@ -892,9 +893,13 @@ class Client:
         if not data:
             self.eof = True
         else:
-            self.buf = self.buf[self.pos:] + data
-            self.pos = 0
+            self._received(data)
         return True
+
+    def _received(self, data):
+        """Bytes from the socket: here they are the lines' bytes."""
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
 
     def _recent(self, n=8):
         return "last lines %r; partial %r%s" % (
@@ -1203,30 +1208,6 @@ def ws_accept(key):
         (key + WS_GUID).encode()).digest()).decode()
 
 
-def http_get(port, request, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
-    """Send raw request bytes; return (status, headers, body) of the
-    answer, read until the server closes."""
-    s = socket.create_connection((host, port), timeout=timeout)
-    try:
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1]) if lines[0] else 0
-    headers = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    return status, headers, body
-
-
 class WsClient(Client):
     """A chat client over WebSocket (RFC 6455), standard library only, so
     that a test can also send what no library would: each text message
@@ -1335,26 +1316,10 @@ class WsClient(Client):
                 raise AssertionError("%s: unexpected opcode %d"
                                      % (self.name, opcode))
 
-    def _fill(self, deadline):
-        if self.eof:
-            return True
-        remaining = max(0, deadline - time.monotonic())
-        r, _, _ = select.select([self.sock], [], [], remaining)
-        if not r:
-            return False
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            self.eof = self.reset = True
-            return True
-        except (socket.timeout, BlockingIOError):
-            return True
-        if not data:
-            self.eof = True
-        else:
-            self.raw += data
-            self._decode()
-        return True
+    def _received(self, data):
+        """Bytes from the socket: frames, decoded into lines."""
+        self.raw += data
+        self._decode()
 
     def wait_close(self, timeout=None):
         """Read until the server's close frame and its EOF; returns the

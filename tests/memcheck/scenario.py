@@ -187,11 +187,11 @@ def main():
 
         step("WebSocket: the page, chat, fragments, bad frames, closes")
         wport = srv.listener_port("websocket", T)
-        status, _, body = ct.http_get(wport, b"GET / HTTP/1.1\r\n"
+        status, _, body = ct.http("127.0.0.1", wport, b"GET / HTTP/1.1\r\n"
                                       b"Host: x\r\n\r\n", timeout=T)
         assert status == 200 and b"chat.js" in body, status
         req, _ = ct.ws_request(origin="https://elsewhere.example")
-        assert ct.http_get(wport, req, timeout=T)[0] == 403
+        assert ct.http("127.0.0.1", wport, req, timeout=T)[0] == 403
         w = ct.WsClient(wport, timeout=T)
         w.join()
         everyone(["* %s joined" % w.name], (a, b))
