@@ -104,6 +104,7 @@ struct server;
 struct script;
 struct config;
 struct cluster;
+struct ustate_cluster;
 struct peer;
 
 /* log.c */
@@ -704,6 +705,7 @@ struct redis	*redis_open(struct ev_loop *, const char *, const char *,
 void		 redis_close(struct redis *);
 void		 redis_fail(struct redis *, const char *);
 void		 redis_set_timeout(struct redis *, double);
+int		 redis_drain(struct redis *, double);
 int		 redis_is_up(const struct redis *);
 int		 redis_command(struct redis *, redis_reply_cb *, void *, int,
 		     const char **, const size_t *);
@@ -728,6 +730,14 @@ void		 cluster_reload(struct cluster *);
 void		 cluster_stop(struct cluster *);
 int		 cluster_stopped(struct cluster *);
 void		 cluster_free(struct cluster *);
+void		 cluster_handover_state(const struct cluster *,
+		     struct ustate_cluster *);
+void		 cluster_handed(struct cluster *);
+int		 cluster_drain(struct cluster *, double);
+void		 cluster_await(struct cluster *);
+void		 cluster_adopt(struct cluster *, const struct ustate_cluster *);
+void		 cluster_begin(struct cluster *);
+int		 cluster_holding(const struct cluster *);
 int		 cluster_is_up(const struct cluster *);
 const char	*cluster_node(const struct cluster *);
 const char	*cluster_node_of(const struct server *, const struct client *);
@@ -811,6 +821,8 @@ void		 client_drop_slow(struct client *);
 void		 client_apply_config(struct client *);
 int		 client_is_online(const struct client *);
 struct ustate_client;
+struct ustate_rate;
+struct ustate_cluster;
 void		 client_adopt(struct server *, const struct ustate_client *,
 		     int);
 void		 client_resume(struct client *);
@@ -851,6 +863,9 @@ void		 listener_close_all(struct server *);
 void		 listener_apply_config(struct server *);
 void		 listener_fit_clients(struct server *);
 void		 listener_free_limits(struct server *);
+void		 listener_put_rates(struct server *, struct clbuf *);
+void		 listener_adopt_rate(struct server *,
+		     const struct ustate_rate *);
 void		 listener_make_room(struct server *);
 void		 listener_release_ip(struct server *, const unsigned char *,
 		     size_t);
@@ -1031,6 +1046,8 @@ struct ustate_client {
 	double		 last_active;
 	double		 tokens;
 	double		 tokens_at;
+	double		 btokens;	/* bytes_per_second bucket; < 0: */
+	double		 btokens_at;	/* not in the state (version 1) */
 	unsigned char	 telnet_state;
 	unsigned char	 telnet_cr;
 	unsigned	 flags;		/* USTATE_* */
@@ -1039,19 +1056,49 @@ struct ustate_client {
 	const char	*output;	/* queued, not yet written */
 	size_t		 outputlen;
 };
+/* A connects_per_second bucket of an address (listener.c). */
+struct ustate_rate {
+	unsigned char	 ipkey[17];
+	size_t		 ipkeylen;
+	double		 tokens;
+	double		 at;
+};
+/* Another server of the cluster's room, as far as this one has heard. */
+struct ustate_peer {
+	char		 id[CHATD_WORD_MAX + 1];
+	uint64_t	 inc;
+	uint64_t	 seq;		/* its last message applied */
+};
+/* The identity of a server in a cluster (cluster.c). */
+struct ustate_cluster {
+	int		 present;
+	char		 node[CHATD_WORD_MAX + 1];
+	uint64_t	 inc;
+	uint64_t	 seq;		/* of its last message sent */
+	int		 up;		/* in the room with the others */
+	struct ustate_peer *peers;
+	size_t		 npeers;
+};
 struct ustate {
 	char		 version[32];
+	unsigned	 format;	/* the state's version */
 	uint64_t	 next_id;
 	double		 started;
 	struct ustate_listener *listeners;
 	size_t		 nlisteners;
 	struct ustate_client *clients;
 	size_t		 nclients;
+	struct ustate_rate *rates;
+	size_t		 nrates;
+	struct ustate_cluster cluster;
 };
 void		 ustate_put_header(struct clbuf *, const struct ustate_header *);
 void		 ustate_put_listener(struct clbuf *,
 		     const struct ustate_listener *);
 void		 ustate_put_client(struct clbuf *, const struct ustate_client *);
+void		 ustate_put_rate(struct clbuf *, const struct ustate_rate *);
+void		 ustate_put_cluster(struct clbuf *,
+		     const struct ustate_cluster *);
 void		 ustate_put_end(struct clbuf *);
 const char	*ustate_parse(const char *, size_t, struct ustate *);
 void		 ustate_free(struct ustate *);

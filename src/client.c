@@ -222,6 +222,13 @@ client_adopt(struct server *srv, const struct ustate_client *uc, int fd)
 	c->last_active = uc->last_active;
 	c->tokens = uc->tokens;
 	c->tokens_at = uc->tokens_at;
+	if (uc->btokens >= 0.) {
+		c->btokens = uc->btokens;
+		c->btokens_at = uc->btokens_at;
+	} else {		/* an older chatd's state: a full bucket */
+		c->btokens = client_bytes_burst(&srv->cfg);
+		c->btokens_at = uc->tokens_at;
+	}
 	client_set_sndbuf(c);
 	telnet_init(&c->telnet);
 	c->telnet.state = uc->telnet_state;

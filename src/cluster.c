@@ -173,7 +173,8 @@ cluster_publish(struct cluster *cl)
 int
 cluster_sending(const struct cluster *cl)
 {
-	return (cl->registered && cl->link != NULL && redis_is_up(cl->link));
+	return (!cl->handed && cl->registered && cl->link != NULL &&
+	    redis_is_up(cl->link));
 }
 
 /* The reply to a presence script: 'gone' means we were reaped. */
@@ -271,6 +272,40 @@ cluster_heartbeat_timer_cb(struct ev_loop *loop, ev_timer *w,
 
 /* ---- joining the room ---------------------------------------------------- */
 
+/*
+ * After an upgrade: the users handed over are read from here on.  Until
+ * the new process is back in the room a line of theirs would reach this
+ * server's users only, and `who` would miss the others'.
+ */
+static void
+cluster_unhold(struct cluster *cl)
+{
+	if (!cl->holding)
+		return;
+	cl->holding = 0;
+	ev_timer_stop(cl->srv->loop, &cl->hold_timer);
+	upgrade_resume(cl->srv);
+}
+
+/* The room took too long to join again: serve the users anyway. */
+static void
+cluster_hold_timer_cb(__unused struct ev_loop *loop, ev_timer *w,
+    __unused int revents)
+{
+	struct cluster	*cl = container_of(w, struct cluster, hold_timer);
+
+	log_warn("cluster: not back in the room within %.1f s of the "
+	    "upgrade; serving this server's users meanwhile", CLUSTER_AWAIT);
+	cluster_unhold(cl);
+}
+
+/* Whether the users an upgrade handed over wait for the room. */
+int
+cluster_holding(const struct cluster *cl)
+{
+	return (cl->holding);
+}
+
 /* The end of joining the room: both the resync and the snapshot are in. */
 void
 cluster_maybe_up(struct cluster *cl)
@@ -281,8 +316,13 @@ cluster_maybe_up(struct cluster *cl)
 	metric_inc(METRIC_CLUSTER_JOINS);
 	/* The plugins hear of every link that comes up: this server's users
 	 * were a room of their own until now (since startup, or since the
-	 * link went), and plugins with shared state ask the others. */
-	plugin_link(cl->srv->script, 1);
+	 * link went), and plugins with shared state ask the others.  Not
+	 * after an upgrade from a process that was in the room: for its
+	 * users the link never went. */
+	if (!cl->quiet_up)
+		plugin_link(cl->srv->script, 1);
+	cl->quiet_up = 0;
+	cluster_unhold(cl);
 	log_info("cluster: in room %s as node %s: %zu other servers, %zu "
 	    "users in all", cl->srv->cfg.cluster_room, cl->node,
 	    cluster_servers(cl), cl->srv->reg.count);
@@ -400,6 +440,65 @@ cluster_resync(struct cluster *cl)
 
 static void	cluster_hello(struct cluster *);
 
+/* Too much kept: count it as dropped and stop keeping. */
+static void
+cluster_drop_kept(struct cluster *cl)
+{
+	cl->n_drops++;
+	if (cl->kept_full++ == 0)
+		log_warn("cluster: more than %u bytes of messages during the "
+		    "upgrade; the rest are dropped", CLUSTER_KEEP_MAX);
+	cl->drops++;
+}
+
+/*
+ * Keep a message that came before this process joined as the incarnation
+ * an upgrade handed it: the old process was still reading then, or had
+ * just stopped.  Beyond CLUSTER_KEEP_MAX bytes the rest is dropped (and
+ * counted as dropped): the gap shows in the sequence numbers, and the
+ * others' users are read again.
+ */
+void
+cluster_keep(struct cluster *cl, const char *data, size_t len)
+{
+	unsigned char	n[4];
+	int		i;
+
+	if (cl->kept.len + len + 4 > CLUSTER_KEEP_MAX) {
+		cluster_drop_kept(cl);
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		n[i] = (unsigned char)(len >> (8 * i));
+	clbuf_append(&cl->kept, (const char *)n, 4);
+	clbuf_append(&cl->kept, data, len);
+}
+
+/* Joined: what was kept applies now, in the order it came. */
+static void
+cluster_replay(struct cluster *cl)
+{
+	struct clbuf	 kept = cl->kept;
+	size_t		 off, len, n = 0;
+	int		 i;
+
+	cl->keeping = 0;
+	memset(&cl->kept, 0, sizeof cl->kept);
+	for (off = 0; off + 4 <= kept.len; off += 4 + len) {
+		for (len = 0, i = 0; i < 4; i++)
+			len |= (size_t)(unsigned char)kept.data[off + i] <<
+			    (8 * i);
+		if (len > kept.len - off - 4)
+			break;
+		cluster_message(cl, kept.data + off + 4, len);
+		n++;
+	}
+	if (n > 0)
+		log_info("cluster: %zu messages that came during the upgrade "
+		    "applied (those the old process had were dropped)", n);
+	clbuf_free(&kept);
+}
+
 /* The reply to hello: {'busy', ms} or {'ok', lost predecessor...}. */
 static void
 cluster_hello_cb(__unused struct redis *link, const struct redisReply *r,
@@ -422,6 +521,8 @@ cluster_hello_cb(__unused struct redis *link, const struct redisReply *r,
 			    "heartbeat is older than node_timeout (%.1f s)",
 			    cl->node, wait);
 		cl->busy_logged = 1;
+		cl->keeping = 0;	/* not the member handed over */
+		clbuf_free(&cl->kept);
 		ev_timer_set(&cl->hello_retry,
 		    (ev_tstamp)cl->srv->cfg.heartbeat, 0.);
 		ev_timer_start(cl->srv->loop, &cl->hello_retry);
@@ -449,6 +550,8 @@ cluster_hello_cb(__unused struct redis *link, const struct redisReply *r,
 	cluster_snapshot(cl, NULL);
 	if (!redis_is_up(cl->link))
 		return;
+	if (cl->keeping)
+		cluster_replay(cl);
 	if (cl->lost.len > 0)
 		cluster_send_heartbeat(cl);
 }
@@ -481,6 +584,10 @@ cluster_link_up(void *arg)
 {
 	struct cluster	*cl = arg;
 
+	if (cl->adopting) {	/* subscribed: joins with the identity */
+		cl->subscribed = 1;
+		return;
+	}
 	cl->state = CL_JOINING;
 	cl->registered = 0;
 	cl->joining = 0;
@@ -499,6 +606,12 @@ cluster_link_down(void *arg, __unused const char *why)
 	struct cluster	*cl = arg;
 	int		 was_up = cl->state == CL_UP;
 
+	/* What was kept for an upgrade has a gap now: joining again reads
+	 * the others afresh, as after any loss of the link. */
+	cl->subscribed = 0;
+	cl->keeping = 0;
+	clbuf_free(&cl->kept);
+	cluster_unhold(cl);
 	if (was_up)
 		cl->n_downs++;
 	cl->state = CL_DOWN;
@@ -596,12 +709,21 @@ cluster_open(struct server *srv, char *err, size_t errlen)
 		snprintf(cl->keys[i], len, "%s%s", cl->prefix, names[i]);
 	}
 	TAILQ_INIT(&cl->peers);
+	/* Started by an upgrade: subscribe now, join once the identity of
+	 * the old process is here (cluster_adopt(), cluster_begin()). */
+	cl->adopting = upgrade_child();
 	ev_init(&cl->heartbeat, cluster_heartbeat_timer_cb);
+	ev_init(&cl->hold_timer, cluster_hold_timer_cb);
 	ev_init(&cl->hello_retry, cluster_hello_retry_cb);
 	srv->cluster = cl;
 	srv->room = &cluster_ops;
-	log_info("cluster: room %s, node %s (incarnation %s), Redis at %s",
-	    cfg->cluster_room, cl->node, cl->inc_hex, cfg->cluster_redis);
+	if (cl->adopting)
+		log_info("cluster: room %s, Redis at %s; the node id comes "
+		    "with the upgrade", cfg->cluster_room, cfg->cluster_redis);
+	else
+		log_info("cluster: room %s, node %s (incarnation %s), Redis "
+		    "at %s", cfg->cluster_room, cl->node, cl->inc_hex,
+		    cfg->cluster_redis);
 	cl->link = redis_open(srv->loop, cfg->cluster_redis, cl->channel,
 	    cluster_scripts, cluster_nscripts, (double)cfg->node_timeout,
 	    &cluster_events, cl, err, errlen);
@@ -612,6 +734,148 @@ cluster_open(struct server *srv, char *err, size_t errlen)
 		return (-1);
 	}
 	return (0);
+}
+
+/* ---- upgrades ---------------------------------------------------------- */
+
+/* The wait for the subscription is over (the loop returns). */
+static void
+cluster_await_cb(__unused struct ev_loop *loop, __unused ev_timer *w,
+    __unused int revents)
+{
+}
+
+/*
+ * The old process of an upgrade: what the new one needs to be this
+ * server in the room.  The node id (a default one names this process's
+ * pid), the incarnation and the last sequence number sent make the new
+ * process the same member of the room, holding the same names; each
+ * peer's last message applied tells the new process which of the
+ * messages it kept were delivered here.  k->peers is the caller's to
+ * free.
+ */
+void
+cluster_handover_state(const struct cluster *cl, struct ustate_cluster *k)
+{
+	const struct peer	*p;
+	size_t			 n = 0;
+
+	memset(k, 0, sizeof *k);
+	k->present = 1;
+	snprintf(k->node, sizeof k->node, "%s", cl->node);
+	k->inc = cl->inc;
+	k->seq = cl->seq;
+	k->up = cl->state == CL_UP;
+	TAILQ_FOREACH(p, &cl->peers, entry)
+		n++;
+	k->peers = xcalloc(n + 1, sizeof *k->peers);
+	TAILQ_FOREACH(p, &cl->peers, entry) {
+		snprintf(k->peers[k->npeers].id, sizeof k->peers[0].id, "%s",
+		    p->id);
+		k->peers[k->npeers].inc = p->inc;
+		k->peers[k->npeers++].seq = p->seq;
+	}
+}
+
+/*
+ * The old process, before it writes the state: everything this server
+ * sent (lines, presence, heartbeats) is answered by Redis, so that all of
+ * it is published before the new process publishes its first message.
+ * Returns 0, or -1 if Redis did not answer by deadline (ev_time()).
+ */
+int
+cluster_drain(struct cluster *cl, double deadline)
+{
+	if (cl->link == NULL || !redis_is_up(cl->link))
+		return (0);
+	return (redis_drain(cl->link, deadline));
+}
+
+/*
+ * Handed over: the new process is this member of the room now.  This one
+ * says nothing more (no heartbeat, no bye: the others see no change) and
+ * reads nothing; its link closes when it exits.
+ */
+void
+cluster_handed(struct cluster *cl)
+{
+	cl->handed = 1;
+	ev_timer_stop(cl->srv->loop, &cl->heartbeat);
+	ev_timer_stop(cl->srv->loop, &cl->hello_retry);
+}
+
+/*
+ * The new process, before it tells the old one it is ready: wait (at
+ * most CLUSTER_AWAIT seconds, or half of upgrade_timeout) until the link
+ * is subscribed, so that the old process is still reading the room when
+ * this one starts to; what comes meanwhile is kept.  Should Redis not
+ * answer in time the upgrade goes on, and what the others say before
+ * this process subscribes is lost to its users (the log says so).
+ */
+void
+cluster_await(struct cluster *cl)
+{
+	struct ev_loop	*loop = cl->srv->loop;
+	ev_timer	 t;
+	double		 wait = CLUSTER_AWAIT;
+
+	if ((double)cl->srv->cfg.upgrade_timeout / 2. < wait)
+		wait = (double)cl->srv->cfg.upgrade_timeout / 2.;
+	ev_timer_init(&t, cluster_await_cb, wait, 0.);
+	ev_timer_start(loop, &t);
+	while (!cl->subscribed && ev_is_active(&t))
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &t);
+	if (!cl->subscribed)
+		log_warn("cluster: not subscribed to the room within %.1f s; "
+		    "lines the other servers send until it is are lost to "
+		    "this server's users", wait);
+}
+
+/*
+ * The identity the old process handed over (k->present), or none (it was
+ * no member of a room, or an older chatd): from here on this process is
+ * that member, with its node id, incarnation and sequence numbers, and
+ * knows how far it heard each other node.
+ */
+void
+cluster_adopt(struct cluster *cl, const struct ustate_cluster *k)
+{
+	size_t	i;
+
+	if (!k->present)
+		return;
+	snprintf(cl->node, sizeof cl->node, "%s", k->node);
+	cl->inc = k->inc;
+	snprintf(cl->inc_hex, sizeof cl->inc_hex, "%016llx",
+	    (unsigned long long)cl->inc);
+	cl->seq = k->seq;
+	cl->quiet_up = k->up;
+	for (i = 0; i < k->npeers; i++)
+		cluster_peer_known(cl, k->peers[i].id, k->peers[i].inc,
+		    k->peers[i].seq);
+	log_info("cluster: node %s (incarnation %s) goes on from message "
+	    "%llu, %zu other servers known", cl->node, cl->inc_hex,
+	    (unsigned long long)cl->seq, k->npeers);
+}
+
+/*
+ * Adopted (or the upgrade carried no cluster): join the room.  What was
+ * kept is applied once joined.
+ */
+void
+cluster_begin(struct cluster *cl)
+{
+	if (!cl->adopting)
+		return;
+	cl->adopting = 0;
+	if (!cl->subscribed)
+		return;		/* link_up joins when it comes */
+	cl->keeping = 1;
+	cl->holding = 1;
+	ev_timer_set(&cl->hold_timer, CLUSTER_AWAIT, 0.);
+	ev_timer_start(cl->srv->loop, &cl->hold_timer);
+	cluster_link_up(cl);
 }
 
 /*
@@ -666,7 +930,7 @@ cluster_stopped(struct cluster *cl)
 {
 	struct cluster_args	a;
 
-	if (!cluster_sending(cl) || cl->bye_done)
+	if (cl->handed || !cluster_sending(cl) || cl->bye_done)
 		return (1);
 	if (!cl->bye_sent) {
 		cluster_msg_start(cl, CM_BYE);
@@ -687,6 +951,7 @@ cluster_free(struct cluster *cl)
 
 	ev_timer_stop(cl->srv->loop, &cl->heartbeat);
 	ev_timer_stop(cl->srv->loop, &cl->hello_retry);
+	ev_timer_stop(cl->srv->loop, &cl->hold_timer);
 	if (cl->link != NULL)
 		redis_close(cl->link);	/* its callbacks still see cl */
 	cl->link = NULL;
@@ -695,6 +960,7 @@ cluster_free(struct cluster *cl)
 	cluster_peers_free(cl);
 	clbuf_free(&cl->msg);
 	clbuf_free(&cl->lost);
+	clbuf_free(&cl->kept);
 	for (i = 0; i < 4; i++)
 		free(cl->keys[i]);
 	free(cl->prefix);

@@ -22,6 +22,8 @@
 /* Presence messages held per node while its snapshot is in flight. */
 #define CLUSTER_HOLD_MAX	100000
 #define CLUSTER_DROP_LOG	10.0	/* seconds between drop reports */
+#define CLUSTER_KEEP_MAX	(64u << 20)	/* bytes kept at an upgrade */
+#define CLUSTER_AWAIT		2.0	/* seconds to subscribe, at most */
 
 enum cluster_state {
 	CL_DOWN,		/* no link: a room of our own */
@@ -75,6 +77,20 @@ struct cluster {
 	int		 bye_done;
 	int		 quiet;		/* renaming as Redis said: silent */
 	int		 busy_logged;
+	/* An upgrade (upgrade.c): the old process hands this identity over
+	 * and says nothing more; the new one subscribes before the old one
+	 * stops reading, keeps what arrives until it has joined as the same
+	 * incarnation, then applies it: what the old one applied already is
+	 * dropped by its sequence number, the rest is new. */
+	int		 handed;	/* old: handed over; silent */
+	int		 adopting;	/* new: the identity not yet taken */
+	int		 subscribed;	/* new: the link came up meanwhile */
+	int		 keeping;	/* new: messages kept until joined */
+	int		 quiet_up;	/* new: was in the room: no "link" */
+	struct clbuf	 kept;		/* u32 length, message; ... */
+	unsigned	 kept_full;	/* messages dropped past the bound */
+	int		 holding;	/* new: its users not read yet */
+	ev_timer	 hold_timer;	/* read them anyway after this */
 	unsigned	 snap_epoch;	/* every snapshot of all nodes */
 	ev_tstamp	 echo_at;	/* our last heartbeat seen back */
 	ev_tstamp	 hb_sent;	/* when the last one was sent; 0: none */
@@ -130,6 +146,7 @@ void		 cluster_publish(struct cluster *);
 int		 cluster_sending(const struct cluster *);
 int		 cluster_check_mine(struct cluster *, const redisReply *);
 void		 cluster_maybe_up(struct cluster *);
+void		 cluster_keep(struct cluster *, const char *, size_t);
 
 /* cluster_room.c */
 extern const struct room_ops cluster_ops;
@@ -141,6 +158,8 @@ void		 cluster_message(void *, const char *, size_t);
 void		 cluster_snapshot(struct cluster *, struct peer *);
 void		 cluster_peer_free(struct cluster *, struct peer *);
 void		 cluster_peers_free(struct cluster *);
+void		 cluster_peer_known(struct cluster *, const char *, uint64_t,
+		     uint64_t);
 int		 cluster_lost_all(struct cluster *, struct cluster_words *);
 
 #endif /* CHATD_CLUSTER_H */

@@ -140,6 +140,25 @@ cluster_peer_new(struct cluster *cl, const char *id, size_t len, uint64_t inc)
 	return (p);
 }
 
+/*
+ * A peer the old process of an upgrade knew, up to its message seq: what
+ * it says next applies, what it said before was applied there.  Its users
+ * come with the snapshot of all that joining reads, its presence held
+ * until then.
+ */
+void
+cluster_peer_known(struct cluster *cl, const char *id, uint64_t inc,
+    uint64_t seq)
+{
+	struct peer	*p;
+
+	if (cluster_peer_find(cl, id, strlen(id)) != NULL)
+		return;
+	p = cluster_peer_new(cl, id, strlen(id), inc);
+	p->seq = seq;
+	p->syncing = 1;
+}
+
 /* Drop a peer's held messages. */
 static void
 cluster_peer_unhold(struct peer *p)
@@ -338,6 +357,12 @@ cluster_message(void *arg, const char *data, size_t len)
 	struct peer	*p;
 	const char	*why;
 
+	if (cl->handed)
+		return;		/* the new process reads the room now */
+	if (cl->adopting || cl->keeping) {
+		cluster_keep(cl, data, len);
+		return;
+	}
 	if ((why = clmsg_parse(data, len, &m)) != NULL) {
 		cluster_drop(cl, why, data, len);
 		return;

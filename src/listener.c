@@ -170,6 +170,48 @@ listener_free_limits(struct server *srv)
 	map_free(&srv->connects);
 }
 
+/*
+ * An upgrade: the connect bucket of every address goes into the state,
+ * so that an address at its connects_per_second limit stays limited in
+ * the new process (listener_adopt_rate()).
+ */
+void
+listener_put_rates(struct server *srv, struct clbuf *state)
+{
+	struct ustate_rate	 ur;
+	struct map_entry	*e;
+	struct connect_rate	*r;
+	size_t			 i;
+
+	for (i = 0; i < srv->connects.nbuckets; i++) {
+		for (e = srv->connects.buckets[i]; e != NULL; e = e->next) {
+			if (e->klen > sizeof ur.ipkey)
+				continue;
+			r = e->value;
+			memset(&ur, 0, sizeof ur);
+			memcpy(ur.ipkey, e->key, e->klen);
+			ur.ipkeylen = e->klen;
+			ur.tokens = r->tokens;
+			ur.at = r->at;
+			ustate_put_rate(state, &ur);
+		}
+	}
+}
+
+/* A connect bucket the old process of an upgrade had. */
+void
+listener_adopt_rate(struct server *srv, const struct ustate_rate *ur)
+{
+	struct connect_rate	*r;
+
+	if ((r = map_get(&srv->connects, ur->ipkey, ur->ipkeylen)) == NULL) {
+		r = xmalloc(sizeof *r);
+		map_put(&srv->connects, ur->ipkey, ur->ipkeylen, r);
+	}
+	r->tokens = ur->tokens;
+	r->at = ur->at;
+}
+
 /* Increase the connection count of an address. */
 void
 listener_hold_ip(struct server *srv, const unsigned char *key, size_t len)

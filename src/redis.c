@@ -34,6 +34,7 @@
 #include <sys/un.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -848,6 +849,44 @@ redis_close(struct redis *link)
 	free(link->channel);
 	free(link->sha);
 	free(link);
+}
+
+/*
+ * Wait, outside the loop, until Redis has answered every command sent so
+ * far (their callbacks run, and what they send is waited for too): at an
+ * upgrade, what the old process said must be in Redis before the new one
+ * says anything, or the others would take the new one's first message
+ * for a newer one than the old one's last.  deadline is on ev_time()'s
+ * clock.  Returns 0, or -1 if Redis took longer (the link is then failed
+ * over, as for any command past its time).
+ */
+int
+redis_drain(struct redis *link, double deadline)
+{
+	struct redis_conn	*conn = &link->cmd;
+	struct pollfd		 pfd;
+	double			 left;
+	int			 done;
+
+	while (conn->ac != NULL && conn->connected) {
+		done = 0;
+		if (redisBufferWrite(&conn->ac->c, &done) == REDIS_ERR) {
+			redis_fail(link, "write failed");
+			return (0);	/* dropped: nothing more goes out */
+		}
+		if (conn->npending == 0 && done)
+			return (0);
+		if ((left = deadline - ev_time()) <= 0) {
+			redis_fail(link, "no answer in time");
+			return (-1);
+		}
+		pfd.fd = conn->ac->c.fd;
+		pfd.events = done ? POLLIN : POLLIN | POLLOUT;
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0 &&
+		    (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			redisAsyncHandleRead(conn->ac);
+	}
+	return (0);
 }
 
 /* Seconds a command may take from now on. */

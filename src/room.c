@@ -26,6 +26,11 @@ const struct room_ops room_local = {
 int
 room_open(struct server *srv, char *err, size_t errlen)
 {
+	/* Opened before the hand-over of an upgrade: join now. */
+	if (srv->cluster != NULL) {
+		cluster_begin(srv->cluster);
+		return (0);
+	}
 	srv->room = &room_local;
 	if (srv->cfg.cluster_redis == NULL)
 		return (0);

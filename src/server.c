@@ -336,6 +336,17 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	if (upgrade_child()) {
 		/* Descriptors are counted before the clients' arrive. */
 		listener_fit_clients(srv);
+		/* In a cluster: subscribed to the room while the old process
+		 * still reads it, so that no line of the others falls between
+		 * the two (cluster_await()). */
+		if (srv->cfg.cluster_redis != NULL) {
+			if (room_open(srv, err, sizeof err) != 0) {
+				log_error("%s", err);
+				upgrade_refuse(err);
+				return (-1);
+			}
+			cluster_await(srv->cluster);
+		}
 		if (upgrade_adopt(srv, err, sizeof err) != 0) {
 			log_error("upgrade failed: %s; the old process goes "
 			    "on serving", err);

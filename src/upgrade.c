@@ -442,6 +442,7 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 	struct ustate_header	 h;
 	struct ustate_listener	 ul;
 	struct ustate_client	 uc;
+	struct ustate_cluster	 ucl;
 	struct clbuf		 out = { NULL, 0, 0 };
 	struct client		*c;
 	size_t			 i, n = 0, nclients = 0;
@@ -479,6 +480,8 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 		uc.last_active = c->last_active;
 		uc.tokens = c->tokens;
 		uc.tokens_at = c->tokens_at;
+		uc.btokens = c->btokens;
+		uc.btokens_at = c->btokens_at;
 		uc.telnet_state = c->telnet.state;
 		uc.telnet_cr = c->telnet.cr;
 		uc.flags = c->in.discarding ? USTATE_DISCARDING : 0;
@@ -493,6 +496,12 @@ upgrade_snapshot(struct server *srv, struct clbuf *state, int *fds,
 		uc.outputlen = out.len;
 		ustate_put_client(state, &uc);
 		fds[n++] = c->conn.fd;
+	}
+	listener_put_rates(srv, state);
+	if (srv->cluster != NULL) {
+		cluster_handover_state(srv->cluster, &ucl);
+		ustate_put_cluster(state, &ucl);
+		free(ucl.peers);
 	}
 	ustate_put_end(state);
 	clbuf_free(&out);
@@ -514,6 +523,8 @@ upgrade_freeze(struct server *srv)
 	struct client	*c, *next;
 
 	listener_close_all(srv);
+	if (srv->cluster != NULL)
+		cluster_handed(srv->cluster);
 	for (c = TAILQ_FIRST(&srv->reg.all); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->flags & CLIENT_REMOTE)
@@ -578,6 +589,17 @@ upgrade_handover(struct upgrade *u)
 	 * kernel takes: what is left queued travels with the state. */
 	nleft = upgrade_release(srv);
 	server_settle(srv);
+	/* In a cluster: what this process told the room is published before
+	 * the new process can say anything (what the answers bring is
+	 * settled too). */
+	if (srv->cluster != NULL) {
+		if (cluster_drain(srv->cluster, ev_time() + UPGRADE_STEP) != 0) {
+			upgrade_fail(u, "hand-over to pid %d: Redis did not "
+			    "answer within %.0f s", (int)u->pid, UPGRADE_STEP);
+			return;
+		}
+		server_settle(srv);
+	}
 	if (nleft > 0)
 		log_info("upgrade: %zu clients of a transport that cannot be "
 		    "handed over (TLS) told to reconnect and closed", nleft);
@@ -755,12 +777,6 @@ upgrade_start(struct server *srv)
 		    (int)srv->upgrade->pid);
 		return;
 	}
-	if (srv->cluster != NULL) {
-		log_error("upgrade failed: a server in a cluster cannot hand "
-		    "its users over yet; restart it instead");
-		metric_inc(METRIC_UPGRADE_FAILURES);
-		return;
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_error("upgrade failed: socketpair: %s", strerror(errno));
 		metric_inc(METRIC_UPGRADE_FAILURES);
@@ -866,6 +882,10 @@ upgrade_adopt_state(struct server *srv, const struct ustate *st, int *fds,
 		client_adopt(srv, &st->clients[i], fds[st->nlisteners + i]);
 		fds[st->nlisteners + i] = -1;
 	}
+	for (i = 0; i < st->nrates; i++)
+		listener_adopt_rate(srv, &st->rates[i]);
+	if (srv->cluster != NULL)
+		cluster_adopt(srv->cluster, &st->cluster);
 	if (srv->reg.next_id < st->next_id)
 		srv->reg.next_id = st->next_id;
 	srv->started = st->started;
@@ -970,12 +990,17 @@ out:
 
 /*
  * The new process serves: the plugins hear of the upgrade, then every
- * client's buffered input is read on, in order.
+ * client's buffered input is read on, in order.  In a cluster, once this
+ * process is back in the room as the same member (the cluster calls this
+ * again then), so that its users' first lines reach the others too.
  */
 void
 upgrade_resume(struct server *srv)
 {
 	struct client	*c, *next;
+
+	if (srv->cluster != NULL && cluster_holding(srv->cluster))
+		return;
 
 	plugin_upgraded(srv->script, srv->upgraded_from, PACKAGE_VERSION);
 	for (c = TAILQ_FIRST(&srv->reg.all); c != NULL; c = next) {

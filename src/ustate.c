@@ -13,15 +13,24 @@
  * that fits, rate tokens that are a finite number), so a damaged state
  * is refused as a whole with a message, never half adopted.
  *
- *   state    = "chatd-upgrade" u32:version header listener* client* end
+ *   state    = "chatd-upgrade" u32:version header listener* client*
+ *              rate* cluster? end
  *   header   = 'H' str:chatd-version u64:next_id f64:started
  *              u32:nlisteners u32:nclients
  *   listener = 'L' str:kind str:addr
  *   client   = 'C' u64:id str:name str:addr str:ipkey f64:joined
- *              f64:last_active f64:tokens f64:tokens_at u8:telnet-state
+ *              f64:last_active f64:tokens f64:tokens_at
+ *              f64:btokens f64:btokens_at u8:telnet-state
  *              u8:telnet-cr u8:flags str:input str:output
+ *   rate     = 'T' str:ipkey f64:tokens f64:at
+ *   cluster  = 'K' str:node u64:incarnation u64:seq u8:up u32:npeers
+ *              (str:node u64:incarnation u64:seq)*
  *   end      = 'E'
  *   str      = u32:length bytes
+ *
+ * Version 1 (chatd before the byte-rate tokens, the connect buckets and
+ * the cluster were carried) has no btokens, rate or cluster: it is still
+ * read, so that such a chatd can be upgraded to this one.
  */
 
 #include "config.h"
@@ -33,7 +42,8 @@
 #include "chatd.h"
 
 #define USTATE_MAGIC		"chatd-upgrade"
-#define USTATE_VERSION		1
+#define USTATE_VERSION		2
+#define USTATE_PEERS_MAX	100000	/* other servers of a room */
 #define USTATE_NAME_MAX		(CHATD_ADDR_MAX + 24)	/* a default name */
 #define USTATE_INPUT_MAX	(16u << 20)	/* bytes of unread input */
 #define USTATE_OUTPUT_MAX	(1u << 30)	/* bytes of queued output */
@@ -128,11 +138,42 @@ ustate_put_client(struct clbuf *b, const struct ustate_client *c)
 	ustate_put_f64(b, c->last_active);
 	ustate_put_f64(b, c->tokens);
 	ustate_put_f64(b, c->tokens_at);
+	ustate_put_f64(b, c->btokens);
+	ustate_put_f64(b, c->btokens_at);
 	ustate_put_u8(b, c->telnet_state);
 	ustate_put_u8(b, c->telnet_cr);
 	ustate_put_u8(b, c->flags);
 	ustate_put_str(b, c->input, c->inputlen);
 	ustate_put_str(b, c->output, c->outputlen);
+}
+
+/* An address's connect bucket. */
+void
+ustate_put_rate(struct clbuf *b, const struct ustate_rate *r)
+{
+	ustate_put_u8(b, 'T');
+	ustate_put_str(b, (const char *)r->ipkey, r->ipkeylen);
+	ustate_put_f64(b, r->tokens);
+	ustate_put_f64(b, r->at);
+}
+
+/* The server's identity in a cluster, and how far it heard the others. */
+void
+ustate_put_cluster(struct clbuf *b, const struct ustate_cluster *k)
+{
+	size_t	i;
+
+	ustate_put_u8(b, 'K');
+	ustate_put_str(b, k->node, strlen(k->node));
+	ustate_put_u64(b, k->inc);
+	ustate_put_u64(b, k->seq);
+	ustate_put_u8(b, k->up ? 1 : 0);
+	ustate_put_u32(b, (uint32_t)k->npeers);
+	for (i = 0; i < k->npeers; i++) {
+		ustate_put_str(b, k->peers[i].id, strlen(k->peers[i].id));
+		ustate_put_u64(b, k->peers[i].inc);
+		ustate_put_u64(b, k->peers[i].seq);
+	}
 }
 
 /* End the state. */
@@ -265,8 +306,26 @@ ustate_get_listener(struct ustate_in *in, struct ustate_listener *l)
 	}
 }
 
+/* An address key as listener.c makes them: IPv4 or IPv6. */
 static void
-ustate_get_client(struct ustate_in *in, struct ustate_client *c)
+ustate_get_ipkey(struct ustate_in *in, unsigned char *key, size_t *keylen,
+    const char *what)
+{
+	const char	*s;
+	size_t		 len;
+
+	s = ustate_get_str(in, 17, &len, what);
+	if (s != NULL) {
+		if ((len != 5 || s[0] != 4) && (len != 17 || s[0] != 6))
+			in->err = what;
+		memcpy(key, s, len);
+		*keylen = len;
+	}
+}
+
+static void
+ustate_get_client(struct ustate_in *in, struct ustate_client *c,
+    unsigned format)
 {
 	const char	*s;
 	size_t		 len;
@@ -281,17 +340,16 @@ ustate_get_client(struct ustate_in *in, struct ustate_client *c)
 		memcpy(c->addr, s, len);
 		c->addr[len] = '\0';
 	}
-	s = ustate_get_str(in, sizeof c->ipkey, &len, "bad client ipkey");
-	if (s != NULL) {
-		if ((len != 5 || s[0] != 4) && (len != 17 || s[0] != 6))
-			in->err = "bad client ipkey";
-		memcpy(c->ipkey, s, len);
-		c->ipkeylen = len;
-	}
+	ustate_get_ipkey(in, c->ipkey, &c->ipkeylen, "bad client ipkey");
 	c->joined = ustate_get_amount(in, "bad join time");
 	c->last_active = ustate_get_amount(in, "bad activity time");
 	c->tokens = ustate_get_amount(in, "bad rate tokens");
 	c->tokens_at = ustate_get_amount(in, "bad rate time");
+	if (format >= 2) {
+		c->btokens = ustate_get_amount(in, "bad byte-rate tokens");
+		c->btokens_at = ustate_get_amount(in, "bad byte-rate time");
+	} else
+		c->btokens = c->btokens_at = -1.;
 	c->telnet_state = (unsigned char)ustate_get_uint(in, 1);
 	c->telnet_cr = (unsigned char)ustate_get_uint(in, 1);
 	c->flags = (unsigned)ustate_get_uint(in, 1);
@@ -303,6 +361,71 @@ ustate_get_client(struct ustate_in *in, struct ustate_client *c)
 	    "client input too long");
 	c->output = ustate_get_str(in, USTATE_OUTPUT_MAX, &c->outputlen,
 	    "client output too long");
+}
+
+static void
+ustate_get_rate(struct ustate_in *in, struct ustate_rate *r)
+{
+	ustate_expect(in, 'T', "a connect bucket expected");
+	ustate_get_ipkey(in, r->ipkey, &r->ipkeylen, "bad connect bucket");
+	r->tokens = ustate_get_amount(in, "bad connect tokens");
+	r->at = ustate_get_amount(in, "bad connect time");
+}
+
+/* A node id: a word (clmsg.c's rule) that fits. */
+static void
+ustate_get_node(struct ustate_in *in, char *id, const char *what)
+{
+	const char	*s;
+	size_t		 len;
+
+	s = ustate_get_str(in, CHATD_WORD_MAX, &len, what);
+	if (s == NULL)
+		return;
+	if (len == 0 || !clmsg_is_word(s, len)) {
+		in->err = what;
+		return;
+	}
+	memcpy(id, s, len);
+	id[len] = '\0';
+}
+
+static void
+ustate_get_cluster(struct ustate_in *in, struct ustate_cluster *k)
+{
+	size_t	i;
+
+	ustate_expect(in, 'K', "a cluster record expected");
+	ustate_get_node(in, k->node, "bad cluster node id");
+	k->inc = ustate_get_uint(in, 8);
+	k->seq = ustate_get_uint(in, 8);
+	k->up = (int)ustate_get_uint(in, 1);
+	k->npeers = (size_t)ustate_get_uint(in, 4);
+	if (in->err != NULL)
+		return;
+	if (k->inc == 0 || k->up > 1) {
+		in->err = "bad cluster identity";
+		return;
+	}
+	/* Each peer takes more than 20 bytes. */
+	if (k->npeers > USTATE_PEERS_MAX || k->npeers > in->left / 20) {
+		in->err = "bad peer count";
+		return;
+	}
+	k->peers = xcalloc(k->npeers + 1, sizeof *k->peers);
+	for (i = 0; i < k->npeers && in->err == NULL; i++) {
+		ustate_get_node(in, k->peers[i].id, "bad peer node id");
+		k->peers[i].inc = ustate_get_uint(in, 8);
+		k->peers[i].seq = ustate_get_uint(in, 8);
+	}
+	k->present = 1;
+}
+
+/* The tag of the next record, without taking it; 0 at the end. */
+static int
+ustate_peek(const struct ustate_in *in)
+{
+	return (in->err == NULL && in->left > 0 ? *in->p : 0);
 }
 
 /*
@@ -317,15 +440,20 @@ ustate_parse(const char *buf, size_t len, struct ustate *st)
 	const unsigned char	*magic;
 	const char		*s;
 	size_t			 i, n;
-	uint64_t		 prev = 0;
+	uint64_t		 prev = 0, format;
+	size_t			 cap = 0;
 
 	memset(st, 0, sizeof *st);
 	magic = ustate_take(&in, strlen(USTATE_MAGIC));
 	if (magic == NULL || memcmp(magic, USTATE_MAGIC,
 	    strlen(USTATE_MAGIC)) != 0)
 		return ("not an upgrade state");
-	if (ustate_get_uint(&in, 4) != USTATE_VERSION)
-		return (in.err != NULL ? in.err : "unknown state version");
+	format = ustate_get_uint(&in, 4);
+	if (in.err != NULL)
+		return (in.err);
+	if (format < 1 || format > USTATE_VERSION)
+		return ("unknown state version");
+	st->format = (unsigned)format;
 	ustate_expect(&in, 'H', "a header expected");
 	s = ustate_get_text(&in, 1, sizeof st->version - 1, &n,
 	    "bad chatd version");
@@ -349,13 +477,23 @@ ustate_parse(const char *buf, size_t len, struct ustate *st)
 	for (i = 0; i < st->nlisteners && in.err == NULL; i++)
 		ustate_get_listener(&in, &st->listeners[i]);
 	for (i = 0; i < st->nclients && in.err == NULL; i++) {
-		ustate_get_client(&in, &st->clients[i]);
+		ustate_get_client(&in, &st->clients[i], st->format);
 		/* Ids are unique and in join order, below the next one. */
 		if (in.err == NULL && (st->clients[i].id <= prev ||
 		    st->clients[i].id >= st->next_id))
 			in.err = "client ids out of order";
 		prev = st->clients[i].id;
 	}
+	while (st->format >= 2 && ustate_peek(&in) == 'T') {
+		if (st->nrates == cap) {
+			cap = cap > 0 ? 2 * cap : 64;
+			st->rates = xrealloc(st->rates, cap *
+			    sizeof *st->rates);
+		}
+		ustate_get_rate(&in, &st->rates[st->nrates++]);
+	}
+	if (st->format >= 2 && ustate_peek(&in) == 'K')
+		ustate_get_cluster(&in, &st->cluster);
 	ustate_expect(&in, 'E', "the end mark expected");
 	if (in.err == NULL && in.left != 0)
 		in.err = "bytes after the end mark";
@@ -372,7 +510,13 @@ ustate_free(struct ustate *st)
 {
 	free(st->listeners);
 	free(st->clients);
+	free(st->rates);
+	free(st->cluster.peers);
 	st->listeners = NULL;
 	st->clients = NULL;
-	st->nlisteners = st->nclients = 0;
+	st->rates = NULL;
+	st->cluster.peers = NULL;
+	st->nlisteners = st->nclients = st->nrates = 0;
+	st->cluster.npeers = 0;
+	st->cluster.present = 0;
 }

@@ -320,6 +320,94 @@ class UpgradeTest(unittest.TestCase):
             t2.close()
             self.assertEqual(srv.stop(), 0)
 
+    def last_echo(self, c, tag, n):
+        """Read c's own lines tag-0 .. tag-(n-1) back; the time the last
+        one came."""
+        c.read_until("[%s]: %s-%d" % (c.name, tag, n - 1), timeout=30)
+        return time.monotonic()
+
+    def test_line_rate_carried(self):
+        """A client that spent its burst of lines is still at its rate in
+        the new process: the tokens move, they are not refilled."""
+        rate, burst = 5, 5
+        with self.server({"limits": {"lines_per_second": rate,
+                                     "burst": burst}}) as srv:
+            c = srv.client()
+            for i in range(2 * burst):
+                c.sendline("pre-%d" % i)
+            # the last one is read once the bucket is empty
+            empty = self.last_echo(c, "pre", 2 * burst)
+            ok, line = srv.upgrade(20)
+            self.assertTrue(ok, line)
+            c.expect_match(NOTICE.pattern)
+            n = 2 * burst
+            for i in range(n):
+                c.sendline("post-%d" % i)
+            done = self.last_echo(c, "post", n)
+            # From an empty bucket n lines take n / rate seconds; a bucket
+            # refilled at the upgrade would let `burst` through at once.
+            self.assertGreaterEqual(done - empty, n / rate - 0.3,
+                                    "the lines came too fast: the rate "
+                                    "tokens did not move")
+            c.close()
+            self.assertEqual(srv.stop(), 0)
+
+    def test_byte_rate_carried(self):
+        """Likewise for [limits] bytes_per_second: a client that used its
+        bytes stays limited after the upgrade."""
+        rate, size = 2000, 100	# a line of 100 bytes; 20 a second
+        with self.server({"limits": {"bytes_per_second": rate}}) as srv:
+            c = srv.client()
+            body = "y" * (size - 10)
+            for i in range(40):	# twice the bucket (a second's worth)
+                c.sendline("pre-%d %s" % (i, body))
+            c.read_until(lambda l: l.startswith("[%s]: pre-39 " % c.name),
+                         timeout=30)
+            empty = time.monotonic()
+            ok, line = srv.upgrade(20)
+            self.assertTrue(ok, line)
+            c.expect_match(NOTICE.pattern)
+            sent = 0
+            for i in range(40):
+                text = "post-%d %s" % (i, body)
+                c.sendline(text)
+                sent += len(text) + 1
+            c.read_until(lambda l: l.startswith("[%s]: post-39 " % c.name),
+                         timeout=30)
+            done = time.monotonic()
+            self.assertGreaterEqual(done - empty, sent / rate - 0.3,
+                                    "the bytes came too fast: the byte-rate "
+                                    "tokens did not move")
+            c.close()
+            self.assertEqual(srv.stop(), 0)
+
+    def test_connect_rate_carried(self):
+        """An address that spent its connect burst is refused by the new
+        process too, until its bucket refills at connects_per_second."""
+        with self.server({"limits": {"max_per_ip": 0,
+                                     "connects_per_second": 1,
+                                     "connect_burst": 4}}) as srv:
+            for _ in range(4):
+                srv.client().close()
+            spent = time.monotonic()
+            ok, line = srv.upgrade(20)
+            self.assertTrue(ok, line)
+            accepted = 0
+            for _ in range(4):
+                c = ct.Client(srv.port)
+                first = c.line()
+                if first != "! connecting too often from your address":
+                    accepted += 1
+                c.close()
+            elapsed = time.monotonic() - spent
+            # A refilled bucket would take all four; this one has the
+            # tokens of the seconds since it was spent, no more.
+            self.assertLess(elapsed, 3.0, "too slow to tell")
+            self.assertLessEqual(accepted, int(elapsed) + 1,
+                                 "accepted %d connects %.1f s after the "
+                                 "burst was spent" % (accepted, elapsed))
+            self.assertEqual(srv.stop(), 0)
+
     def rollback(self, script, why, config=None):
         """Upgrade to `script` as the new binary: the old process logs
         `why` and serves on."""

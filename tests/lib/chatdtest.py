@@ -1391,9 +1391,11 @@ class PluginServer(Server):
         "log": {"level": "debug"},
     })
 
-    def __init__(self, plugins=None, room=True, config=None, ca=None):
+    def __init__(self, plugins=None, room=True, config=None, ca=None,
+                 binary=None):
         super().__init__(config=config, plugins=plugins,
-                         plugin_base=PLUGINS if room else "", ca=ca)
+                         plugin_base=PLUGINS if room else "", ca=ca,
+                         binary=binary)
         self._stopped = False
 
     def add_plugin(self, name, src):
@@ -1733,10 +1735,11 @@ class ClusterNode(PluginServer):
     `node`, heartbeat 1 s and node_timeout 2 s unless `cluster` says
     otherwise, and the default room (plus `plugins`).  start() returns
     once the node is in the room (its log says so).  A node ended with
-    kill9() is not checked at stop.  node None leaves the id to chatd."""
+    kill9() is not checked at stop.  node None leaves the id to chatd.
+    binary: as Server's."""
 
     def __init__(self, redis, node, cluster=None, config=None, plugins=None,
-                 wait_up=True):
+                 wait_up=True, binary=None):
         sections = {"cluster": {"redis": redis.addr, "node": node,
                                 "heartbeat": 1, "node_timeout": 2}}
         sections["cluster"].update(cluster or {})
@@ -1744,7 +1747,8 @@ class ClusterNode(PluginServer):
             del sections["cluster"]["node"]
         for sec, keys in (config or {}).items():
             sections.setdefault(sec, {}).update(keys)
-        super().__init__(plugins=plugins, room=True, config=sections)
+        super().__init__(plugins=plugins, room=True, config=sections,
+                         binary=binary)
         self.node = node
         self.redis = redis
         self.wait_for_up = wait_up

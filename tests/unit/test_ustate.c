@@ -13,13 +13,17 @@
 #include <string.h>
 
 /* A state of two listeners and n clients, the second with input, output
- * and a telnet command half read. */
+ * and a telnet command half read; with extras, two connect buckets and a
+ * cluster's identity with two peers after them. */
 static void
-build(struct clbuf *b, size_t n)
+build_state(struct clbuf *b, size_t n, int extras)
 {
 	struct ustate_header	 h = { "1.2.3", 42, 1700000000.25, 2, n };
 	struct ustate_listener	 l;
 	struct ustate_client	 c;
+	struct ustate_rate	 r;
+	struct ustate_peer	 peers[2];
+	struct ustate_cluster	 k;
 	size_t			 i;
 
 	ustate_put_header(b, &h);
@@ -44,6 +48,8 @@ build(struct clbuf *b, size_t n)
 		c.last_active = 1700000002.75;
 		c.tokens = 12.5;
 		c.tokens_at = 1700000003.0;
+		c.btokens = 1500.25;
+		c.btokens_at = 1700000004.0;
 		c.input = i == 1 ? "hello\nwor" : "";
 		c.inputlen = strlen(c.input);
 		c.output = i == 1 ? "* queued\r\n[x]: y\r\n" : "";
@@ -53,7 +59,66 @@ build(struct clbuf *b, size_t n)
 		c.flags = i == 1 ? USTATE_DISCARDING : 0;
 		ustate_put_client(b, &c);
 	}
+	if (extras) {
+		memset(&r, 0, sizeof r);
+		r.ipkey[0] = 4;
+		r.ipkey[1] = 10;
+		r.ipkeylen = 5;
+		r.tokens = 0.5;
+		r.at = 1700000005.0;
+		ustate_put_rate(b, &r);
+		r.ipkey[0] = 6;
+		r.ipkey[16] = 1;
+		r.ipkeylen = 17;
+		r.tokens = 3.0;
+		ustate_put_rate(b, &r);
+		memset(&k, 0, sizeof k);
+		memset(peers, 0, sizeof peers);
+		strcpy(k.node, "n1");
+		k.inc = 0x1122334455667788ULL;
+		k.seq = 77;
+		k.up = 1;
+		strcpy(peers[0].id, "n2");
+		peers[0].inc = 9;
+		peers[0].seq = 1234;
+		strcpy(peers[1].id, "host-42");
+		peers[1].inc = 10;
+		peers[1].seq = 1;
+		k.peers = peers;
+		k.npeers = 2;
+		ustate_put_cluster(b, &k);
+	}
 	ustate_put_end(b);
+}
+
+static void
+build(struct clbuf *b, size_t n)
+{
+	build_state(b, n, 1);
+}
+
+/* The offset of a byte string in the state, or -1. */
+static size_t
+find_or(const struct clbuf *b, const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i + len <= b->len; i++) {
+		if (memcmp(b->data + i, s, len) == 0)
+			return (i);
+	}
+	return ((size_t)-1);
+}
+
+/* The offset of a byte string that is in the state. */
+static size_t
+find(const struct clbuf *b, const char *s, size_t len)
+{
+	size_t	off = find_or(b, s, len);
+
+	if (off == (size_t)-1)
+		abort();
+	return (off);
 }
 
 static void
@@ -84,6 +149,21 @@ test_round_trip(void)
 	    st.clients[1].tokens == 12.5 &&
 	    st.clients[1].tokens_at == 1700000003.0,
 	    "times and rate tokens, exactly");
+	ok(st.clients[1].btokens == 1500.25 &&
+	    st.clients[1].btokens_at == 1700000004.0,
+	    "byte-rate tokens, exactly");
+	is_int(st.nrates, 2, "two connect buckets");
+	ok(st.rates[0].ipkeylen == 5 && st.rates[0].ipkey[1] == 10 &&
+	    st.rates[0].tokens == 0.5 && st.rates[0].at == 1700000005.0,
+	    "an IPv4 bucket");
+	ok(st.rates[1].ipkeylen == 17 && st.rates[1].ipkey[16] == 1 &&
+	    st.rates[1].tokens == 3.0, "an IPv6 bucket");
+	ok(st.cluster.present && strcmp(st.cluster.node, "n1") == 0 &&
+	    st.cluster.inc == 0x1122334455667788ULL && st.cluster.seq == 77 &&
+	    st.cluster.up == 1, "the cluster identity");
+	ok(st.cluster.npeers == 2 && strcmp(st.cluster.peers[1].id,
+	    "host-42") == 0 && st.cluster.peers[0].seq == 1234 &&
+	    st.cluster.peers[0].inc == 9, "the peers, as far as heard");
 	is_mem(st.clients[1].input, st.clients[1].inputlen, "hello\nwor", 9,
 	    "unread input, a partial line included");
 	is_mem(st.clients[1].output, st.clients[1].outputlen,
@@ -99,6 +179,54 @@ test_round_trip(void)
 	err = ustate_parse(b.data, b.len, &st);
 	ok(err == NULL && st.nclients == 0, "an empty room");
 	ustate_free(&st);
+	clbuf_free(&b);
+
+	build_state(&b, 1, 0);
+	err = ustate_parse(b.data, b.len, &st);
+	ok(err == NULL && st.nrates == 0 && !st.cluster.present,
+	    "no buckets and no cluster");
+	ustate_free(&st);
+	clbuf_free(&b);
+}
+
+/*
+ * A state of the first format (a chatd before this one): no byte-rate
+ * tokens, buckets or cluster.  It is read, and its clients say that the
+ * byte-rate tokens are not there (btokens < 0).
+ */
+static void
+test_version1(void)
+{
+	struct clbuf	 b = { NULL, 0, 0 };
+	struct ustate	 st;
+	size_t		 off;
+
+	build_state(&b, 2, 0);
+	b.data[13] = 1;
+	while ((off = find_or(&b, "\0\0\0\0\0\x71\x97\x40", 8)) !=
+	    (size_t)-1) {
+		/* 1500.25 and the time after it, out */
+		memmove(b.data + off, b.data + off + 16, b.len - off - 16);
+		b.len -= 16;
+	}
+	if (!is_str(ustate_parse(b.data, b.len, &st), NULL,
+	    "a version 1 state parses"))
+		goto out;
+	ok(st.format == 1 && st.nclients == 2 && st.clients[1].tokens == 12.5,
+	    "its clients");
+	ok(st.clients[0].btokens < 0. && st.clients[1].btokens < 0.,
+	    "without byte-rate tokens");
+	is_mem(st.clients[1].output, st.clients[1].outputlen,
+	    "* queued\r\n[x]: y\r\n", 18, "its queued output");
+	ustate_free(&st);
+out:
+	clbuf_free(&b);
+
+	/* Trailing records are a version 2 thing. */
+	build_state(&b, 0, 1);
+	b.data[13] = 1;
+	is_str(ustate_parse(b.data, b.len, &st), "the end mark expected",
+	    "buckets in a version 1 state");
 	clbuf_free(&b);
 }
 
@@ -128,18 +256,6 @@ test_truncated(void)
 	clbuf_free(&b);
 }
 
-/* Find the offset of a byte string in the state. */
-static size_t
-find(const struct clbuf *b, const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i + len <= b->len; i++) {
-		if (memcmp(b->data + i, s, len) == 0)
-			return (i);
-	}
-	abort();
-}
 
 static void
 test_damaged(void)
@@ -190,6 +306,30 @@ test_damaged(void)
 	    "infinite tokens");
 	clbuf_free(&b);
 
+	/* A peer's node id that is not a word. */
+	build(&b, 2);
+	off = find(&b, "host-42", 7);
+	b.data[off + 4] = ' ';
+	is_str(ustate_parse(b.data, b.len, &st), "bad peer node id",
+	    "a peer id with a space");
+	clbuf_free(&b);
+
+	/* The cluster's incarnation made 0: none is. */
+	build(&b, 2);
+	off = find(&b, "\x88\x77\x66\x55\x44\x33\x22\x11", 8);
+	memset(b.data + off, 0, 8);
+	is_str(ustate_parse(b.data, b.len, &st), "bad cluster identity",
+	    "incarnation 0");
+	clbuf_free(&b);
+
+	/* A connect bucket's key that is no address. */
+	build(&b, 2);
+	off = find(&b, "\x05\0\0\0\x04\x0a", 6);
+	b.data[off + 4] = 5;
+	is_str(ustate_parse(b.data, b.len, &st), "bad connect bucket",
+	    "an address key of family 5");
+	clbuf_free(&b);
+
 	/* The listener count (2) made 200: more than chatd can have. */
 	build(&b, 2);
 	off = find(&b, "\x02\0\0\0\x02\0\0\0", 8);
@@ -211,6 +351,7 @@ int
 main(void)
 {
 	test_round_trip();
+	test_version1();
 	test_truncated();
 	test_damaged();
 	return (done_testing());
