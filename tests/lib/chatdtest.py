@@ -1203,11 +1203,15 @@ def ws_accept(key):
         (key + WS_GUID).encode()).digest()).decode()
 
 
-def http_get(port, request, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+def http_get(port, request, host="127.0.0.1", timeout=DEFAULT_TIMEOUT,
+             tls=None):
     """Send raw request bytes; return (status, headers, body) of the
-    answer, read until the server closes."""
+    answer, read until the server closes.  tls: an ssl.SSLContext to send
+    it over https."""
     s = socket.create_connection((host, port), timeout=timeout)
     try:
+        if tls is not None:
+            s = tls.wrap_socket(s, server_hostname="localhost")
         s.sendall(request)
         data = b""
         while True:
@@ -1234,12 +1238,14 @@ class WsClient(Client):
     applies); sendline() sends a line as one text message.  .closes holds
     the close frames received as (code, reason), .pongs the pong payloads.
     The upgrade is done at once unless upgrade=False; request= sends other
-    bytes instead of the usual request."""
+    bytes instead of the usual request.  tls: an ssl.SSLContext to speak
+    wss:// (the TLS handshake is done before the upgrade)."""
 
     def __init__(self, port, host="127.0.0.1", path="/ws", origin=None,
                  extra=None, upgrade=True, timeout=DEFAULT_TIMEOUT,
-                 **kw):
-        Client.__init__(self, port, host=host, timeout=timeout, **kw)
+                 tls=None, **kw):
+        Client.__init__(self, port, host=host, timeout=timeout, tls=tls,
+                        **kw)
         self.raw = b""
         self.closes = []
         self.pongs = []
@@ -1256,8 +1262,8 @@ class WsClient(Client):
         self.sock.sendall(req)
         deadline = time.monotonic() + (timeout or self.timeout)
         while b"\r\n\r\n" not in self.raw:
-            r, _, _ = select.select([self.sock], [], [],
-                                    max(0, deadline - time.monotonic()))
+            r = self._tls_pending() or select.select(
+                [self.sock], [], [], max(0, deadline - time.monotonic()))[0]
             if not r:
                 raise AssertionError("%s: no answer to the upgrade"
                                      % self.name)
@@ -1339,13 +1345,19 @@ class WsClient(Client):
         if self.eof:
             return True
         remaining = max(0, deadline - time.monotonic())
-        r, _, _ = select.select([self.sock], [], [], remaining)
-        if not r:
-            return False
+        # Records TLS has decoded already wait where select cannot see.
+        if not self._tls_pending():
+            r, _, _ = select.select([self.sock], [], [], remaining)
+            if not r:
+                return False
         try:
             data = self.sock.recv(65536)
         except ConnectionResetError:
             self.eof = self.reset = True
+            return True
+        except ssl.SSLError as e:	# a TLS alert, a bad record
+            self.eof = True
+            self.tls_error = e
             return True
         except (socket.timeout, BlockingIOError):
             return True
