@@ -32,8 +32,9 @@
  * each of them sends "who" W times when the lines start (a cheap request
  * with an expensive answer: the others' latency shows what it costs).
  *
- * --tls speaks TLS to the server (chatd's [tls] port, or a Redis built
- * with TLS): a full handshake per connection, no resumption and no
+ * --tls speaks TLS to the server (chatd's [tls] port, its [websocket]
+ * port with tls = true together with --ws, or a Redis built with TLS):
+ * a full handshake per connection, no resumption and no
  * verification (it measures, it does not trust), and the time from
  * connect() to the end of each handshake is reported.
  *
@@ -1463,9 +1464,6 @@ parse_args(int argc, char **argv)
 		die("--lines and --duration exclude each other");
 	if (opt.ws && opt.proto != P_CHATD)
 		die("--ws is for chatd");
-	if (opt.ws && opt.tls)
-		die("--ws and --tls exclude each other (chatd serves wss:// "
-		    "through a proxy)");
 	if (opt.ws && opt.nslow > 0)
 		die("--slow and --ws exclude each other (a client that never "
 		    "reads could not upgrade)");
