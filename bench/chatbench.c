@@ -37,8 +37,9 @@
  * With an attack, the latency is also reported by the third of the talk
  * in which each line was sent: before, during and after it.
  *
- * --tls speaks TLS to the server (chatd's [tls] port, or a Redis built
- * with TLS): a full handshake per connection, no resumption and no
+ * --tls speaks TLS to the server (chatd's [tls] port, its [websocket]
+ * port with tls = true together with --ws, or a Redis built with TLS):
+ * a full handshake per connection, no resumption and no
  * verification (it measures, it does not trust), and the time from
  * connect() to the end of each handshake is reported.
  *
@@ -1517,9 +1518,6 @@ parse_args(int argc, char **argv)
 		die("--lines and --duration exclude each other");
 	if (opt.ws && opt.proto != P_CHATD)
 		die("--ws is for chatd");
-	if (opt.ws && opt.tls)
-		die("--ws and --tls exclude each other (chatd serves wss:// "
-		    "through a proxy)");
 	if (opt.ws && opt.nslow > 0)
 		die("--slow and --ws exclude each other (a client that never "
 		    "reads could not upgrade)");

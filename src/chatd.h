@@ -341,6 +341,7 @@ void		 conn_wake(struct conn *);
 ssize_t		 conn_read(struct conn *, char *, size_t);
 ssize_t		 conn_writev(struct conn *, const struct iovec *, int);
 int		 conn_shutdown(struct conn *);
+void		*conn_detach(struct conn *);
 void		 conn_close(struct conn *);
 void		 conn_abort(struct conn *);
 size_t		 conn_unsent(const struct conn *);
@@ -360,12 +361,14 @@ void		*tls_context(struct server *);
 /* ws.c */
 /*
  * What the WebSocket transport is opened with (its open's ctx): the
- * transport below it and that one's context, the 101 response to write
- * as its handshake, and the bytes read past the HTTP request.
+ * transport below it (TCP, or TLS for wss://) and that one's state, taken
+ * from the HTTP door's connection with conn_detach() (open, past its
+ * handshake; NULL for TCP, which has none), the 101 response to write as
+ * its handshake, and the bytes read past the HTTP request.
  */
 struct ws_upgrade {
 	const struct transport *lower;
-	void		*lower_ctx;
+	void		*lower_state;
 	const char	*response;
 	const char	*rest;
 	size_t		 restlen;
@@ -955,7 +958,10 @@ typedef void	 http_handler(struct http_conn *, const struct http_request *,
 		     void *);
 LIST_HEAD(http_conn_list, http_conn);
 struct http_door {
+	struct server	*srv;
 	struct ev_loop	*loop;
+	const struct transport *transport;	/* of its connections */
+	double		 handshake_timeout;	/* seconds; 0: HTTP_TIMEOUT */
 	http_handler	*handler;
 	void		*arg;
 	size_t		 body_max;	/* bytes of body accepted: 413 */
@@ -980,17 +986,18 @@ int		 http_request_version(const struct http_request *);
 int		 http_request_upgrade(const struct http_request *);
 const char	*http_request_body(const struct http_request *, size_t *);
 const char	*http_status_text(int);
-void		 http_door_init(struct http_door *, struct ev_loop *,
+void		 http_door_init(struct http_door *, struct server *,
 		     http_handler *, void *, size_t, size_t);
 void		 http_door_close(struct http_door *);
 void		 http_door_accept(struct http_door *, int,
-		     const struct sockaddr *);
+		     const struct sockaddr *, void *);
 void		 http_respond(struct http_conn *, int, const char *,
 		     const char *, const char *, size_t);
 void		 http_respond_error(struct http_conn *, int, const char *);
 const char	*http_conn_addr(const struct http_conn *);
 const struct sockaddr *http_conn_peer(const struct http_conn *);
-int		 http_conn_detach(struct http_conn *, char **, size_t *);
+int		 http_conn_detach(struct http_conn *, const struct transport **,
+		     void **, char **, size_t *);
 
 /* web.c */
 struct web;

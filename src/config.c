@@ -157,8 +157,8 @@ const struct config_key config_keys[] = {
 	{ "websocket", "port", CONF_PORT, 0, 65535, "off", OFF(ws_port), 0,
 	  "port of the WebSocket listener; off = none; 0 = any free port" },
 	{ "websocket", "tls", CONF_BOOL, 0, 1, "false", OFF(ws_tls), 0,
-	  "true would serve wss:// with the [tls] certificate; refused for now: "
-	  "serve wss:// through a reverse proxy" },
+	  "true = serve the page over https and wss:// with the [tls] "
+	  "certificate" },
 	{ "websocket", "path", CONF_URLPATH, 0, 0, "/ws", OFF(ws_path), 1,
 	  "the path a browser upgrades to a chat connection" },
 	{ "websocket", "origins", CONF_ORIGINS, 0, 0, "", OFF(ws_origins), 1,
@@ -611,13 +611,14 @@ config_check_keys(struct config_parse *p)
 		    "listener needs a certificate and its key",
 		    cfg->tls_cert == NULL ? "cert" : "key");
 	}
-	/* wss:// would put the HTTP door, and then the WebSocket transport,
-	 * over TLS (see web.c); until it does, a proxy in front serves it. */
-	if (cfg->ws_tls && cfg->ws_port != -1) {
+	/* wss:// puts the HTTP door, and then the WebSocket transport, over
+	 * TLS with the [tls] certificate (see web.c).  Checked whether or not
+	 * a port is set: systemd may pass the socket. */
+	if (cfg->ws_tls && (cfg->tls_cert == NULL || cfg->tls_key == NULL)) {
 		p->line = config_key_line(p, "websocket", "tls");
-		config_error(p, "[websocket] tls = true is not served by chatd "
-		    "itself yet; serve wss:// through a reverse proxy "
-		    "(contrib/nginx-chatd.conf)");
+		config_error(p, "[websocket] tls = true but [tls] %s is not set: "
+		    "wss:// needs the [tls] certificate and its key",
+		    cfg->tls_cert == NULL ? "cert" : "key");
 	}
 }
 

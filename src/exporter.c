@@ -57,7 +57,7 @@ exporter_admit(struct listener *l, int fd, const struct sockaddr *sa)
 		close(fd);
 		return;
 	}
-	http_door_accept(&e->door, fd, sa);
+	http_door_accept(&e->door, fd, sa, NULL);
 }
 
 /*
@@ -78,7 +78,7 @@ exporter_open(struct server *srv)
 		return (NULL);
 	e = xcalloc(1, sizeof *e);
 	e->srv = srv;
-	http_door_init(&e->door, srv->loop, exporter_handle, e, 0,
+	http_door_init(&e->door, srv, exporter_handle, e, 0,
 	    EXPORTER_CONNS);
 	metrics_lag_start(srv->loop);
 	log_info("serving metrics at http://%s/metrics",

@@ -15,12 +15,18 @@
  *
  * Two layers: struct http_request is the parser alone, fed bytes and
  * asked questions (the unit tests and the fuzz target drive it
- * directly); struct http_conn is one socket, its timer and its response.
+ * directly); struct http_conn is one connection, its timer and its
+ * response.  Its bytes go through the door's transport (transport.c):
+ * plain TCP, or TLS when the door serves https (the [websocket] listener
+ * with tls = true), whose handshake runs before the request is read,
+ * under the door's handshake_timeout, and whose session goes with the
+ * socket on an upgrade.
  */
 
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -34,7 +40,7 @@
 #include "chatd.h"
 
 #define HTTP_NONE	((size_t)-1)	/* no offset: a part not present */
-#define HTTP_READ	4096		/* bytes per read() */
+#define HTTP_READ	4096		/* bytes per read */
 /* The head, then the path and query copied out of the target, and the
  * few NUL bytes written past the head's bound before it is checked. */
 #define HTTP_STORE	(HTTP_HEAD_MAX + HTTP_URL_MAX + 16)
@@ -68,6 +74,7 @@ struct http_request {
 };
 
 enum http_state {
+	HTTP_HANDSHAKE,			/* the transport's (TLS) */
 	HTTP_READING,			/* the request */
 	HTTP_HANDLING,			/* the handler has it */
 	HTTP_WRITING,			/* the response */
@@ -77,7 +84,7 @@ enum http_state {
 struct http_conn {
 	LIST_ENTRY(http_conn) entry;	/* door->conns */
 	struct http_door *door;
-	int		 fd;
+	struct conn	 conn;		/* the socket and its transport */
 	enum http_state	 state;
 	char		 addr[CHATD_ADDR_MAX];
 	struct sockaddr_storage peer;
@@ -87,8 +94,6 @@ struct http_conn {
 	size_t		 outoff;
 	char		*rest;		/* bytes after the request */
 	size_t		 restlen;
-	ev_io		 rio;
-	ev_io		 wio;
 	ev_timer	 timer;		/* the deadline of the state */
 };
 
@@ -100,6 +105,17 @@ static int	http_on_body(http_parser *, const char *, size_t);
 static int	http_on_complete(http_parser *);
 static void	http_conn_free(struct http_conn *);
 static void	http_conn_write(struct http_conn *);
+static void	http_conn_ready(struct conn *);
+static void	http_conn_failed(struct conn *, const char *);
+static void	http_conn_readable(struct conn *);
+static void	http_conn_writable(struct conn *);
+
+static const struct conn_owner http_owner = {
+	.ready = http_conn_ready,
+	.failed = http_conn_failed,
+	.readable = http_conn_readable,
+	.writable = http_conn_writable,
+};
 
 static const http_parser_settings http_settings = {
 	.on_url = http_on_url,
@@ -460,13 +476,19 @@ http_request_body(const struct http_request *r, size_t *len)
 
 /* ---- connections --------------------------------------------------- */
 
-/* Set up a door: handler gets each request that passes the limits. */
+/*
+ * Set up a door: handler gets each request that passes the limits.  Its
+ * connections are plain TCP; an owner that serves another transport sets
+ * d->transport (and d->handshake_timeout) before the first accept.
+ */
 void
-http_door_init(struct http_door *d, struct ev_loop *loop,
+http_door_init(struct http_door *d, struct server *srv,
     http_handler *handler, void *arg, size_t body_max, size_t max_conns)
 {
 	memset(d, 0, sizeof *d);
-	d->loop = loop;
+	d->srv = srv;
+	d->loop = srv->loop;
+	d->transport = &transport_tcp;
 	d->handler = handler;
 	d->arg = arg;
 	d->body_max = body_max;
@@ -498,15 +520,11 @@ http_conn_peer(const struct http_conn *c)
 	return ((const struct sockaddr *)&c->peer);
 }
 
-/* Stop the watchers and free a connection, leaving its fd to the caller. */
+/* Free a connection whose conn is closed or detached already. */
 static void
 http_conn_release(struct http_conn *c)
 {
-	struct ev_loop	*loop = c->door->loop;
-
-	ev_io_stop(loop, &c->rio);
-	ev_io_stop(loop, &c->wio);
-	ev_timer_stop(loop, &c->timer);
+	ev_timer_stop(c->door->loop, &c->timer);
 	LIST_REMOVE(c, entry);
 	c->door->nconns--;
 	http_request_free(c->req);
@@ -519,26 +537,38 @@ http_conn_release(struct http_conn *c)
 static void
 http_conn_free(struct http_conn *c)
 {
-	close(c->fd);
+	conn_close(&c->conn);
 	http_conn_release(c);
 }
 
 /*
  * Take the socket away from the door (a WebSocket upgrade): the watchers
  * stop and the connection is freed, but the fd stays open and is
- * returned, with the bytes read past the request in *rest (the caller
- * frees it; NULL when there are none).
+ * returned, with its transport in *t and that one's state in *state (a
+ * TLS session past its handshake; NULL over TCP), and the bytes read past
+ * the request in *rest (the caller frees it; NULL when there are none).
  */
 int
-http_conn_detach(struct http_conn *c, char **rest, size_t *restlen)
+http_conn_detach(struct http_conn *c, const struct transport **t,
+    void **state, char **rest, size_t *restlen)
 {
-	int	fd = c->fd;
+	int	fd = c->conn.fd;
 
+	*t = c->conn.t;
+	*state = conn_detach(&c->conn);
 	*rest = c->rest;
 	*restlen = c->restlen;
 	c->rest = NULL;
 	http_conn_release(c);
 	return (fd);
+}
+
+/* Seconds a peer has for the transport's handshake. */
+static double
+http_handshake_timeout(const struct http_door *d)
+{
+	return (d->handshake_timeout > 0. ? d->handshake_timeout :
+	    HTTP_TIMEOUT);
 }
 
 /* Restart the deadline of a state. */
@@ -588,7 +618,7 @@ http_respond(struct http_conn *c, int status, const char *type,
 	snprintf(code, sizeof code, "%d", status); /* one listed above */
 	metric_label_inc(METRIC_HTTP_REQUESTS, code);
 	c->state = HTTP_WRITING;
-	ev_io_stop(c->door->loop, &c->rio);
+	conn_want(&c->conn, CONN_READ, 0);
 	http_conn_deadline(c, HTTP_TIMEOUT);
 	http_conn_write(c);
 }
@@ -607,44 +637,52 @@ http_respond_error(struct http_conn *c, int status, const char *extra)
 }
 
 /*
- * Write what is left of the response.  Once it is all out, shut down our
- * side and read (and discard) until the peer closes: closing with its
- * bytes unread would make the kernel reset the connection, which can
- * destroy the response before the peer reads it.
+ * Write what is left of the response.  Once it is all out, end our side
+ * (FIN; close_notify first over TLS) and read (and discard) until the
+ * peer closes: closing with its bytes unread would make the kernel reset
+ * the connection, which can destroy the response before the peer reads
+ * it.
  */
 static void
 http_conn_write(struct http_conn *c)
 {
-	struct ev_loop	*loop = c->door->loop;
+	struct iovec	 iov;
 	ssize_t		 n;
+	int		 r;
 
 	while (c->outoff < c->outlen) {
-		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				ev_io_start(loop, &c->wio);
-				return;
-			}
+		iov.iov_base = c->out + c->outoff;
+		iov.iov_len = c->outlen - c->outoff;
+		n = conn_writev(&c->conn, &iov, 1);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_want(&c->conn, CONN_WRITE, 1);
+			return;
+		}
+		if (n <= 0) {
 			http_conn_free(c);
 			return;
 		}
 		c->outoff += (size_t)n;
 	}
-	ev_io_stop(loop, &c->wio);
-	shutdown(c->fd, SHUT_WR);
+	if ((r = conn_shutdown(&c->conn)) == 0) {
+		conn_want(&c->conn, CONN_WRITE, 1);
+		return;
+	}
+	if (r == -1) {
+		http_conn_free(c);
+		return;
+	}
+	conn_want(&c->conn, CONN_WRITE, 0);
 	c->state = HTTP_LINGERING;
 	http_conn_deadline(c, HTTP_LINGER);
-	ev_io_start(loop, &c->rio);
+	conn_want(&c->conn, CONN_READ, 1);
 }
 
-/* The socket is writable again. */
+/* The connection can take more of the response. */
 static void
-http_conn_write_cb(__unused struct ev_loop *loop, ev_io *w,
-    __unused int revents)
+http_conn_writable(struct conn *conn)
 {
-	http_conn_write(container_of(w, struct http_conn, wio));
+	http_conn_write(container_of(conn, struct http_conn, conn));
 }
 
 /* The request is complete: keep what followed it and call the handler. */
@@ -657,24 +695,44 @@ http_conn_handle(struct http_conn *c, const char *rest, size_t restlen)
 		c->restlen = restlen;
 	}
 	c->state = HTTP_HANDLING;
-	ev_io_stop(c->door->loop, &c->rio);
+	conn_want(&c->conn, CONN_READ, 0);
 	c->door->handler(c, c->req, c->door->arg);
+}
+
+/* The transport's handshake is over (or there was none): the request. */
+static void
+http_conn_ready(struct conn *conn)
+{
+	struct http_conn	*c = container_of(conn, struct http_conn, conn);
+
+	c->state = HTTP_READING;
+	http_conn_deadline(c, HTTP_TIMEOUT);
+	conn_want(conn, CONN_READ, 1);
+}
+
+/* The handshake failed: say why, once, as a chat listener does. */
+static void
+http_conn_failed(struct conn *conn, const char *why)
+{
+	struct http_conn	*c = container_of(conn, struct http_conn, conn);
+
+	log_info("%s handshake with %s failed: %s", conn->t->name, c->addr,
+	    why);
+	http_conn_free(c);
 }
 
 /* Bytes from the peer: the request, or what is discarded after it. */
 static void
-http_conn_read_cb(__unused struct ev_loop *loop, ev_io *w,
-    __unused int revents)
+http_conn_readable(struct conn *conn)
 {
-	struct http_conn	*c = container_of(w, struct http_conn, rio);
+	struct http_conn	*c = container_of(conn, struct http_conn, conn);
 	char			 buf[HTTP_READ];
 	ssize_t			 n;
 	size_t			 used;
 	int			 rc;
 
-	n = read(c->fd, buf, sizeof buf);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+	n = conn_read(conn, buf, sizeof buf);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (c->state == HTTP_LINGERING) {
 		if (n <= 0)
@@ -708,44 +766,60 @@ http_conn_timer_cb(__unused struct ev_loop *loop, ev_timer *w,
 {
 	struct http_conn	*c = container_of(w, struct http_conn, timer);
 
-	if (c->state == HTTP_READING)
+	if (c->state == HTTP_HANDSHAKE) {
+		log_info("%s handshake with %s failed: not done within %.0f s",
+		    c->conn.t->name, c->addr, http_handshake_timeout(c->door));
+		http_conn_free(c);
+	} else if (c->state == HTTP_READING)
 		http_respond_error(c, 408, NULL);
 	else
 		http_conn_free(c);	/* a peer that neither reads nor ends */
 }
 
 /*
- * A connection accepted for the door (non-blocking already).  Past
- * max_conns it is answered 503 at once (and its request read and dropped,
- * so that the close does not reset the answer); past twice that it is
- * closed unanswered, so a flood of connections costs no memory.
+ * A connection accepted for the door (non-blocking already), its
+ * transport set up with ctx (the TLS context).  Past max_conns it is
+ * answered 503 at once (and its request read and dropped, so that the
+ * close does not reset the answer); past twice that, or past max_conns
+ * over a transport with a handshake (which a refusal is there to spare),
+ * it is closed unanswered, so a flood of connections costs no memory.
  */
 void
-http_door_accept(struct http_door *d, int fd, const struct sockaddr *sa)
+http_door_accept(struct http_door *d, int fd, const struct sockaddr *sa,
+    void *ctx)
 {
 	struct http_conn	*c;
 
-	if (d->nconns >= 2 * d->max_conns) {
+	if (d->nconns >= 2 * d->max_conns || (d->nconns >= d->max_conns &&
+	    d->transport->handshake != NULL)) {
 		metric_label_inc(METRIC_HTTP_REQUESTS, "503");
 		close(fd);
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
 	c->door = d;
-	c->fd = fd;
-	c->state = HTTP_READING;
 	c->req = http_request_new(d->body_max);
 	client_format_addr(sa, c->addr, sizeof c->addr);
 	memcpy(&c->peer, sa, sa->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-	ev_io_init(&c->rio, http_conn_read_cb, fd, EV_READ);
-	ev_io_init(&c->wio, http_conn_write_cb, fd, EV_WRITE);
+	conn_init(&c->conn, d->srv, fd, d->transport, &http_owner);
 	ev_init(&c->timer, http_conn_timer_cb);
 	LIST_INSERT_HEAD(&d->conns, c, entry);
+	if (conn_open(&c->conn, ctx) == -1) {
+		log_warn("http %s: %s: %s", c->addr, d->transport->name,
+		    strerror(errno));
+		d->nconns++;
+		http_conn_free(c);
+		return;
+	}
 	if (d->nconns++ >= d->max_conns) {
+		c->state = HTTP_READING;
 		http_respond_error(c, 503, "Retry-After: 1\r\n");
 		return;
 	}
-	ev_io_start(d->loop, &c->rio);
-	http_conn_deadline(c, HTTP_TIMEOUT);
+	if (c->conn.flags & CONN_HANDSHAKE) {
+		c->state = HTTP_HANDSHAKE;
+		http_conn_deadline(c, http_handshake_timeout(d));
+	}
+	conn_start(&c->conn);	/* may free c */
 }

@@ -1,6 +1,8 @@
 /*
- * The TLS transport (OpenSSL 3): the [tls] listener's connections, and
- * the context they are made from.
+ * The TLS transport (OpenSSL 3): the [tls] listener's connections, those
+ * of the [websocket] listener with tls = true (https and wss://, below
+ * the HTTP door and then the WebSocket transport), and the context they
+ * are made from.
  *
  * Every call is non-blocking.  A WANT_READ or WANT_WRITE from OpenSSL is
  * the socket event the call waits for (conn->blocked), per direction, so a
@@ -184,11 +186,11 @@ fail:
 	return (NULL);
 }
 
-/* Whether cfg asks for TLS at all: a certificate, or a port. */
+/* Whether cfg asks for TLS at all: a certificate, a port, or wss://. */
 static int
 tls_wanted(const struct config *cfg)
 {
-	return (cfg->tls_port != -1 || cfg->tls_cert != NULL);
+	return (cfg->tls_port != -1 || cfg->tls_cert != NULL || cfg->ws_tls);
 }
 
 /*

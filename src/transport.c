@@ -296,6 +296,27 @@ conn_shutdown(struct conn *conn)
 	return (r);
 }
 
+/*
+ * Let another connection carry on with this one's socket and transport
+ * state (a WebSocket upgrade takes the HTTP door's TLS session): nothing
+ * is watched any more, and this connection has neither to close.  Returns
+ * the transport's state; the socket stays open.
+ */
+void *
+conn_detach(struct conn *conn)
+{
+	struct ev_loop	*loop = conn->srv->loop;
+	void		*state = conn->state;
+
+	ev_io_stop(loop, &conn->rio);
+	ev_io_stop(loop, &conn->wio);
+	conn_unbuffer(conn);
+	conn->want = 0;
+	conn->state = NULL;
+	conn->fd = -1;
+	return (state);
+}
+
 /* Stop watching, and let the transport free its state and the socket. */
 void
 conn_close(struct conn *conn)

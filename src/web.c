@@ -14,6 +14,12 @@
  * refused.  A request without Origin is not from a page (chatbench, a
  * script) and is let in, as a TCP client would be.
  *
+ * With tls = true the door speaks TLS with the [tls] context (the one a
+ * SIGHUP replaces, taken at each accept) and handshake_timeout: the page
+ * is served over https, and an upgrade hands the TLS session to the
+ * WebSocket transport as its lower one (wss://).  The chat client that
+ * comes of it knows only that its transport is "websocket".
+ *
  * Behind a reverse proxy every connection comes from the proxy: the
  * address in X-Forwarded-For is believed only from an address listed in
  * trusted_proxies, and then it is the user's address for the log, the
@@ -297,6 +303,8 @@ web_upgrade(struct web *w, struct http_conn *hc,
 	char			*rest;
 	size_t			 restlen;
 	struct ws_upgrade	 up;
+	const struct transport	*lower;
+	void			*lower_state;
 	int			 fd, r;
 
 	if (strcmp(http_request_method(req), "GET") != 0) {
@@ -357,9 +365,10 @@ web_upgrade(struct web *w, struct http_conn *hc,
 	client_format_addr(sa, addr, sizeof addr);
 	metric_label_inc(METRIC_HTTP_REQUESTS, "101");
 	metric_inc(METRIC_WS_UPGRADES);
-	fd = http_conn_detach(hc, &rest, &restlen);
+	fd = http_conn_detach(hc, &lower, &lower_state, &rest, &restlen);
 	memset(&up, 0, sizeof up);
-	up.lower = &transport_tcp;
+	up.lower = lower;
+	up.lower_state = lower_state;
 	up.response = response;
 	up.rest = rest;
 	up.restlen = restlen;
@@ -384,13 +393,17 @@ web_handle(struct http_conn *hc, const struct http_request *req, void *arg)
 void
 web_admit(struct listener *l, int fd, const struct sockaddr *sa)
 {
-	struct web	*w = l->srv->web;
+	struct server	*srv = l->srv;
+	struct web	*w = srv->web;
 
 	if (w == NULL) {		/* not set up yet: cannot happen */
 		close(fd);
 		return;
 	}
-	http_door_accept(&w->door, fd, sa);
+	/* Both may have changed with a SIGHUP. */
+	w->door.handshake_timeout = (double)srv->cfg.tls_handshake_timeout;
+	http_door_accept(&w->door, fd, sa, srv->cfg.ws_tls ?
+	    tls_context(srv) : NULL);
 }
 
 /*
@@ -414,13 +427,16 @@ web_open(struct server *srv)
 	w = xcalloc(1, sizeof *w);
 	w->srv = srv;
 	w->listener = &srv->listeners[i];
-	http_door_init(&w->door, srv->loop, web_handle, w, 0, WEB_CONNS);
+	http_door_init(&w->door, srv, web_handle, w, 0, WEB_CONNS);
+	if (srv->cfg.ws_tls)
+		w->door.transport = &transport_tls;
 	dir = srv->cfg.ws_www != NULL ? srv->cfg.ws_www : CHATD_WWWDIR;
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
 		log_warn("[websocket] www: %s is not a directory; the web "
 		    "page is not served (WebSocket clients still are)", dir);
-	log_info("serving the web chat at http://%s/ (WebSocket at %s)",
-	    w->listener->addr, srv->cfg.ws_path);
+	log_info("serving the web chat at %s://%s/ (WebSocket at %s)",
+	    srv->cfg.ws_tls ? "https" : "http", w->listener->addr,
+	    srv->cfg.ws_path);
 	return (w);
 }
 

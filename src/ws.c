@@ -3,6 +3,8 @@
  * message one line each way, over another transport (plain TCP; TLS for
  * wss://).  The HTTP upgrade has been answered by web.c before a
  * connection gets here; this file writes that answer and then frames.
+ * Over TLS the HTTP door has run the TLS handshake (the request comes
+ * inside it), and the session comes here with the socket.
  *
  * Input is framed by wslay: unmasking, fragments, control frames inside
  * fragments, reserved bits, UTF-8 across fragments, ping and pong, and the
@@ -83,7 +85,6 @@ struct ws {
 #define WS_OWED_NL	0x10	/* a message's "\n" did not fit */
 #define WS_SHUTDOWN	0x20	/* we began the close */
 #define WS_LOGGED	0x40	/* the close was logged */
-#define WS_LOWER_DONE	0x80	/* the lower handshake is over */
 #define WS_FIN		0x100	/* the text frame being received ends it */
 #define WS_EOF_TOLD	0x200	/* ws_read has returned the EOF */
 	char		 addr[CHATD_ADDR_MAX];
@@ -151,12 +152,10 @@ ws_open(struct conn *conn, void *arg)
 	ws->lower = up->lower;
 	ws->conn = conn;
 	conn->layer = ws;
-	/* On failure ws stays, so that ws_close closes the lower. */
-	if (ws->lower->open != NULL &&
-	    ws->lower->open(conn, up->lower_ctx) == -1)
-		return (-1);
-	if (ws->lower->handshake == NULL)
-		ws->flags |= WS_LOWER_DONE;
+	/* The lower connection is open and past its handshake: the HTTP
+	 * door ran them before it could read the request. */
+	if (up->lower_state != NULL)
+		conn->state = up->lower_state;
 	ws->hslen = strlen(up->response);
 	ws->hs = xstrdup(up->response);
 	if (up->restlen > 0) {
@@ -168,20 +167,14 @@ ws_open(struct conn *conn, void *arg)
 	return (0);
 }
 
-/* The lower handshake (TLS), then the 101 response: 1 done, 0 not yet. */
+/* Write the 101 response: 1 done, 0 not yet, -1 failed. */
 static int
 ws_handshake(struct conn *conn, char *why, size_t len)
 {
 	struct ws	*ws = conn->layer;
 	struct iovec	 iov;
 	ssize_t		 w;
-	int		 r;
 
-	if (!(ws->flags & WS_LOWER_DONE)) {
-		if ((r = ws->lower->handshake(conn, why, len)) != 1)
-			return (r);
-		ws->flags |= WS_LOWER_DONE;
-	}
 	while (ws->hsoff < ws->hslen) {
 		iov.iov_base = ws->hs + ws->hsoff;
 		iov.iov_len = ws->hslen - ws->hsoff;
@@ -199,16 +192,6 @@ ws_handshake(struct conn *conn, char *why, size_t len)
 	free(ws->hs);
 	ws->hs = NULL;
 	return (1);
-}
-
-/* The handshake timer ran out: the lower one's, if it was not over. */
-static void
-ws_expired(struct conn *conn)
-{
-	struct ws	*ws = conn->layer;
-
-	if (!(ws->flags & WS_LOWER_DONE) && ws->lower->expired != NULL)
-		ws->lower->expired(conn);
 }
 
 /* A context for the input that has come; -1 if none can be made. */
@@ -738,7 +721,6 @@ const struct transport transport_ws = {
 	.name = "websocket",
 	.open = ws_open,
 	.handshake = ws_handshake,
-	.expired = ws_expired,
 	.read = ws_read,
 	.writev = ws_writev,
 	.pending = ws_pending,

@@ -452,7 +452,8 @@ class Config(unittest.TestCase):
         self.check({"origins": "http://a.example/path"}, "is not an origin")
         self.check({"trusted_proxies": "127.0.0.1 proxy.local"},
                    "'proxy.local' is not an IPv4 or IPv6 address")
-        self.check({"port": 0, "tls": "yes"}, "is not served by chatd itself yet")
+        self.check({"port": 0, "tls": "yes"}, "[websocket] tls = true but "
+                   "[tls] cert is not set")
         self.check({"nonsense": 1}, "unknown key 'nonsense' in [websocket]")
 
 

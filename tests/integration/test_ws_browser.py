@@ -4,7 +4,12 @@ opens the page a test chatd serves on its [websocket] port, renames
 itself, sends a line that a plain TCP ("nc") client and a telnet-style
 client (CRLF lines) receive, receives their lines, sees the user list
 change when one leaves, survives a restart of chatd through its
-reconnect, and saves a screenshot that is checked not to be blank.
+reconnect, and saves a screenshot that is checked not to be blank.  Then
+the same page over https from a listener with tls = true: it connects
+with wss:// and chats with a TCP client both ways.  Chromium trusts the
+test certificate by its key (--ignore-certificate-errors-spki-list, the
+hash of that one key; no other certificate error is ignored), as its
+certificate store cannot be written without NSS's certutil.
 
 Selenium is Debian's python3-selenium: under another Python (pyenv) this
 test runs itself again with /usr/bin/python3."""
@@ -22,7 +27,11 @@ except ImportError:
     raise AssertionError("python3-selenium is not installed (Debian: "
                          "apt-get install python3-selenium)")
 
+import base64
+import hashlib
+import ssl
 import struct
+import subprocess
 import time
 import unittest
 import zlib
@@ -92,10 +101,10 @@ class BrowserTest(unittest.TestCase):
         self.driver_path = ct.need("chromedriver", "chromium-driver")
         self.dir = ct.mkdtemp()
 
-    def browser(self):
+    def browser(self, flags=()):
         opts = webdriver.ChromeOptions()
         opts.binary_location = ct.need("chromium", "chromium")
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu",
+        for flag in tuple(flags) + ("--headless", "--no-sandbox", "--disable-gpu",
                      "--disable-quic", "--no-first-run",
                      "--disable-background-networking",
                      "--disable-component-update", "--disable-sync",
@@ -207,6 +216,49 @@ class BrowserTest(unittest.TestCase):
         finally:
             d.quit()
             srv.stop()
+
+    def test_browser_over_https(self):
+        ca = ct.TestCA()
+        tls = ca.tls_section(port="off")
+        cfg = {"websocket": {"bind": "127.0.0.1", "port": 0, "www": WWW,
+                             "tls": "true"}, "tls": tls}
+        with open(tls["cert"]) as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read())
+        spki = spki_of(der)
+        srv = ct.Server(config=cfg).start()
+        wport = srv.listener_port("websocket")
+        nc = srv.client()
+        d = self.browser(["--ignore-certificate-errors-spki-list=" + spki])
+        try:
+            d.get("https://127.0.0.1:%d/" % wport)
+            self.wait("online over wss", lambda: self.state(d) == "online")
+            self.assertEqual(d.execute_script("return location.protocol"),
+                             "https:")
+            web = nc.expect_match(r"\* (127\.0\.0\.1:\d+) joined").group(1)
+            box = d.find_element(By.ID, "line")
+            box.send_keys("hello over wss")
+            d.find_element(By.CSS_SELECTOR, "#send button").click()
+            nc.expect("[%s]: hello over wss" % web)
+            nc.sendline("and back to the browser")
+            self.wait("nc's line", lambda: "and back to the browser" in
+                      self.texts(d, "#messages li.chat .text"))
+            self.assertNotIn("handshake with", srv.log_text())
+        finally:
+            d.quit()
+            srv.stop()
+
+
+def spki_of(der):
+    """base64(SHA-256(SubjectPublicKeyInfo)) of a DER certificate, as
+    Chromium's --ignore-certificate-errors-spki-list takes it."""
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    r = subprocess.run(["openssl", "x509", "-noout", "-pubkey"],
+                          input=pem.encode(), stdout=subprocess.PIPE,
+                          check=True, timeout=30)
+    key = r.stdout.decode()
+    body = "".join(l for l in key.splitlines() if not l.startswith("-----"))
+    return base64.b64encode(hashlib.sha256(
+        base64.b64decode(body)).digest()).decode()
 
 
 if __name__ == "__main__":

@@ -301,11 +301,14 @@ METRICS_SAMPLE_RE = re.compile(
     r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
 
 
-def http(host, port, request, timeout=DEFAULT_TIMEOUT):
+def http(host, port, request, timeout=DEFAULT_TIMEOUT, tls=None):
     """Send raw request bytes, read the response to EOF: (status,
     headers dict with lower-case names, body bytes).  The status line
-    must be HTTP/1.1's and the body as long as Content-Length says."""
+    must be HTTP/1.1's and the body as long as Content-Length says.
+    tls: an ssl.SSLContext to send it over https."""
     with socket.create_connection((host, port), timeout=timeout) as s:
+        if tls is not None:
+            s = tls.wrap_socket(s, server_hostname="localhost")
         s.sendall(request)
         data = b""
         while True:
@@ -1215,12 +1218,14 @@ class WsClient(Client):
     applies); sendline() sends a line as one text message.  .closes holds
     the close frames received as (code, reason), .pongs the pong payloads.
     The upgrade is done at once unless upgrade=False; request= sends other
-    bytes instead of the usual request."""
+    bytes instead of the usual request.  tls: an ssl.SSLContext to speak
+    wss:// (the TLS handshake is done before the upgrade)."""
 
     def __init__(self, port, host="127.0.0.1", path="/ws", origin=None,
                  extra=None, upgrade=True, timeout=DEFAULT_TIMEOUT,
-                 **kw):
-        Client.__init__(self, port, host=host, timeout=timeout, **kw)
+                 tls=None, **kw):
+        Client.__init__(self, port, host=host, timeout=timeout, tls=tls,
+                        **kw)
         self.raw = b""
         self.closes = []
         self.pongs = []
@@ -1237,8 +1242,8 @@ class WsClient(Client):
         self.sock.sendall(req)
         deadline = time.monotonic() + (timeout or self.timeout)
         while b"\r\n\r\n" not in self.raw:
-            r, _, _ = select.select([self.sock], [], [],
-                                    max(0, deadline - time.monotonic()))
+            r = self._tls_pending() or select.select(
+                [self.sock], [], [], max(0, deadline - time.monotonic()))[0]
             if not r:
                 raise AssertionError("%s: no answer to the upgrade"
                                      % self.name)
