@@ -18,26 +18,6 @@ import unittest
 import chatdtest as ct
 
 
-def read_to_close(client, timeout=5.0):
-    """The raw bytes a client gets until the server closes (an alert is
-    not a line)."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while time.monotonic() < deadline:
-        client.sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = client.sock.recv(65536)
-        except ConnectionResetError:
-            return data
-        except socket.timeout:
-            break
-        if not chunk:
-            return data
-        data += chunk
-    raise AssertionError("%s: not closed within %.1fs; got %r"
-                         % (client.name, timeout, data[:200]))
-
-
 def serial_of(client):
     """The serial number of the certificate the server showed client."""
     return client.sock.getpeercert()["serialNumber"]
@@ -288,7 +268,7 @@ class HandshakeTest(TLSTestCase):
             half.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
             t0 = time.monotonic()
             for c in (silent, half):
-                read_to_close(c)
+                ct.read_to_close(c.sock)
             self.assertLess(time.monotonic() - t0, 4)
             for c in (silent, half):
                 srv.wait_log(r"tls handshake with %s failed: not done "
@@ -308,7 +288,7 @@ class HandshakeTest(TLSTestCase):
                 m0 = srv.mark()
                 g = ct.Client(srv.tls_port)
                 g.send(junk)
-                read_to_close(g)
+                ct.read_to_close(g.sock)
                 g.close()
                 m = srv.wait_log(r"tls handshake with %s failed: ([^\n]*)"
                                  % re.escape(g.name), after=m0)

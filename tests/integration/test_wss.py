@@ -25,25 +25,6 @@ TEXT, CONT = 0x1, 0x0
 RECONNECT = "* server upgrading; please reconnect"
 
 
-def read_to_close(sock, timeout=5.0):
-    """The raw bytes a socket gets until the server closes it."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return data
-        except socket.timeout:
-            break
-        if not chunk:
-            return data
-        data += chunk
-    raise AssertionError("not closed within %.1fs; got %r"
-                         % (timeout, data[:200]))
-
-
 class WssBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -165,7 +146,7 @@ class Chat(WssBase):
             s = socket.create_connection(("127.0.0.1", self.wport))
             name = ct.sockname(s)
             s.sendall(junk)
-            data = read_to_close(s)
+            data = ct.read_to_close(s)
             s.close()
             self.assertNotIn(b"HTTP/1.1", data)
             m = self.srv.wait_log(r"tls handshake with %s failed: ([^\n]*)"
@@ -214,7 +195,7 @@ class Handshake(WssBase):
             half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
             t0 = time.monotonic()
             for s in (silent, half):
-                read_to_close(s)
+                ct.read_to_close(s)
             self.assertLess(time.monotonic() - t0, 4)
             for s in (silent, half):
                 srv.wait_log(r"tls handshake with %s failed: not done "

@@ -1333,6 +1333,27 @@ class WsClient(Client):
         return self.closes[0][0] if self.closes else None
 
 
+def read_to_close(sock, timeout=5.0):
+    """The raw bytes a socket gets until the server closes it (a reset
+    too); fails if it is still open after timeout.  For what is not
+    lines: a TLS alert, a WebSocket close frame, clear text refused."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        except socket.timeout:
+            break
+        if not chunk:
+            return data
+        data += chunk
+    raise AssertionError("%s: not closed within %.1fs; got %r"
+                         % (sockname(sock), timeout, data[:200]))
+
+
 def free_port(host="127.0.0.1"):
     s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     s.bind((host, 0))
