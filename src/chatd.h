@@ -335,7 +335,7 @@ void		 conn_init(struct conn *, struct server *, int,
 		     const struct transport *, const struct conn_owner *);
 int		 conn_open(struct conn *, void *);
 void		 conn_start(struct conn *);
-void		 conn_expired(struct conn *);
+void		 conn_expired(struct conn *, const char *, double);
 void		 conn_want(struct conn *, unsigned, int);
 void		 conn_wake(struct conn *);
 ssize_t		 conn_read(struct conn *, char *, size_t);

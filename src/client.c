@@ -880,9 +880,7 @@ client_idle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 		return;
 	}
 	if (c->flags & CLIENT_HANDSHAKE) {
-		log_info("%s handshake with %s failed: not done within %.0f s",
-		    c->conn.t->name, c->addr, ev_now(loop) - c->joined);
-		conn_expired(&c->conn);
+		conn_expired(&c->conn, c->addr, ev_now(loop) - c->joined);
 		client_finish(c);
 		return;
 	}

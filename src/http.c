@@ -767,8 +767,8 @@ http_conn_timer_cb(__unused struct ev_loop *loop, ev_timer *w,
 	struct http_conn	*c = container_of(w, struct http_conn, timer);
 
 	if (c->state == HTTP_HANDSHAKE) {
-		log_info("%s handshake with %s failed: not done within %.0f s",
-		    c->conn.t->name, c->addr, http_handshake_timeout(c->door));
+		conn_expired(&c->conn, c->addr,
+		    http_handshake_timeout(c->door));
 		http_conn_free(c);
 	} else if (c->state == HTTP_READING)
 		http_respond_error(c, 408, NULL);

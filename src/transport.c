@@ -194,12 +194,15 @@ conn_handshake(struct conn *conn)
 }
 
 /*
- * The owner gave up on the handshake (its timer ran out): the transport
- * may count it before the connection is closed.
+ * The owner gave up on the handshake after secs (its timer ran out): it
+ * is logged once, as a failed handshake is, and the transport may count
+ * it, before the owner closes the connection.  addr: the peer's, escaped.
  */
 void
-conn_expired(struct conn *conn)
+conn_expired(struct conn *conn, const char *addr, double secs)
 {
+	log_info("%s handshake with %s failed: not done within %.0f s",
+	    conn->t->name, addr, secs);
 	if (conn->t->expired != NULL)
 		conn->t->expired(conn);
 }
