@@ -151,11 +151,14 @@ text_clean(const char *in, size_t len, char *out)
 				o += put3(out + o, cp);
 			}
 		} else if (cp == BIDI_PDI) {
-			/* It closes its isolate and what is open inside. */
-			while (depth > 0 && open[depth - 1] != BIDI_PDI)
-				depth--;
-			if (depth > 0) {
-				depth--;
+			/* It closes its isolate and what is open inside; with
+			 * no isolate open it is dropped and closes nothing. */
+			size_t	 d = depth;
+
+			while (d > 0 && open[d - 1] != BIDI_PDI)
+				d--;
+			if (d > 0) {
+				depth = d - 1;
 				o += put3(out + o, cp);
 			}
 		} else {

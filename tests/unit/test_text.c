@@ -675,6 +675,8 @@ test_clean_forgery(void)
 	    "PDI closes the override inside its isolate");
 	CLEAN(LRE RLI "x" PDF "y", LRE RLI "xy" PDI PDF,
 	    "PDF does not close an isolate");
+	CLEAN(LRE "x" PDI "y" PDF, LRE "xy" PDF,
+	    "a PDI with no isolate open closes nothing");
 	ok(text_is_blank("\xE2\x80\x8B\xE2\x80\x8B", 6),
 	    "blank: zero-width spaces only");
 	ok(text_is_blank(" \xE2\xA0\x80\xE3\x85\xA4\xC2\xA0", 9),
