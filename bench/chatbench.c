@@ -93,6 +93,7 @@
 #define TIMER_TAG	UINT32_MAX	/* epoll data of the timerfd */
 #define MAX_PORTS	16	/* nodes of a cluster, and their pids */
 #define SURGE_STEP	200	/* surging clients connected per loop turn */
+#define RETRY_PAUSE_S	0.25	/* first pause after a refusal; it doubles */
 
 /* Histogram of nanoseconds: exact below 1024, then 512 steps per octave. */
 #define H_SUB		512
@@ -107,6 +108,8 @@ struct conn {
 	int		 dead;
 	int		 welcomed;	/* chatd: welcome; redis: subscribed */
 	int		 retries;	/* connections lost before the welcome */
+	int		 refused;	/* the server said why, before the welcome */
+	double		 retry_at;	/* when to connect again after that */
 	int		 onlined;	/* chatd: the "* online" line */
 	int		 sender;	/* sender index, or -1 */
 	int		 pollout;
@@ -191,6 +194,9 @@ static struct {
 	uint64_t	 churns, surge_welcomes, reconnects;
 	uint64_t	 t_surge, t_surge_done;	/* surge opened, all welcomed */
 	uint64_t	 spam_connects, spam_welcomes, spam_refused;
+	uint64_t	 refusals;	/* "! ..." before a client's welcome */
+	char		 refusal[160];	/* the first of them */
+	int		 waiting;	/* clients pausing before a retry */
 	uint64_t	 t_slow_drop;	/* first notice naming a slow client */
 	uint64_t	 slow_drop_lines; /* chat lines its receiver had then */
 	int		 dead, finished;
@@ -426,6 +432,16 @@ chatd_line(struct conn *c, const char *s, size_t len, uint64_t t)
 			return;
 		}
 		handle_chat(c, p + 3, end, t);
+		return;
+	}
+	if (len > 0 && s[0] == '!' && !c->welcomed && !c->extra &&
+	    opt.proto == P_CHATD) {
+		/* Refused at the door (a full server, a connect rate): the
+		 * server closes next, and the client tries again later. */
+		if (st.refusals++ == 0)
+			snprintf(st.refusal, sizeof st.refusal, "%.*s",
+			    (int)(len < 150 ? len : 150), s);
+		c->refused = 1;
 		return;
 	}
 	if (len > 0 && s[0] == '!') {
@@ -789,9 +805,11 @@ conn_handshake(struct conn *c)
 
 /*
  * A connection was closed or reset.  One that had no welcome yet was lost
- * at the door (a server too busy to accept in time lets the kernel drop
- * it from a full accept queue), and connects again, as a real client
- * would, a few times; anything else is dead.
+ * at the door and connects again, as a real client would, a few times:
+ * at once if the kernel dropped it (a server too busy to accept in time
+ * lets a full accept queue overflow), after a pause that doubles each
+ * time if the server refused it with a reason (a connect rate refills
+ * slowly); anything else is dead.
  */
 static void
 conn_dead(struct conn *c, const char *why)
@@ -811,7 +829,13 @@ conn_dead(struct conn *c, const char *why)
 		c->retries++;
 		st.reconnects++;
 		conn_shut(c);
-		conn_open(c, client_addr(servers, c->idx));
+		if (c->refused) {
+			c->refused = 0;
+			c->retry_at = now_s() + RETRY_PAUSE_S *
+			    (double)(1 << (c->retries - 1));
+			st.waiting++;
+		} else
+			conn_open(c, client_addr(servers, c->idx));
 		return;
 	}
 	if (opt.verbose)
@@ -1764,6 +1788,12 @@ main(int argc, char **argv)
 			timed_out = 1;
 			break;
 		}
+		for (i = 0; st.waiting > 0 && i < nall; i++)
+			if (conns[i].retry_at > 0. && conns[i].retry_at <= t) {
+				conns[i].retry_at = 0.;
+				st.waiting--;
+				conn_open(&conns[i], client_addr(sin, i));
+			}
 		if (phase == 0) {
 			/* keep at most opt.ramp connections unwelcomed */
 			ramping = next - (int)st.welcomes - st.dead;
@@ -2004,6 +2034,11 @@ wait:
 		    (double)hist_quantile(0.99) / 1e6, (double)st.lat_max / 1e6,
 		    lost, srv_pct, me_pct, (double)st.gap_max / 1e6,
 		    st.t_upgrade != 0 ? " (upgraded)" : "", ok ? "" : " (FAILED)");
+	if (st.refusals > 0)
+		printf("%s: the server refused %" PRIu64 " connections before "
+		    "their welcome, the first with \"%s\"; each tried again "
+		    "after a pause (-S spreads clients over more addresses)\n",
+		    pname, st.refusals, st.refusal);
 	if ((opt.whoflood > 0 || opt.joinspam > 0) && opt.lines == 0)
 		printf("%s: the attack (%s%s%s): p50/p99 %.3g/%.3g ms before, "
 		    "%.3g/%.3g ms during, %.3g/%.3g ms after; join spam: %"
@@ -2038,7 +2073,7 @@ wait:
 	    " welcome_s=%.3f tls=%d handshakes=%" PRIu64 " handshake_mean_us=%.1f"
 	    " handshake_max_us=%.1f storm=%d storm_s=%.3f storm_srv_cpu_s=%.2f"
 	    " churn=%g churns=%" PRIu64 " surge=%d surge_welcomed=%" PRIu64
-	    " surge_s=%.3f reconnects=%" PRIu64
+	    " surge_s=%.3f reconnects=%" PRIu64 " refusals=%" PRIu64
 	    " join_spam=%d spam_connects=%" PRIu64 " spam_welcomed=%" PRIu64
 	    " spam_refused=%" PRIu64
 	    " p50_before_us=%.1f p99_before_us=%.1f"
@@ -2073,7 +2108,7 @@ wait:
 	    t_storm) / 1e9 : -1., scpu0 >= 0. && scpu1 >= 0. ? scpu1 - scpu0 :
 	    -1., opt.churn, st.churns, opt.surge, st.surge_welcomes,
 	    st.t_surge_done > st.t_surge ? (double)(st.t_surge_done -
-	    st.t_surge) / 1e9 : -1., st.reconnects,
+	    st.t_surge) / 1e9 : -1., st.reconnects, st.refusals,
 	    opt.joinspam, st.spam_connects, st.spam_welcomes, st.spam_refused,
 	    (double)hist_quantile_of(hist3[0], 0.50) / 1e3,
 	    (double)hist_quantile_of(hist3[0], 0.99) / 1e3,

@@ -162,6 +162,28 @@ class AgainstChatd(unittest.TestCase):
         rc, out, err = run(["-p", "1", "-J", "2", "-m", "10"])
         self.assertEqual((rc, out), (2, ""))
 
+    def test_refused_clients_come_back_later(self):
+        """Clients refused at the door with a reason (a connect rate of
+        2 a second after a burst of 3) pause and try again until all are
+        in: the run passes, and says what the server answered."""
+        cfg = {"server": {"idle_timeout": 0},
+               "limits": {"max_per_ip": None, "connects_per_second": 2,
+                          "connect_burst": 3}}
+        with ct.Server(cfg) as srv:
+            rc, out, err = run(["-p", str(srv.port), "-n", "7", "-s", "1",
+                                "-m", "5", "-d", "30"])
+            self.assertEqual(rc, 0, out + err)
+            self.assertRegex(out.split("\n")[1],
+                             r'^chatd: the server refused \d+ connections '
+                             r'before their welcome, the first with "! '
+                             r'connecting too often from your address"')
+            r = kv(out, 3)
+            self.assertGreaterEqual(int(r["refusals"]), 4)
+            self.assertEqual(r["refusals"], r["reconnects"])
+            self.assertEqual((r["lost"], r["dead"], r["errors"]),
+                             ("0", "0", "0"))
+            self.assertEqual(r["deliveries"], "35")
+
     def test_duration_and_rate(self):
         with self.server() as srv:
             rc, out, err = run(["-p", str(srv.port), "-n", "10", "-s", "2",
