@@ -276,6 +276,29 @@ api_subtable(lua_State *L, lua_Integer k)
 }
 
 /*
+ * Push user id's user.data table of plugin number plugin (keep.c hands it
+ * to the next Lua state): with create, made if need be; else nil if the
+ * plugin has none.  Returns the type pushed.
+ */
+int
+api_push_data(lua_State *L, uint64_t id, int plugin, int create)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
+	if (create) {
+		api_subtable(L, (lua_Integer)id);
+		api_subtable(L, plugin);
+		return (LUA_TTABLE);
+	}
+	if (lua_rawgeti(L, -1, (lua_Integer)id) == LUA_TTABLE)
+		lua_rawgeti(L, -1, plugin);
+	else
+		lua_pushnil(L);
+	lua_replace(L, -3);
+	lua_pop(L, 1);
+	return (lua_type(L, -1));
+}
+
+/*
  * user.field: id, name, addr, joined, idle, online, data, node, remote,
  * queued or a method.
  */

@@ -99,6 +99,7 @@
 #define CHATD_LEAVE_SHUTDOWN	"shutdown"
 #define CHATD_LEAVE_LOST	"lost"		/* their server was lost */
 #define CHATD_LEAVE_UPGRADE	"upgrade"	/* cannot move to the new process */
+#define CHATD_LEAVE_REFUSED	"refused"	/* a join hook refused the user */
 
 struct server;
 struct script;
@@ -407,6 +408,7 @@ void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);
 struct clbuf;
+struct kept;
 void		 outq_copy(const struct outq *, struct clbuf *);
 
 /* config.c */
@@ -464,6 +466,8 @@ struct config {
 	long long	 breaker_errors;	/* 0: never switched off */
 	long long	 breaker_window;	/* seconds */
 	int		 unsafe;
+	char		*state_file;	/* [lua] state_file, NULL: unset */
+	long long	 state_limit;	/* bytes one plugin may keep */
 	int		 log_level;
 	int		 log_syslog;
 	long long	 log_repeats;
@@ -756,6 +760,7 @@ struct client {
 #define CLIENT_UNSEATED	 0x800	/* left: max_clients and max_per_ip
 				   no longer count it */
 #define CLIENT_MOVED	 0x1000	/* its socket is the new process's */
+#define CLIENT_REFUSED	 0x2000	/* a join hook refused it: no leave hooks */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
@@ -997,7 +1002,22 @@ void		 systemd_stopping(void);
 void		 systemd_free(void);
 void		 systemd_child_env(void);
 
-/* ustate.c */
+/* ustate.c; its byte primitives serve state.c too */
+struct ustate_in {		/* a reader's position in the bytes */
+	const unsigned char *p;
+	size_t		 left;
+	const char	*err;	/* the first thing wrong, or NULL */
+};
+void		 ustate_put_u8(struct clbuf *, unsigned);
+void		 ustate_put_u32(struct clbuf *, uint32_t);
+void		 ustate_put_u64(struct clbuf *, uint64_t);
+void		 ustate_put_f64(struct clbuf *, double);
+void		 ustate_put_str(struct clbuf *, const char *, size_t);
+const unsigned char *ustate_take(struct ustate_in *, size_t);
+uint64_t	 ustate_get_uint(struct ustate_in *, size_t);
+double		 ustate_get_f64(struct ustate_in *);
+const char	*ustate_get_str(struct ustate_in *, size_t, size_t *,
+		     const char *);
 #define USTATE_DISCARDING	0x01	/* inside an input line too long */
 #define USTATE_FLAGS		0x01	/* every flag known */
 struct ustate_header {
@@ -1094,6 +1114,7 @@ struct server {
 	char		 upgraded_from[32];	/* the old process's version */
 	void		*tls;		/* SSL_CTX of [tls], NULL when off */
 	struct web	*web;		/* [websocket], NULL when off */
+	struct kept	*kept;		/* state.c: what plugins keep */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;
@@ -1116,6 +1137,26 @@ void		 server_mark_pending(struct server *, struct client *);
 void		 server_mark_closing(struct server *, struct client *);
 void		 server_settle(struct server *);
 char		*server_scratch(struct server *, size_t);
+
+/* state.c */
+struct kept_rec {		/* one plugin's kept value, as bytes */
+	char		*plugin;	/* its file name */
+	uint64_t	 user;		/* 0: its own; else a user's user.data */
+	char		*data;		/* keep.c's encoding */
+	size_t		 len;
+};
+void		 state_init(struct server *);
+void		 state_take(struct server *);
+void		 state_write(struct server *);
+void		 state_stop(struct server *);
+const struct kept_rec *state_find(const struct server *, const char *,
+		     uint64_t);
+size_t		 state_records(const struct server *,
+		     const struct kept_rec **);
+
+/* keep.c */
+int		 keep_take(struct script *, struct kept_rec **, size_t *);
+const char	*keep_check(const char *, size_t);
 
 /* script.c */
 struct script	*script_open(struct server *, const struct config *, char *,

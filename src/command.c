@@ -372,8 +372,10 @@ command_chat_commands(lua_State *L)
 }
 
 /*
- * Protected: a command's function, with its arguments, as a coroutine
- * (wait.c: so that user:rename() may wait for a cluster's Redis).
+ * Protected: the command hooks (user, name, arguments), which may audit
+ * the command or stop it with chat.stop; then its function, with its
+ * arguments, as a coroutine (wait.c: so that user:rename() may wait for
+ * a cluster's Redis).
  */
 static int
 command_tramp(lua_State *L)
@@ -382,6 +384,14 @@ command_tramp(lua_State *L)
 	lua_State		*co;
 	int			 i;
 
+	luaL_checkstack(L, call->nargs + 4, NULL);
+	api_push_user(L, call->c);
+	lua_pushstring(L, call->cmd->names[0]);
+	for (i = 0; i < call->nargs; i++)
+		lua_pushlstring(L, call->arg[i], call->arglen[i]);
+	if (plugin_fire(L, EV_COMMAND, 2 + call->nargs, 0) != FIRE_DONE)
+		return (0);
+	lua_settop(L, 1);
 	co = lua_newthread(L);
 	luaL_checkstack(co, call->cmd->max + 4, NULL);
 	lua_rawgeti(co, LUA_REGISTRYINDEX, call->cmd->fn.ref);

@@ -107,6 +107,13 @@ const struct config_key config_keys[] = {
 	  OFF(breaker_window), 1, "seconds over which breaker_errors count" },
 	{ "lua", "unsafe", CONF_BOOL, 0, 1, "false", OFF(unsafe), 1,
 	  "true opens the whole Lua standard library to plugins" },
+	{ "lua", "state_file", CONF_PATH, 0, 0, NULL, OFF(state_file), 1,
+	  "file the plugins' kept state is written to, and read at start; "
+	  "unset: kept across reloads only" },
+	{ "lua", "state_limit", CONF_INT, 1024, 67108864, "262144",
+	  OFF(state_limit), 1,
+	  "bytes of kept state (its own and its users') one plugin may hand "
+	  "to the next Lua state" },
 	{ "log", "level", CONF_LEVEL, 0, 0, "info", OFF(log_level), 1,
 	  "error | warn | info | debug" },
 	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
@@ -248,6 +255,7 @@ config_free(struct config *cfg)
 
 	free(cfg->bind);
 	free(cfg->lua_path);
+	free(cfg->state_file);
 	free(cfg->metrics_bind);
 	free(cfg->cluster_redis);
 	free(cfg->cluster_room);

@@ -247,6 +247,8 @@ server_reload(struct server *srv)
 		    "is restarted", k->section, k->name);
 		config_copy(&cfg, &srv->cfg, k);
 	}
+	/* What the running plugins keep, for the new state to take. */
+	state_take(srv);
 	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL)
 		goto fail;
 	server_reload_tls(srv, &cfg);
@@ -322,6 +324,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	ev_signal_start(srv->loop, &srv->sigterm);
 	ev_signal_start(srv->loop, &srv->sighup);
 	ev_signal_start(srv->loop, &srv->sigusr2);
+	state_init(srv);
 	if ((srv->script = script_open(srv, &srv->cfg, err,
 	    sizeof err)) == NULL) {
 		log_error("%s", err);
@@ -432,6 +435,7 @@ server_free(struct server *srv)
 	exporter_close(srv->exporter);
 	tls_close(srv);
 	web_close(srv->web);
+	state_stop(srv);	/* before the plugins' state goes */
 	if (srv->script != NULL)
 		script_close(srv->script);
 	registry_free(&srv->reg);
