@@ -97,6 +97,25 @@ chat.command {
 	end,
 }
 
+-- oper|<name>|<password>: become the operator <name> of [operators]
+-- (chatd checks the password against its crypt hash, limits attempts
+-- per address and logs each one).  An operator may run the commands
+-- whose entry says op = true, until they leave.
+chat.command {
+	name = "oper",
+	args = 2,
+	usage = "<name>|<password>",
+	help = "become an operator",
+	run = function(user, name, password)
+		local ok, err = user:oper(name, password)
+		if ok then
+			user:send("* you are now operator " .. user.op)
+		else
+			user:send("! oper: " .. err)
+		end
+	end,
+}
+
 -- One line per name, aliases included, sorted: "rename|<name>: ...".
 local function help_line(name, c)
 	if c.usage == nil then	-- the short form: its help says it all

@@ -20,6 +20,7 @@
  *   spoof.c     ICU: NFKC, UTS #39 skeletons and identifier profile
  *   plugin.c    plugin files and hooks: every event handed to Lua
  *   command.c   the command table: names, arguments, usage
+ *   oper.c      operators: [operators] hashes, attempts, --hash-password
  *   wait.c      commands that wait for a cluster's answer
  *   script.c    the Lua state: sandbox, limits, protected calls
  *   api.c       user handles and the room as plugins see it
@@ -499,6 +500,7 @@ struct config {
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
 	struct config_extra *extra;	/* [plugin.*] keys, in file order */
+	struct config_extra *operators;	/* [operators] NAME = crypt hash */
 };
 struct config_key {
 	const char	*section;
@@ -774,6 +776,7 @@ struct client {
 	size_t		 namekeylen;
 	struct roster_node rnode;		/* registry->roster */
 	char		*close_reason;
+	char		*oper;			/* operator name; NULL: not one */
 	unsigned char	 ipkey[17];		/* family + address bytes */
 	unsigned char	 ipkeylen;
 	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
@@ -1092,6 +1095,7 @@ struct server {
 	struct map	 per_ip;	/* ipkey -> connection count */
 	struct map	 connects;	/* ipkey -> struct connect_rate */
 	ev_tstamp	 connects_swept;
+	struct map	 oper_tries;	/* ipkey -> struct oper_rate */
 	size_t		 nclients;	/* every open client socket */
 	size_t		 nseats;	/* of which in the room or joining:
 					   what max_clients counts */
@@ -1157,6 +1161,14 @@ size_t		 state_records(const struct server *,
 /* keep.c */
 int		 keep_take(struct script *, struct kept_rec **, size_t *);
 const char	*keep_check(const char *, size_t);
+
+/* oper.c */
+int		 oper_check_entry(const char *, const char *, char *, size_t);
+int		 oper_try(struct client *, const char *, size_t, const char *,
+		     size_t, char *, size_t);
+void		 oper_reload(struct server *, const struct config *);
+void		 oper_free(struct server *);
+int		 oper_hash_password(void);
 
 /* script.c */
 struct script	*script_open(struct server *, const struct config *, char *,

@@ -519,6 +519,7 @@ client_finish(struct client *c)
 	linebuf_free(&c->in);
 	outq_free(&c->out);
 	free(c->close_reason);
+	free(c->oper);
 	free(c->name);		/* and the name key with it */
 	free(c);
 }

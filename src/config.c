@@ -280,6 +280,13 @@ config_free(struct config *cfg)
 		free(x->value);
 		free(x);
 	}
+	for (x = cfg->operators; x != NULL; x = next) {
+		next = x->next;
+		free(x->section);
+		free(x->key);
+		free(x->value);
+		free(x);
+	}
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -473,14 +480,17 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 	return (-1);
 }
 
-/* Keep a [plugin.NAME] key for the plugins, in file order; 0 if a dup. */
+/*
+ * Keep a [plugin.NAME] key for the plugins, or an [operators] one, in
+ * file order on the list at head; 0 if a dup.
+ */
 static int
-config_add_extra(struct config *cfg, const char *section, const char *name,
-    const char *value, int line)
+config_add_extra(struct config_extra **head, const char *section,
+    const char *name, const char *value, int line)
 {
 	struct config_extra	*x, **xp;
 
-	for (xp = &cfg->extra; *xp != NULL; xp = &(*xp)->next) {
+	for (xp = head; *xp != NULL; xp = &(*xp)->next) {
 		if (strcmp((*xp)->section, section) == 0 &&
 		    strcmp((*xp)->key, name) == 0)
 			return (0);
@@ -559,9 +569,21 @@ config_handler(void *user, const char *section, const char *name,
 	char			 err[sizeof p->msg];
 
 	if (strncmp(section, "plugin.", 7) == 0 && section[7] != '\0') {
-		if (!config_add_extra(p->cfg, section, name, value, p->line))
+		if (!config_add_extra(&p->cfg->extra, section, name, value,
+		    p->line))
 			return (config_error(p, "duplicate key '%s' in [%s]",
 			    name, section));
+		return (1);
+	}
+	/* NAME = crypt hash: not a key of the table, and not shown to
+	 * plugins (oper.c reads them). */
+	if (strcmp(section, "operators") == 0) {
+		if (oper_check_entry(name, value, err, sizeof err) != 0)
+			return (config_error(p, "[operators] %s", err));
+		if (!config_add_extra(&p->cfg->operators, section, name, value,
+		    p->line))
+			return (config_error(p, "duplicate operator '%s' in "
+			    "[operators]", name));
 		return (1);
 	}
 	if ((k = config_find(section, name)) == NULL) {
@@ -799,7 +821,8 @@ config_print_line(FILE *f, const char *key, const char *value,
 /*
  * The effective configuration (chatd -t): every key of the table with
  * its value and where it came from (default, or file:line), then the
- * [plugin.*] keys.  The output is itself a configuration file.
+ * [plugin.*] keys and the [operators].  The output is itself a
+ * configuration file.
  */
 void
 config_print(const struct config *cfg, FILE *f)
@@ -868,4 +891,8 @@ config_print(const struct config *cfg, FILE *f)
 		}
 		config_print_line(f, x->key, x->value, cfg->file, x->line);
 	}
+	if (cfg->operators != NULL)
+		fprintf(f, "\n[operators]\n");
+	for (x = cfg->operators; x != NULL; x = x->next)
+		config_print_line(f, x->key, x->value, cfg->file, x->line);
 }

@@ -20,6 +20,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: chatd [-htV] [-c file] [-u pid]\n"
+	    "       chatd --hash-password\n"
 	    "  -c, --config file  read this configuration\n"
 	    "                     (default: %s if present,\n"
 	    "                     else built-in defaults)\n"
@@ -28,6 +29,8 @@ usage(FILE *f)
 	    "  -u, --upgrade pid  check as -t, then have the chatd running as\n"
 	    "                     pid hand its room over to this binary, and\n"
 	    "                     wait until it has\n"
+	    "  --hash-password    read a password from stdin and print its\n"
+	    "                     crypt(3) hash, for [operators]\n"
 	    "  -h, --help         print this help and exit\n"
 	    "  -V, --version      print the version and exit\n",
 	    CHATD_CONFFILE);
@@ -167,6 +170,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "upgrade", required_argument, NULL, 'u' },
+		{ "hash-password", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server	 srv;
@@ -192,6 +196,12 @@ main(int argc, char **argv)
 		case 'V':
 			printf("chatd %s\n", PACKAGE_VERSION);
 			return (0);
+		case 'H':
+			if (optind != argc) {
+				usage(stderr);
+				return (2);
+			}
+			return (oper_hash_password());
 		default:
 			usage(stderr);
 			return (2);

@@ -9,6 +9,7 @@
  *   timer.c   chat.timer and chat.every
  *   api.c     user handles, the room functions and chat.config
  *   api_cluster.c  chat.cluster, the plugins' publish and subscribe
+ *   api_oper.c user:oper(), operators as plugins see them
  *   pattern.c string.find, match, gmatch and gsub on a step budget
  *   hook.c    what a hook's result says: chat.stop, chat.refuse, and
  *             chat.collect for output that plugins compose
@@ -179,6 +180,10 @@ void		 api_open(lua_State *, int, const struct config *);
 void		 api_push_user(lua_State *, struct client *);
 void		 api_forget_user(lua_State *, struct client *);
 int		 api_push_data(lua_State *, uint64_t, int, int);
+struct client	*api_user(lua_State *, int);
+
+/* api_oper.c */
+int		 api_user_oper(lua_State *);
 
 /* pattern.c */
 struct pattern_ops {

@@ -226,7 +226,7 @@ void
 server_reload(struct server *srv)
 {
 	const struct config_key	*k;
-	struct config		 cfg;
+	struct config		 cfg, old;
 	struct script		*script;
 	struct client		*c;
 	char			 err[1024];
@@ -254,8 +254,10 @@ server_reload(struct server *srv)
 	server_reload_tls(srv, &cfg);
 	script_close(srv->script);
 	srv->script = script;
-	config_free(&srv->cfg);
+	old = srv->cfg;
 	srv->cfg = cfg;
+	oper_reload(srv, &old);
+	config_free(&old);
 
 	log_set_level(srv->cfg.log_level);
 	lograte_set_burst(srv->cfg.log_repeats);
@@ -292,6 +294,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	registry_init(&srv->reg, srv);
 	map_init(&srv->per_ip);
 	map_init(&srv->connects);
+	map_init(&srv->oper_tries);
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
 	TAILQ_INIT(&srv->draining);
@@ -442,6 +445,7 @@ server_free(struct server *srv)
 	outq_pool_free();
 	map_free(&srv->per_ip);
 	listener_free_limits(srv);
+	oper_free(srv);
 	config_free(&srv->cfg);
 	free(srv->scratch);
 	free(srv->config_path);
