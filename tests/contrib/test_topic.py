@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""contrib/plugins/topic.lua on one server: show, set, told on joining.
-Across the servers of a cluster: tests/cluster/test_plugins.py."""
+"""contrib/plugins/topic.lua on one server: show, set, told on joining,
+kept across a reload and (with [lua] state_file) a restart, and the
+operators' lock.  Across the servers of a cluster:
+tests/cluster/test_plugins.py."""
 
+import os
 import unittest
 
 import chatdtest as ct
+
+PASSWORD = "topic-test-password"
 
 
 class TopicTest(unittest.TestCase):
@@ -32,6 +37,56 @@ class TopicTest(unittest.TestCase):
         for u in (self.alice, self.bob, carol):
             u.expect("* bob set the topic: a | bar")
         self.srv.sync()
+
+
+class KeptTopicTest(unittest.TestCase):
+
+    def start(self, state):
+        srv = ct.ContribServer(["topic"], {
+            "lua": {"state_file": state},
+            "operators": {"root": ct.operator_hash(PASSWORD)}}).start()
+        self.addCleanup(srv.stop)
+        return srv
+
+    def test_kept_across_reload_and_restart(self):
+        state = os.path.join(ct.mkdtemp(), "state")
+        srv = self.start(state)
+        alice = srv.join("alice")
+        alice.sendline("topic|kept")
+        alice.expect("* alice set the topic: kept")
+        ok, line = srv.reload()
+        self.assertTrue(ok, line)
+        alice.ask("topic", "* topic: kept")
+        srv.stop()
+        srv = self.start(state)
+        srv.join("bob", greeting=["* topic: kept"])
+
+    def test_operator_lock(self):
+        srv = self.start(os.path.join(ct.mkdtemp(), "state"))
+        root = srv.join("root")
+        bob = srv.join("bob")
+        bob.ask("topiclock|on",
+                "! topiclock: for operators only (oper|<name>|<password> "
+                "first)")
+        root.ask("oper|root|" + PASSWORD, "* you are now operator root")
+        root.sendline("topiclock|on")
+        for c in (root, bob):
+            c.expect("* root locked the topic")
+        bob.ask("topic|mine", "! the topic is locked (operators only)")
+        root.sendline("topic|ours")
+        for c in (root, bob):
+            c.expect("* root set the topic: ours")
+        ok, line = srv.reload()      # the lock is kept too
+        self.assertTrue(ok, line)
+        bob.ask("topic|mine", "! the topic is locked (operators only)")
+        root.ask("topiclock|maybe", "! usage: topiclock|on|off")
+        root.sendline("topiclock|off")
+        for c in (root, bob):
+            c.expect("* root unlocked the topic")
+        bob.sendline("topic|mine")
+        for c in (root, bob):
+            c.expect("* bob set the topic: mine")
+        srv.sync()
 
 
 if __name__ == "__main__":
