@@ -186,6 +186,18 @@ class RestartTests(unittest.TestCase):
             return d[:i] + b"onf" + d[i + 3:]
         self.broken(flip, r"damaged \(its checksum does not match\)")
 
+    def test_kept_table_survives_an_upgrade(self):
+        srv = server(self.path).start()
+        try:
+            c = srv.client()
+            self.assertEqual(c.ask("bump|one"), "count 1")
+            ok, line = srv.upgrade()
+            self.assertTrue(ok, line)
+            c.expect_match(r"\* server upgraded to chatd \S+")
+            self.assertEqual(c.ask("show"), "count 1 loads 2 words one")
+        finally:
+            srv.stop()
+
     def test_config_check_knows_the_keys(self):
         r, _ = ct.run_check({"50-keeper.lua": KEEPER},
                             config=ct.merge_config(ct.PluginServer.DEFAULTS, {
