@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "chatd.h"
-#include "../lib/memconn.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

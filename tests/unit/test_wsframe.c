@@ -11,7 +11,6 @@
 
 #include "chatd.h"
 #include "tap.h"
-#include "../lib/memconn.h"
 
 #include <stdint.h>
 #include <stdlib.h>
