@@ -137,7 +137,7 @@ void		 fatal(const char *, ...)
 
 /* clock.c */
 void		 clock_freeze(void);
-void		 clock_advance(double);
+void		 clock_advance(long long);
 
 /* xmalloc.c */
 void		*xmalloc(size_t);

@@ -32,7 +32,7 @@ typedef int	(*clock_fn)(clockid_t, struct timespec *);
 static clock_fn		clock_libc;
 static int		clock_frozen;
 static struct timespec	clock_mono, clock_real;	/* at the freeze */
-static double		clock_offset;		/* seconds added since */
+static long long	clock_offset;		/* ns added since */
 
 /* libc's clock_gettime, found once. */
 static int
@@ -50,7 +50,7 @@ clock_real_gettime(clockid_t id, struct timespec *ts)
 static void
 clock_shifted(const struct timespec *base, struct timespec *ts)
 {
-	long long	ns = (long long)(clock_offset * 1e9 + 0.5);
+	long long	ns = clock_offset;
 
 	ts->tv_sec = base->tv_sec + (time_t)(ns / 1000000000LL);
 	ts->tv_nsec = base->tv_nsec + (long)(ns % 1000000000LL);
@@ -104,13 +104,13 @@ clock_freeze(void)
 {
 	clock_real_gettime(CLOCK_MONOTONIC, &clock_mono);
 	clock_real_gettime(CLOCK_REALTIME, &clock_real);
-	clock_offset = 0.;
+	clock_offset = 0;
 	clock_frozen = 1;
 }
 
-/* Move the frozen clocks on by secs (>= 0). */
+/* Move the frozen clocks on by ns nanoseconds (>= 0). */
 void
-clock_advance(double secs)
+clock_advance(long long ns)
 {
-	clock_offset += secs;
+	clock_offset += ns;
 }

@@ -43,7 +43,7 @@
 
 #define LT_SERVER_MT	"chatd.test.server"
 #define LT_USER_MT	"chatd.test.user"
-#define LT_STEP		0.01	/* seconds of simulated time per loop run */
+#define LT_STEP		10000000LL	/* ns of simulated time per loop run */
 #define LT_SETTLE_MAX	1000	/* loop runs until nothing is left to do */
 
 /* A simulated user: its connection's bytes, owned here, not by client.c. */
@@ -51,7 +51,6 @@ struct lt_user {
 	struct memconn	 m;
 	uint64_t	 id;		/* chatd's client id; 0: refused */
 	size_t		 taken;		/* of m.out, read by the test */
-	char		 refusal[256];	/* the line a refused user got */
 	int		 eof;		/* the test closed its side */
 };
 
@@ -73,6 +72,20 @@ static const struct listener_kind lt_kind = {
 };
 
 static struct lt_server *lt_running;
+
+/* Put text where the peer reads what chatd wrote. */
+static void
+memconn_writev_text(struct memconn *m, const char *text)
+{
+	struct conn	c;
+	struct iovec	iov;
+
+	memset(&c, 0, sizeof c);
+	c.state = m;
+	iov.iov_base = (void *)(uintptr_t)text;
+	iov.iov_len = strlen(text);
+	(void)memconn_transport.writev(&c, &iov, 1);
+}
 
 /* Run the loop until nothing is left for it to do now. */
 static void
@@ -362,8 +375,8 @@ lt_server_connect(lua_State *L)
 	lua_setiuservalue(L, -2, 1);
 	if ((why = listener_limit(&t->srv, (struct sockaddr *)&ss,
 	    &msg)) != NULL) {
-		if (snprintf(u->refusal, sizeof u->refusal, "%s", msg) < 0)
-			u->refusal[0] = '\0';
+		/* As listener_refuse() writes it to a socket. */
+		memconn_writev_text(&u->m, msg);
 		u->m.closed = 1;
 		return (1);
 	}
@@ -380,10 +393,15 @@ static int
 lt_server_advance(lua_State *L)
 {
 	struct lt_server	*t = lt_check_server(L, 1);
-	double			 left = luaL_checknumber(L, 2), d;
+	double			 secs = luaL_checknumber(L, 2);
+	long long		 left, d;
 
-	luaL_argcheck(L, left >= 0 && left < 1e9, 2, "0 or more seconds");
-	while (left > 1e-9 && t->running) {
+	luaL_argcheck(L, secs >= 0 && secs < 1e9, 2, "0 or more seconds");
+	/* In whole nanoseconds, so that steps add up to exactly secs; and
+	 * one more, as libev fires a timer once its time has passed, and a
+	 * test that waits 1 s expects what is due in 1 s. */
+	left = (long long)(secs * 1e9 + 0.5) + 1;
+	while (left > 0 && t->running) {
 		d = left < LT_STEP ? left : LT_STEP;
 		clock_advance(d);
 		left -= d;
@@ -473,11 +491,6 @@ lt_user_line(lua_State *L)
 	const unsigned char	*p, *nl;
 	size_t			 len;
 
-	if (u->refusal[0] != '\0') {
-		lua_pushstring(L, u->refusal);
-		u->refusal[0] = '\0';
-		return (1);
-	}
 	p = u->m.out + u->taken;
 	if (u->m.out == NULL || (nl = memchr(p, '\n',
 	    u->m.outlen - u->taken)) == NULL) {

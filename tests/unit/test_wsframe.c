@@ -12,6 +12,7 @@
 #include "chatd.h"
 #include "tap.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
