@@ -120,6 +120,7 @@ enum log_level {
 void		 log_set_level(int);
 void		 log_set_syslog(int);
 void		 log_set_tee_errors(int);
+void		 log_set_capture(void (*)(int, const char *, const char *));
 int		 log_level_parse(const char *);
 const char	*log_level_name(int);
 void		 log_msg(int, const char *, ...)

@@ -73,6 +73,51 @@ static const struct listener_kind lt_kind = {
 
 static struct lt_server *lt_running;
 
+/* The log lines of the running server, for srv:log(). */
+static char	**lt_log;
+static size_t	  lt_nlog;
+
+static void
+lt_log_line(__unused int level, const char *name, const char *msg)
+{
+	char	*line;
+
+	if (lt_running == NULL)
+		return;
+	if (asprintf(&line, "%s: %s", name, msg) == -1)
+		fatal("asprintf: out of memory");
+	lt_log = xrealloc(lt_log, (lt_nlog + 1) * sizeof *lt_log);
+	lt_log[lt_nlog++] = line;
+}
+
+static void
+lt_log_clear(void)
+{
+	size_t	i;
+
+	for (i = 0; i < lt_nlog; i++)
+		free(lt_log[i]);
+	free(lt_log);
+	lt_log = NULL;
+	lt_nlog = 0;
+}
+
+/* srv:log(): chatd's log lines ("level: message") since the last call. */
+static int
+lt_server_log(lua_State *L)
+{
+	size_t	i;
+
+	luaL_checkudata(L, 1, LT_SERVER_MT);
+	lua_createtable(L, (int)lt_nlog, 0);
+	for (i = 0; i < lt_nlog; i++) {
+		lua_pushstring(L, lt_log[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lt_log_clear();
+	return (1);
+}
+
 /* Put text where the peer reads what chatd wrote. */
 static void
 memconn_writev_text(struct memconn *m, const char *text)
@@ -247,8 +292,11 @@ lt_server_new(lua_State *L)
 		return (2);
 	}
 	log_set_level(cfg.log_level);
+	lt_log_clear();
+	lt_running = t;		/* its log from the first line */
 	if (server_init_memory(&t->srv, &cfg, path, err, sizeof err) != 0) {
 		server_free(&t->srv);
+		lt_running = NULL;
 		lua_pushnil(L);
 		lua_pushstring(L, err);
 		return (2);
@@ -435,6 +483,23 @@ lt_server_reload(lua_State *L)
 	return (1);
 }
 
+/*
+ * srv:_install(file): link one more plugin into the server's plugin
+ * directory, as an operator does before a reload.
+ */
+static int
+lt_server_install(lua_State *L)
+{
+	struct lt_server	*t = lt_check_server(L, 1);
+	const char		*file = luaL_checkstring(L, 2), *base;
+	char			 pdir[PATH_MAX];
+
+	base = strrchr(file, '/') != NULL ? strrchr(file, '/') + 1 : file;
+	snprintf(pdir, sizeof pdir, "%s/plugins", t->dir);
+	lt_add_plugin(L, pdir, base, NULL, file);
+	return (0);
+}
+
 /* srv:count(): users online. */
 static int
 lt_server_count(lua_State *L)
@@ -595,6 +660,8 @@ lt_open(lua_State *L)
 		{ "advance", lt_server_advance },
 		{ "reload", lt_server_reload },
 		{ "count", lt_server_count },
+		{ "log", lt_server_log },
+		{ "_install", lt_server_install },
 		{ "close", lt_server_close },
 		{ NULL, NULL }
 	};
@@ -683,8 +750,10 @@ luatest_main(const char *level, int nfiles, char **files)
 	int	i, failed = 0;
 
 	log_set_level(log_level_parse(level));
+	log_set_capture(lt_log_line);
 	clock_freeze();
 	for (i = 0; i < nfiles; i++)
 		failed += lt_run_file(files[i]);
+	lt_log_clear();
 	return (failed > 0 ? 1 : 0);
 }

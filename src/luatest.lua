@@ -100,6 +100,10 @@ function test.fails(fn, pattern, what)
 	return err
 end
 
+local function resolve(p)
+	return p:sub(1, 1) == "/" and p or dir .. "/" .. p
+end
+
 -- test.server{plugins = {...}, room = true, config = {...}}: a server.
 -- plugins: files, relative to the test file's directory; room (default
 -- true): the default room (the plugins built into chatd) first; config:
@@ -108,7 +112,7 @@ function test.server(opts)
 	opts = opts or {}
 	local files = {}
 	for i, p in ipairs(opts.plugins or {}) do
-		files[i] = p:sub(1, 1) == "/" and p or dir .. "/" .. p
+		files[i] = resolve(p)
 	end
 	local srv, err = C._server(opts.config or {}, files, opts.room ~= false)
 	if srv == nil then
@@ -117,6 +121,12 @@ function test.server(opts)
 	running = srv
 	joined[srv] = {}
 	return srv
+end
+
+-- srv:install(file): add a plugin to the server's plugin directory (as an
+-- operator links one in); it loads at the next srv:reload().
+function server_methods:install(file)
+	self:_install(resolve(file))
 end
 
 -- srv:join(name): a user that connects and renames itself to name.  The
@@ -143,6 +153,19 @@ function server_methods:silent()
 	for _, u in ipairs(joined[self]) do
 		u:silent()
 	end
+end
+
+-- srv:expect_log(pattern): one of the log lines since the last srv:log()
+-- or srv:expect_log() matches the Lua pattern (all of them are read).
+function server_methods:expect_log(pattern)
+	local seen = self:log()
+	for i, l in ipairs(seen) do
+		if l:find(pattern) then
+			return l
+		end
+	end
+	fail("no log line matches " .. show(pattern) .. "; the log had " ..
+	    show(seen))
 end
 
 local function label(u)
