@@ -293,6 +293,10 @@ lt_server_new(lua_State *L)
 	}
 	log_set_level(cfg.log_level);
 	lt_log_clear();
+	/* A new server's counters (chat.stats()) start from nothing, as
+	 * in a new process. */
+	metrics_free();
+	memset(metric_values, 0, sizeof metric_values);
 	lt_running = t;		/* its log from the first line */
 	if (server_init_memory(&t->srv, &cfg, path, err, sizeof err) != 0) {
 		server_free(&t->srv);
@@ -436,21 +440,28 @@ lt_server_connect(lua_State *L)
 	return (1);
 }
 
-/* srv:advance(seconds): let simulated time pass, timers firing. */
+/*
+ * srv:advance(seconds [, step]): let simulated time pass, the loop run
+ * every step seconds of it (default LT_STEP) so that timers fire in
+ * order; those due within one step fire together at its end.
+ */
 static int
 lt_server_advance(lua_State *L)
 {
 	struct lt_server	*t = lt_check_server(L, 1);
 	double			 secs = luaL_checknumber(L, 2);
-	long long		 left, d;
+	double			 step = luaL_optnumber(L, 3, LT_STEP / 1e9);
+	long long		 left, d, stepns;
 
 	luaL_argcheck(L, secs >= 0 && secs < 1e9, 2, "0 or more seconds");
+	luaL_argcheck(L, step >= 1e-6 && step < 1e9, 3, "a step from 1 us");
+	stepns = (long long)(step * 1e9 + 0.5);
 	/* In whole nanoseconds, so that steps add up to exactly secs; and
 	 * one more, as libev fires a timer once its time has passed, and a
 	 * test that waits 1 s expects what is due in 1 s. */
 	left = (long long)(secs * 1e9 + 0.5) + 1;
 	while (left > 0 && t->running) {
-		d = left < LT_STEP ? left : LT_STEP;
+		d = left < stepns ? left : stepns;
 		clock_advance(d);
 		left -= d;
 		lt_settle(t);

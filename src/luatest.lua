@@ -137,18 +137,23 @@ function server_methods:join(name)
 	local first = u:expect_match("%* welcome (%S+)")
 	u:expect_match("%* online %(%d+%): .*")
 	u:lines()
+	local others = {}
 	for _, o in ipairs(joined[self]) do
-		o:expect("* " .. first .. " joined")
+		if o:name() ~= nil then		-- still in the room
+			others[#others + 1] = o
+			o:expect("* " .. first .. " joined")
+		end
 	end
 	u:ask("rename|" .. name, "* you are now " .. name)
-	for _, o in ipairs(joined[self]) do
+	for _, o in ipairs(others) do
 		o:expect("* " .. first .. " is now " .. name)
 	end
-	table.insert(joined[self], u)
+	others[#others + 1] = u
+	joined[self] = others
 	return u
 end
 
--- srv:silent(): none of the joined users has a line unread.
+-- srv:silent(): none of the joined users still online has a line unread.
 function server_methods:silent()
 	for _, u in ipairs(joined[self]) do
 		u:silent()
