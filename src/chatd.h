@@ -9,6 +9,7 @@
  *               back-off
  *   transport.c a connection: readiness, handshake, buffered input
  *   sock.c      the plain TCP transport: read(), writev(), shutdown()
+ *   memconn.c   the in-memory transport: simulated users (luatest.c)
  *   tls.c       the TLS transport (OpenSSL): records, handshake, context
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
@@ -44,6 +45,8 @@
  *   systemd.c   readiness, watchdog and sockets from systemd
  *   upgrade.c   a new binary takes over every socket (SIGUSR2)
  *   ustate.c    the state it is handed, as bytes
+ *   luatest.c   chatd --plugin-test: plugin tests in Lua, users in memory
+ *   clock.c     the loop's clock, which the tests can stop and move
  */
 
 #ifndef CHATD_H
@@ -118,6 +121,7 @@ enum log_level {
 void		 log_set_level(int);
 void		 log_set_syslog(int);
 void		 log_set_tee_errors(int);
+void		 log_set_capture(void (*)(int, const char *, const char *));
 int		 log_level_parse(const char *);
 const char	*log_level_name(int);
 void		 log_msg(int, const char *, ...)
@@ -132,6 +136,10 @@ void		 fatal(const char *, ...)
 #define log_warn(...)	log_msg(LL_WARN, __VA_ARGS__)
 #define log_info(...)	log_msg(LL_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LL_DEBUG, __VA_ARGS__)
+
+/* clock.c */
+void		 clock_freeze(void);
+void		 clock_advance(long long);
 
 /* xmalloc.c */
 void		*xmalloc(size_t);
@@ -344,6 +352,30 @@ void		 conn_close(struct conn *);
 void		 conn_abort(struct conn *);
 size_t		 conn_unsent(const struct conn *);
 void		 conn_run_buffered(struct server *);
+
+/* memconn.c */
+struct memconn {
+	const unsigned char *in;	/* what the peer sent */
+	size_t		 inlen;
+	size_t		 inoff;
+	size_t		 inavail;	/* of it, readable now */
+	int		 ineof;		/* after inavail: the peer is done */
+	int		 eofread;	/* the end was read (pending() no more) */
+	unsigned char	*own;		/* in, when memconn_feed() made it */
+	size_t		 owncap;
+	unsigned char	*out;		/* what was written */
+	size_t		 outlen;
+	size_t		 outcap;
+	size_t		 wmax;		/* bytes per writev; 0: any */
+	int		 wblocked;	/* writev says EAGAIN */
+	int		 shut;		/* shutdown was called */
+	int		 closed;
+};
+extern const struct transport memconn_transport;
+int		 memconn_open(struct conn *, struct memconn *,
+		     const struct transport *, void *);
+void		 memconn_feed(struct memconn *, const void *, size_t);
+void		 memconn_free(struct memconn *);
 
 /* sock.c */
 extern const struct transport transport_tcp;
@@ -1133,6 +1165,8 @@ struct server {
 };
 int		 server_init(struct server *, struct config *, const char *);
 int		 server_check(struct config *, char *, size_t);
+int		 server_init_memory(struct server *, struct config *,
+		     const char *, char *, size_t);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 void		 server_reload(struct server *);
@@ -1169,6 +1203,9 @@ int		 oper_try(struct client *, const char *, size_t, const char *,
 void		 oper_reload(struct server *, const struct config *);
 void		 oper_free(struct server *);
 int		 oper_hash_password(void);
+
+/* luatest.c */
+int		 luatest_main(const char *, int, char **);
 
 /* script.c */
 struct script	*script_open(struct server *, const struct config *, char *,

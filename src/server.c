@@ -374,6 +374,33 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 }
 
 /*
+ * The server of a plugin test (luatest.c): cfg's plugins, the room and
+ * the loop's own timers, but no listener, signal or other door; its
+ * users come through listener_take() on a memory listener.  Returns 0,
+ * or -1 with the error in err.
+ */
+int
+server_init_memory(struct server *srv, struct config *cfg, const char *path,
+    char *err, size_t errlen)
+{
+	server_setup(srv, cfg, path);
+	state_init(srv);
+	if ((srv->script = script_open(srv, &srv->cfg, err, errlen)) == NULL)
+		return (-1);
+	listener_fit_clients(srv);
+	if (room_open(srv, err, errlen) != 0)
+		return (-1);
+	ev_prepare_init(&srv->prepare, server_prepare_cb);
+	ev_prepare_start(srv->loop, &srv->prepare);
+	ev_init(&srv->stop_timer, server_stop_timer_cb);
+	ev_timer_init(&srv->housekeeping, server_housekeeping_cb,
+	    CHATD_HOUSEKEEPING, CHATD_HOUSEKEEPING);
+	ev_timer_start(srv->loop, &srv->housekeeping);
+	srv->hk_at = ev_now(srv->loop);
+	return (0);
+}
+
+/*
  * chatd -t: load every plugin against cfg without listening.  Returns 0,
  * or -1 with the error in err.
  */

@@ -42,7 +42,7 @@ chat.command {
 			user:send("! roll: <N>d<M>, N from 1 to 10, M from 2 to 1000")
 			return
 		end
-		local now = os.time()
+		local now = chat.now()
 		local last = user.data.rolled
 		if last ~= nil and now - last < cooldown then
 			user:send("! roll: wait " .. math.ceil(cooldown -
