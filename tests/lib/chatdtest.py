@@ -1552,18 +1552,6 @@ class ContribServer(PluginServer):
             c.expect("[%s]: sync-marker" % sender.name)
 
 
-def operator_hash(password):
-    """A [operators] hash of password, from chatd --hash-password (a pipe:
-    no prompt, no echo)."""
-    r = subprocess.run([CHATD, "--hash-password"], input=password + "\n",
-                       capture_output=True, text=True, timeout=10,
-                       preexec_fn=_pdeathsig)
-    check_sanitizer(r.stderr, "from chatd --hash-password")
-    if r.returncode != 0:
-        raise AssertionError("chatd --hash-password: %r" % r.stderr)
-    return r.stdout.strip()
-
-
 def check_config(plugins, sections=None):
     """chatd -t with these contrib plugins (by name) and config sections:
     (status, stdout, stderr)."""
