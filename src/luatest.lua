@@ -50,8 +50,17 @@ local function deepeq(a, b)
 	return true
 end
 
+-- Raise a failure at the test's line: the first caller outside this file.
 local function fail(msg, what)
-	error((what and what .. ": " or "") .. msg, 3)
+	local level = 2
+	while true do
+		local info = debug.getinfo(level, "S")
+		if info == nil or info.source ~= "=(test prelude)" then
+			break
+		end
+		level = level + 1
+	end
+	error((what and what .. ": " or "") .. msg, level)
 end
 
 -- test.case(name, fn): a test; each runs in order, the failures reported.
