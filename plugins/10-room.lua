@@ -70,9 +70,15 @@ local function big()
 	return chat.count() > room.gather_above
 end
 
+-- The welcome: the room's two lines, then what the plugins' "welcome"
+-- hooks add (a topic, a message of the day, the last lines said), in
+-- their order (chatd-lua(7)), before the room is told of the newcomer.
 chat.on("join", function(user)
 	user:send("* welcome " .. user.name)
 	user:send(online_line())
+	for _, line in ipairs(chat.collect("welcome", user)) do
+		user:send(line)
+	end
 	if big() then
 		gather("joined", user.name)
 	else

@@ -15,6 +15,14 @@ local function trim(s)
 	return s and s:match("^%s*(.-)%s*$") or ""
 end
 
+-- One row of who: the name, the address if shown, then what the plugins'
+-- "who" hooks say of the user ("(away: lunch)"), space-separated.
+local function row(u, addrs)
+	local marks = chat.collect("who", u)
+	return "*   " .. u.name .. (addrs and " " .. u.addr or "") ..
+	    (#marks > 0 and " " .. table.concat(marks, " ") or "")
+end
+
 chat.command {
 	name = "who",
 	args = { 0, 2 },
@@ -30,8 +38,7 @@ chat.command {
 			local users = chat.users()
 			user:send("* online (" .. #users .. "):")
 			for _, u in ipairs(users) do
-				user:send("*   " .. u.name ..
-				    (addrs and " " .. u.addr or ""))
+				user:send(row(u, addrs))
 			end
 			return
 		end
@@ -58,7 +65,7 @@ chat.command {
 		    (p < pages and p + 1 or 1) .. " for the " ..
 		    (p < pages and "next" or "first") or ""))
 		for _, u in ipairs(users) do
-			user:send("*   " .. u.name .. (addrs and " " .. u.addr or ""))
+			user:send(row(u, addrs))
 		end
 	end,
 }
@@ -87,6 +94,25 @@ chat.command {
 	run = function(user)
 		user:send("* bye")
 		user:close("quit")
+	end,
+}
+
+-- oper|<name>|<password>: become the operator <name> of [operators]
+-- (chatd checks the password against its crypt hash, limits attempts
+-- per address and logs each one).  An operator may run the commands
+-- whose entry says op = true, until they leave.
+chat.command {
+	name = "oper",
+	args = 2,
+	usage = "<name>|<password>",
+	help = "become an operator",
+	run = function(user, name, password)
+		local ok, err = user:oper(name, password)
+		if ok then
+			user:send("* you are now operator " .. user.op)
+		else
+			user:send("! oper: " .. err)
+		end
 	end,
 }
 

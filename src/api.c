@@ -34,7 +34,7 @@ api_server(lua_State *L)
 }
 
 /* The client behind a handle, or NULL if its user has left. */
-static struct client *
+struct client *
 api_user(lua_State *L, int idx)
 {
 	struct uhandle	*u = luaL_checkudata(L, idx, USER_MT);
@@ -255,11 +255,12 @@ enum user_field {
 	UF_DATA,
 	UF_NODE,
 	UF_REMOTE,
-	UF_QUEUED
+	UF_QUEUED,
+	UF_OP
 };
 static const char *const user_fields[] = {
 	"id", "online", "name", "addr", "joined", "idle", "data", "node",
-	"remote", "queued", NULL
+	"remote", "queued", "op", NULL
 };
 
 /* Push t[k] of the table on top, made empty if need be, in place of t. */
@@ -276,8 +277,31 @@ api_subtable(lua_State *L, lua_Integer k)
 }
 
 /*
+ * Push user id's user.data table of plugin number plugin (keep.c hands it
+ * to the next Lua state): with create, made if need be; else nil if the
+ * plugin has none.  Returns the type pushed.
+ */
+int
+api_push_data(lua_State *L, uint64_t id, int plugin, int create)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
+	if (create) {
+		api_subtable(L, (lua_Integer)id);
+		api_subtable(L, plugin);
+		return (LUA_TTABLE);
+	}
+	if (lua_rawgeti(L, -1, (lua_Integer)id) == LUA_TTABLE)
+		lua_rawgeti(L, -1, plugin);
+	else
+		lua_pushnil(L);
+	lua_replace(L, -3);
+	lua_pop(L, 1);
+	return (lua_type(L, -1));
+}
+
+/*
  * user.field: id, name, addr, joined, idle, online, data, node, remote,
- * queued or a method.
+ * queued, op or a method.
  */
 static int
 user_index(lua_State *L)
@@ -343,6 +367,12 @@ user_index(lua_State *L)
 			lua_pushnil(L);
 		else
 			lua_pushinteger(L, (lua_Integer)c->out.bytes);
+		break;
+	case UF_OP:		/* the operator name, or false (oper.c) */
+		if (c->oper != NULL)
+			lua_pushstring(L, c->oper);
+		else
+			lua_pushboolean(L, 0);
 		break;
 	case UF_DATA:		/* data[id][plugin]: each plugin its own */
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &api_key_data);
@@ -724,6 +754,7 @@ api_open(lua_State *L, int idx, const struct config *cfg)
 		{ "send", user_send },
 		{ "close", user_close },
 		{ "rename", user_rename },
+		{ "oper", api_user_oper },
 		{ NULL, NULL }
 	};
 	static const luaL_Reg chat_funcs[] = {

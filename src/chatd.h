@@ -9,6 +9,7 @@
  *               back-off
  *   transport.c a connection: readiness, handshake, buffered input
  *   sock.c      the plain TCP transport: read(), writev(), shutdown()
+ *   memconn.c   the in-memory transport: simulated users (luatest.c)
  *   tls.c       the TLS transport (OpenSSL): records, handshake, context
  *   client.c    input, rate limit, idle timer, close and reap
  *   telnet.c    telnet commands and CR NUL taken out of the input
@@ -20,6 +21,7 @@
  *   spoof.c     ICU: NFKC, UTS #39 skeletons and identifier profile
  *   plugin.c    plugin files and hooks: every event handed to Lua
  *   command.c   the command table: names, arguments, usage
+ *   oper.c      operators: [operators] hashes, attempts, --hash-password
  *   wait.c      commands that wait for a cluster's answer
  *   script.c    the Lua state: sandbox, limits, protected calls
  *   api.c       user handles and the room as plugins see it
@@ -43,6 +45,8 @@
  *   systemd.c   readiness, watchdog and sockets from systemd
  *   upgrade.c   a new binary takes over every socket (SIGUSR2)
  *   ustate.c    the state it is handed, as bytes
+ *   luatest.c   chatd --plugin-test: plugin tests in Lua, users in memory
+ *   clock.c     the loop's clock, which the tests can stop and move
  */
 
 #ifndef CHATD_H
@@ -99,6 +103,7 @@
 #define CHATD_LEAVE_SHUTDOWN	"shutdown"
 #define CHATD_LEAVE_LOST	"lost"		/* their server was lost */
 #define CHATD_LEAVE_UPGRADE	"upgrade"	/* cannot move to the new process */
+#define CHATD_LEAVE_REFUSED	"refused"	/* a join hook refused the user */
 
 struct server;
 struct script;
@@ -117,6 +122,7 @@ enum log_level {
 void		 log_set_level(int);
 void		 log_set_syslog(int);
 void		 log_set_tee_errors(int);
+void		 log_set_capture(void (*)(int, const char *, const char *));
 int		 log_level_parse(const char *);
 const char	*log_level_name(int);
 void		 log_msg(int, const char *, ...)
@@ -131,6 +137,10 @@ void		 fatal(const char *, ...)
 #define log_warn(...)	log_msg(LL_WARN, __VA_ARGS__)
 #define log_info(...)	log_msg(LL_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LL_DEBUG, __VA_ARGS__)
+
+/* clock.c */
+void		 clock_freeze(void);
+void		 clock_advance(long long);
 
 /* xmalloc.c */
 void		*xmalloc(size_t);
@@ -347,6 +357,30 @@ void		 conn_abort(struct conn *);
 size_t		 conn_unsent(const struct conn *);
 void		 conn_run_buffered(struct server *);
 
+/* memconn.c */
+struct memconn {
+	const unsigned char *in;	/* what the peer sent */
+	size_t		 inlen;
+	size_t		 inoff;
+	size_t		 inavail;	/* of it, readable now */
+	int		 ineof;		/* after inavail: the peer is done */
+	int		 eofread;	/* the end was read (pending() no more) */
+	unsigned char	*own;		/* in, when memconn_feed() made it */
+	size_t		 owncap;
+	unsigned char	*out;		/* what was written */
+	size_t		 outlen;
+	size_t		 outcap;
+	size_t		 wmax;		/* bytes per writev; 0: any */
+	int		 wblocked;	/* writev says EAGAIN */
+	int		 shut;		/* shutdown was called */
+	int		 closed;
+};
+extern const struct transport memconn_transport;
+int		 memconn_open(struct conn *, struct memconn *,
+		     const struct transport *, void *);
+void		 memconn_feed(struct memconn *, const void *, size_t);
+void		 memconn_free(struct memconn *);
+
 /* sock.c */
 extern const struct transport transport_tcp;
 
@@ -413,6 +447,7 @@ void		 outq_push(struct outq *, struct buf *);
 ssize_t		 outq_flush(struct outq *, struct conn *);
 void		 outq_pool_free(void);
 struct clbuf;
+struct kept;
 void		 outq_copy(const struct outq *, struct clbuf *);
 
 /* config.c */
@@ -470,6 +505,8 @@ struct config {
 	long long	 breaker_errors;	/* 0: never switched off */
 	long long	 breaker_window;	/* seconds */
 	int		 unsafe;
+	char		*state_file;	/* [lua] state_file, NULL: unset */
+	long long	 state_limit;	/* bytes one plugin may keep */
 	int		 log_level;
 	int		 log_syslog;
 	long long	 log_repeats;
@@ -501,6 +538,7 @@ struct config {
 	char		*file;		/* the file read, NULL for defaults */
 	int		 line[CONFIG_KEYS_MAX];	/* of each key; 0: default */
 	struct config_extra *extra;	/* [plugin.*] keys, in file order */
+	struct config_extra *operators;	/* [operators] NAME = crypt hash */
 };
 struct config_key {
 	const char	*section;
@@ -771,6 +809,7 @@ struct client {
 #define CLIENT_UNSEATED	 0x800	/* left: max_clients and max_per_ip
 				   no longer count it */
 #define CLIENT_MOVED	 0x1000	/* its socket is the new process's */
+#define CLIENT_REFUSED	 0x2000	/* a join hook refused it: no leave hooks */
 	struct outq	 out;
 	TAILQ_ENTRY(client) pending_entry;	/* srv->pending */
 	struct server	*srv;
@@ -784,6 +823,7 @@ struct client {
 	size_t		 namekeylen;
 	struct roster_node rnode;		/* registry->roster */
 	char		*close_reason;
+	char		*oper;			/* operator name; NULL: not one */
 	unsigned char	 ipkey[17];		/* family + address bytes */
 	unsigned char	 ipkeylen;
 	char		 addr[CHATD_ADDR_MAX];	/* "ip:port" or "[ip]:port" */
@@ -1028,7 +1068,22 @@ void		 systemd_stopping(void);
 void		 systemd_free(void);
 void		 systemd_child_env(void);
 
-/* ustate.c */
+/* ustate.c; its byte primitives serve state.c too */
+struct ustate_in {		/* a reader's position in the bytes */
+	const unsigned char *p;
+	size_t		 left;
+	const char	*err;	/* the first thing wrong, or NULL */
+};
+void		 ustate_put_u8(struct clbuf *, unsigned);
+void		 ustate_put_u32(struct clbuf *, uint32_t);
+void		 ustate_put_u64(struct clbuf *, uint64_t);
+void		 ustate_put_f64(struct clbuf *, double);
+void		 ustate_put_str(struct clbuf *, const char *, size_t);
+const unsigned char *ustate_take(struct ustate_in *, size_t);
+uint64_t	 ustate_get_uint(struct ustate_in *, size_t);
+double		 ustate_get_f64(struct ustate_in *);
+const char	*ustate_get_str(struct ustate_in *, size_t, size_t *,
+		     const char *);
 #define USTATE_DISCARDING	0x01	/* inside an input line too long */
 #define USTATE_FLAGS		0x01	/* every flag known */
 struct ustate_header {
@@ -1135,6 +1190,7 @@ struct server {
 	struct map	 per_ip;	/* ipkey -> connection count */
 	struct map	 connects;	/* ipkey -> struct connect_rate */
 	ev_tstamp	 connects_swept;
+	struct map	 oper_tries;	/* ipkey -> struct oper_rate */
 	size_t		 nclients;	/* every open client socket */
 	size_t		 nseats;	/* of which in the room or joining:
 					   what max_clients counts */
@@ -1157,6 +1213,7 @@ struct server {
 	char		 upgraded_from[32];	/* the old process's version */
 	void		*tls;		/* SSL_CTX of [tls], NULL when off */
 	struct web	*web;		/* [websocket], NULL when off */
+	struct kept	*kept;		/* state.c: what plugins keep */
 
 	ev_prepare	 prepare;
 	ev_signal	 sigint;
@@ -1171,6 +1228,8 @@ struct server {
 };
 int		 server_init(struct server *, struct config *, const char *);
 int		 server_check(struct config *, char *, size_t);
+int		 server_init_memory(struct server *, struct config *,
+		     const char *, char *, size_t);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 void		 server_reload(struct server *);
@@ -1179,6 +1238,37 @@ void		 server_mark_pending(struct server *, struct client *);
 void		 server_mark_closing(struct server *, struct client *);
 void		 server_settle(struct server *);
 char		*server_scratch(struct server *, size_t);
+
+/* state.c */
+struct kept_rec {		/* one plugin's kept value, as bytes */
+	char		*plugin;	/* its file name */
+	uint64_t	 user;		/* 0: its own; else a user's user.data */
+	char		*data;		/* keep.c's encoding */
+	size_t		 len;
+};
+void		 state_init(struct server *);
+void		 state_take(struct server *);
+void		 state_write(struct server *);
+void		 state_stop(struct server *);
+const struct kept_rec *state_find(const struct server *, const char *,
+		     uint64_t);
+size_t		 state_records(const struct server *,
+		     const struct kept_rec **);
+
+/* keep.c */
+int		 keep_take(struct script *, struct kept_rec **, size_t *);
+const char	*keep_check(const char *, size_t);
+
+/* oper.c */
+int		 oper_check_entry(const char *, const char *, char *, size_t);
+int		 oper_try(struct client *, const char *, size_t, const char *,
+		     size_t, char *, size_t);
+void		 oper_reload(struct server *, const struct config *);
+void		 oper_free(struct server *);
+int		 oper_hash_password(void);
+
+/* luatest.c */
+int		 luatest_main(const char *, int, char **);
 
 /* script.c */
 struct script	*script_open(struct server *, const struct config *, char *,

@@ -462,7 +462,11 @@ client_reap(struct client *c)
 {
 	struct server	*srv = c->srv;
 
-	plugin_leave(srv->script, c, c->close_reason);
+	/* A refused join was never announced, so nor is its leave. */
+	if (c->flags & CLIENT_REFUSED)
+		plugin_forget(srv->script, c);
+	else
+		plugin_leave(srv->script, c, c->close_reason);
 	registry_remove(&srv->reg, c);
 	metric_label_inc(METRIC_DISCONNECTS,
 	    client_leave_label(c->close_reason));
@@ -525,6 +529,7 @@ client_finish(struct client *c)
 	linebuf_free(&c->in);
 	outq_free(&c->out);
 	free(c->close_reason);
+	free(c->oper);
 	free(c->name);		/* and the name key with it */
 	free(c);
 }

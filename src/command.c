@@ -27,6 +27,7 @@ struct command {
 	int		 max;		/* the last one takes the rest */
 	char		*usage;		/* NULL: the short form's raw rest */
 	char		*help;
+	int		 op;		/* operators only (oper.c) */
 	struct plugin_fn fn;
 };
 
@@ -102,6 +103,7 @@ struct command_entry {
 	const char	*usage;		/* NULL: none given */
 	const char	*help;
 	int		 replaces;
+	int		 op;
 	int		 fn;		/* stack index of the function */
 };
 
@@ -191,8 +193,8 @@ static void
 command_entry_read(lua_State *L, struct command_entry *e)
 {
 	static const char *const fields[] = {
-		"name", "aliases", "args", "usage", "help", "replaces", "run",
-		NULL
+		"name", "aliases", "args", "usage", "help", "replaces", "op",
+		"run", NULL
 	};
 	lua_Integer	 i, n;
 	int		 k;
@@ -231,6 +233,8 @@ command_entry_read(lua_State *L, struct command_entry *e)
 		e->usage = "";
 	lua_getfield(L, 1, "replaces");
 	e->replaces = lua_toboolean(L, -1);
+	lua_getfield(L, 1, "op");
+	e->op = lua_toboolean(L, -1);
 	if (lua_getfield(L, 1, "run") != LUA_TFUNCTION)
 		command_entry_error(L, "run: function expected, got %s",
 		    luaL_typename(L, -1));
@@ -277,6 +281,7 @@ command_add(lua_State *L, const struct command_entry *e)
 	cmd->nnames = e->nnames;
 	cmd->min = e->min;
 	cmd->max = e->max;
+	cmd->op = e->op;
 	cmd->usage = e->usage != NULL ? xstrdup(e->usage) : NULL;
 	cmd->help = xstrdup(e->help != NULL ? e->help : "");
 	if (P->n == P->cap) {
@@ -288,7 +293,7 @@ command_add(lua_State *L, const struct command_entry *e)
 
 /*
  * chat.command{name =, aliases =, args =, usage =, help =, replaces =,
- * run =}: register a command.  chat.command(name, help, fn) is the short
+ * op =, run =}: register a command; op = true keeps it to operators.  chat.command(name, help, fn) is the short
  * form of a command that gets the raw rest of the line, or nil.
  */
 static int
@@ -327,8 +332,8 @@ command_cmp(const void *a, const void *b)
 }
 
 /*
- * chat.commands(): { {name=, aliases=, usage=, help=, args=, plugin=},
- * ... } sorted by name.  usage is nil for the short form.
+ * chat.commands(): { {name=, aliases=, usage=, help=, args=, op=,
+ * plugin=}, ... } sorted by name.  usage is nil for the short form.
  */
 static int
 command_chat_commands(lua_State *L)
@@ -363,6 +368,8 @@ command_chat_commands(lua_State *L)
 		lua_pushinteger(L, v[i]->max);
 		lua_rawseti(L, -2, 2);
 		lua_setfield(L, -2, "args");
+		lua_pushboolean(L, v[i]->op);
+		lua_setfield(L, -2, "op");
 		lua_pushstring(L, plugin_path(v[i]->fn.plugin));
 		lua_setfield(L, -2, "plugin");
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -372,8 +379,10 @@ command_chat_commands(lua_State *L)
 }
 
 /*
- * Protected: a command's function, with its arguments, as a coroutine
- * (wait.c: so that user:rename() may wait for a cluster's Redis).
+ * Protected: the command hooks (user, name, arguments), which may audit
+ * the command or stop it with chat.stop; then its function, with its
+ * arguments, as a coroutine (wait.c: so that user:rename() may wait for
+ * a cluster's Redis).
  */
 static int
 command_tramp(lua_State *L)
@@ -382,6 +391,14 @@ command_tramp(lua_State *L)
 	lua_State		*co;
 	int			 i;
 
+	luaL_checkstack(L, call->nargs + 4, NULL);
+	api_push_user(L, call->c);
+	lua_pushstring(L, call->cmd->names[0]);
+	for (i = 0; i < call->nargs; i++)
+		lua_pushlstring(L, call->arg[i], call->arglen[i]);
+	if (plugin_fire(L, EV_COMMAND, 2 + call->nargs, 0) != FIRE_DONE)
+		return (0);
+	lua_settop(L, 1);
 	co = lua_newthread(L);
 	luaL_checkstack(co, call->cmd->max + 4, NULL);
 	lua_rawgeti(co, LUA_REGISTRYINDEX, call->cmd->fn.ref);
@@ -491,6 +508,14 @@ command_line(struct script *S, struct client *c, const char *raw,
 	if ((call.cmd = map_get(&S->commands->names, raw, nlen)) == NULL)
 		return (0);
 	call.c = c;
+	/* Before its arguments: a user who may not run it learns no more
+	 * of it than that. */
+	if (call.cmd->op && c->oper == NULL) {
+		snprintf(msg, sizeof msg, "! %.*s: for operators only (oper|"
+		    "<name>|<password> first)", (int)nlen, raw);
+		client_send_text(c, msg, strlen(msg));
+		return (1);
+	}
 	if (command_split_args(&call, bar != NULL ? bar + 1 : NULL,
 	    bar != NULL ? rawlen - nlen - 1 : 0, bar != NULL) != 0) {
 		usage = call.cmd->usage != NULL ? call.cmd->usage : "";

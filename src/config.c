@@ -107,6 +107,13 @@ const struct config_key config_keys[] = {
 	  OFF(breaker_window), 1, "seconds over which breaker_errors count" },
 	{ "lua", "unsafe", CONF_BOOL, 0, 1, "false", OFF(unsafe), 1,
 	  "true opens the whole Lua standard library to plugins" },
+	{ "lua", "state_file", CONF_PATH, 0, 0, NULL, OFF(state_file), 1,
+	  "file the plugins' kept state is written to, and read at start; "
+	  "unset: kept across reloads only" },
+	{ "lua", "state_limit", CONF_INT, 1024, 67108864, "262144",
+	  OFF(state_limit), 1,
+	  "bytes of kept state (its own and its users') one plugin may hand "
+	  "to the next Lua state" },
 	{ "log", "level", CONF_LEVEL, 0, 0, "info", OFF(log_level), 1,
 	  "error | warn | info | debug" },
 	{ "log", "syslog", CONF_BOOL, 0, 1, "false", OFF(log_syslog), 1,
@@ -248,6 +255,7 @@ config_free(struct config *cfg)
 
 	free(cfg->bind);
 	free(cfg->lua_path);
+	free(cfg->state_file);
 	free(cfg->metrics_bind);
 	free(cfg->cluster_redis);
 	free(cfg->cluster_room);
@@ -266,6 +274,13 @@ config_free(struct config *cfg)
 	free(cfg->ws_trusted_proxies);
 	free(cfg->file);
 	for (x = cfg->extra; x != NULL; x = next) {
+		next = x->next;
+		free(x->section);
+		free(x->key);
+		free(x->value);
+		free(x);
+	}
+	for (x = cfg->operators; x != NULL; x = next) {
 		next = x->next;
 		free(x->section);
 		free(x->key);
@@ -465,14 +480,17 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 	return (-1);
 }
 
-/* Keep a [plugin.NAME] key for the plugins, in file order; 0 if a dup. */
+/*
+ * Keep a [plugin.NAME] key for the plugins, or an [operators] one, in
+ * file order on the list at head; 0 if a dup.
+ */
 static int
-config_add_extra(struct config *cfg, const char *section, const char *name,
-    const char *value, int line)
+config_add_extra(struct config_extra **head, const char *section,
+    const char *name, const char *value, int line)
 {
 	struct config_extra	*x, **xp;
 
-	for (xp = &cfg->extra; *xp != NULL; xp = &(*xp)->next) {
+	for (xp = head; *xp != NULL; xp = &(*xp)->next) {
 		if (strcmp((*xp)->section, section) == 0 &&
 		    strcmp((*xp)->key, name) == 0)
 			return (0);
@@ -551,9 +569,21 @@ config_handler(void *user, const char *section, const char *name,
 	char			 err[sizeof p->msg];
 
 	if (strncmp(section, "plugin.", 7) == 0 && section[7] != '\0') {
-		if (!config_add_extra(p->cfg, section, name, value, p->line))
+		if (!config_add_extra(&p->cfg->extra, section, name, value,
+		    p->line))
 			return (config_error(p, "duplicate key '%s' in [%s]",
 			    name, section));
+		return (1);
+	}
+	/* NAME = crypt hash: not a key of the table, and not shown to
+	 * plugins (oper.c reads them). */
+	if (strcmp(section, "operators") == 0) {
+		if (oper_check_entry(name, value, err, sizeof err) != 0)
+			return (config_error(p, "[operators] %s", err));
+		if (!config_add_extra(&p->cfg->operators, section, name, value,
+		    p->line))
+			return (config_error(p, "duplicate operator '%s' in "
+			    "[operators]", name));
 		return (1);
 	}
 	if ((k = config_find(section, name)) == NULL) {
@@ -792,7 +822,8 @@ config_print_line(FILE *f, const char *key, const char *value,
 /*
  * The effective configuration (chatd -t): every key of the table with
  * its value and where it came from (default, or file:line), then the
- * [plugin.*] keys.  The output is itself a configuration file.
+ * [plugin.*] keys and the [operators].  The output is itself a
+ * configuration file.
  */
 void
 config_print(const struct config *cfg, FILE *f)
@@ -861,4 +892,8 @@ config_print(const struct config *cfg, FILE *f)
 		}
 		config_print_line(f, x->key, x->value, cfg->file, x->line);
 	}
+	if (cfg->operators != NULL)
+		fprintf(f, "\n[operators]\n");
+	for (x = cfg->operators; x != NULL; x = x->next)
+		config_print_line(f, x->key, x->value, cfg->file, x->line);
 }

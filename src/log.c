@@ -239,6 +239,15 @@ log_text(int level, const char *prefix, const char *text, size_t len)
 	errno = saved;
 }
 
+/* Where the plugin test harness reads the log too (luatest.c). */
+static void	(*log_capture)(int, const char *, const char *);
+
+void
+log_set_capture(void (*fn)(int, const char *, const char *))
+{
+	log_capture = fn;
+}
+
 /* Escape raw[0..len) and write it where the log goes. */
 static void
 log_emit(int level, const char *raw, size_t len)
@@ -246,6 +255,8 @@ log_emit(int level, const char *raw, size_t len)
 	char		 esc[LOG_LINE_MAX];
 
 	log_escape(esc, sizeof esc, raw, len);
+	if (log_capture != NULL)
+		log_capture(level, log_names[level], esc);
 	if (log_syslog) {
 		syslog(log_priorities[level], "%s: %s", log_names[level], esc);
 		if (level == LL_ERROR && log_tee_errors)

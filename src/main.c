@@ -20,6 +20,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: chatd [-htV] [-c file] [-u pid]\n"
+	    "       chatd --hash-password\n"
+	    "       chatd --plugin-test file...\n"
 	    "  -c, --config file  read this configuration\n"
 	    "                     (default: %s if present,\n"
 	    "                     else built-in defaults)\n"
@@ -28,6 +30,10 @@ usage(FILE *f)
 	    "  -u, --upgrade pid  check as -t, then have the chatd running as\n"
 	    "                     pid hand its room over to this binary, and\n"
 	    "                     wait until it has\n"
+	    "  --plugin-test file...  run these plugin tests (in Lua, with\n"
+	    "                     simulated users; see chatd-lua(7))\n"
+	    "  --hash-password    read a password from stdin and print its\n"
+	    "                     crypt(3) hash, for [operators]\n"
 	    "  -h, --help         print this help and exit\n"
 	    "  -V, --version      print the version and exit\n",
 	    CHATD_CONFFILE);
@@ -167,13 +173,15 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "upgrade", required_argument, NULL, 'u' },
+		{ "hash-password", no_argument, NULL, 'H' },
+		{ "plugin-test", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server	 srv;
 	struct config	 cfg;
 	const char	*path = NULL, *upgrade_pid = NULL;
 	char		 err[1024];
-	int		 ch, check = 0, upgraded;
+	int		 ch, check = 0, upgraded, plugin_test = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:htu:V", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -192,10 +200,26 @@ main(int argc, char **argv)
 		case 'V':
 			printf("chatd %s\n", PACKAGE_VERSION);
 			return (0);
+		case 'T':
+			plugin_test = 1;
+			break;
+		case 'H':
+			if (optind != argc) {
+				usage(stderr);
+				return (2);
+			}
+			return (oper_hash_password());
 		default:
 			usage(stderr);
 			return (2);
 		}
+	}
+	if (plugin_test) {
+		if (optind == argc) {
+			fprintf(stderr, "chatd: --plugin-test: no test file\n");
+			return (2);
+		}
+		return (luatest_main("warn", argc - optind, argv + optind));
 	}
 	if (optind != argc) {
 		fprintf(stderr, "chatd: unexpected argument '%s'\n",

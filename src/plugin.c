@@ -9,8 +9,10 @@
  * are counted and checked here, so a command's function never sees a line
  * it cannot take and every usage error reads the same.
  *
- * Hooks are kept per event in load order.  Every call of a plugin
- * function goes through plugin_call(), which knows whose function it is.
+ * Hooks are kept per event, the highest priority first and, within a
+ * priority, in load order.  A hook's result may stop the ones after it
+ * (hook.c says how it is read).  Every call of a plugin function goes
+ * through plugin_call(), which knows whose function it is.
  */
 
 #include "config.h"
@@ -59,8 +61,11 @@ struct plugin_load_call {
 };
 
 static const char *const plugin_events[EV_COUNT] = {
-	"join", "leave", "line", "chat", "rename", "link", "upgrade"
+	"join", "leave", "line", "chat", "rename", "link", "upgrade",
+	"welcome", "who", "command"
 };
+
+#define PLUGIN_PRIORITY_MAX	1000000	/* either way */
 
 /* The file a plugin was loaded from. */
 const char *
@@ -70,7 +75,7 @@ plugin_path(const struct plugin *p)
 }
 
 /* The file name of a plugin, without its directory: a metrics label. */
-static const char *
+const char *
 plugin_basename(const struct plugin *p)
 {
 	const char	*slash = strrchr(p->path, '/');
@@ -99,6 +104,40 @@ plugin_push_env(lua_State *L, const struct plugin *p)
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);
+}
+
+/* How many plugins are loaded, and the i-th of them in load order. */
+size_t
+plugin_count(const struct script *S)
+{
+	return (S->plugins != NULL ? S->plugins->n : 0);
+}
+
+struct plugin *
+plugin_nth(const struct script *S, size_t i)
+{
+	return (i < plugin_count(S) ? S->plugins->v[i] : NULL);
+}
+
+/* The event named name, or -1. */
+int
+plugin_event_index(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < EV_COUNT; i++) {
+		if (strcmp(name, plugin_events[i]) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+/* The hooks of an event, in the order they run, in *fns; how many. */
+size_t
+plugin_hooks(struct script *S, enum plugin_event ev, struct plugin_fn **fns)
+{
+	*fns = S->plugins->hooks[ev].v;
+	return (S->plugins->hooks[ev].n);
 }
 
 /* Which plugin p is in load order, from 0 (-1 for none). */
@@ -259,9 +298,11 @@ plugin_call(lua_State *L, struct plugin_fn *fn, int nargs, int nres)
 
 /*
  * Call every hook of an event with the nargs values on top of the stack,
- * which stay where they are.  With consume, stop at the first hook that
- * returns true and return 1; a hook that returns a string replaces the
- * last argument for the hooks after it.
+ * which stay where they are, until one returns chat.stop (FIRE_STOPPED)
+ * or, of a join, chat.refuse(text) (FIRE_REFUSED, the text left on top;
+ * of another event a refusal is a stop).  With consume, a hook that
+ * returns true stops the others too, and one that returns a string
+ * replaces the last argument for the hooks after it.
  */
 int
 plugin_fire(lua_State *L, enum plugin_event ev, int nargs, int consume)
@@ -274,48 +315,93 @@ plugin_fire(lua_State *L, enum plugin_event ev, int nargs, int consume)
 	for (i = 0; i < h->n; i++) {
 		for (j = 0; j < nargs; j++)
 			lua_pushvalue(L, args + j);
-		if (!plugin_call(L, &h->v[i], nargs, 1))
+		if (!plugin_call(L, &h->v[i], nargs, 2))
 			continue;
+		switch (hook_verdict(L, -2)) {
+		case HOOK_REFUSE:
+			if (ev == EV_JOIN) {
+				lua_remove(L, -2);
+				return (FIRE_REFUSED);
+			}
+			/* FALLTHROUGH */
+		case HOOK_STOP:
+			lua_pop(L, 2);
+			return (FIRE_STOPPED);
+		case HOOK_GO:
+			break;
+		}
+		lua_pop(L, 1);
 		if (consume && lua_type(L, -1) == LUA_TSTRING && nargs > 0) {
 			lua_replace(L, args + nargs - 1);
 			continue;
 		}
 		if (consume && lua_toboolean(L, -1)) {
 			lua_pop(L, 1);
-			return (1);
+			return (FIRE_STOPPED);
 		}
 		lua_pop(L, 1);
 	}
-	return (0);
+	return (FIRE_DONE);
 }
 
-/* chat.on(event, fn): call fn on every such event, in load order. */
+/* The priority of chat.on's options at idx: { priority = n }, or 0. */
+static int
+plugin_priority(lua_State *L, int idx)
+{
+	lua_Integer	 n;
+	int		 isint;
+
+	if (lua_isnoneornil(L, idx))
+		return (0);
+	luaL_checktype(L, idx, LUA_TTABLE);
+	if (lua_getfield(L, idx, "priority") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return (0);
+	}
+	n = lua_tointegerx(L, -1, &isint);
+	if (!isint || n < -PLUGIN_PRIORITY_MAX || n > PLUGIN_PRIORITY_MAX)
+		return (luaL_argerror(L, idx, lua_pushfstring(L,
+		    "priority is a whole number from %d to %d",
+		    -PLUGIN_PRIORITY_MAX, PLUGIN_PRIORITY_MAX)));
+	lua_pop(L, 1);
+	return ((int)n);
+}
+
+/*
+ * chat.on(event, fn [, { priority = n }]): call fn on every such event;
+ * the highest priority first (default 0), then in load order.
+ */
 static int
 plugin_chat_on(lua_State *L)
 {
 	struct plugins		*P = script_get(L)->plugins;
 	struct hook_list	*h;
 	const char		*ev;
-	int			 i;
+	size_t			 at;
+	int			 i, prio;
 
 	plugin_check_loading(L, "chat.on");
 	ev = luaL_checkstring(L, 1);
 	luaL_checktype(L, 2, LUA_TFUNCTION);
-	for (i = 0; i < EV_COUNT; i++) {
-		if (strcmp(ev, plugin_events[i]) == 0)
-			break;
-	}
-	if (i == EV_COUNT)
+	prio = plugin_priority(L, 3);
+	if ((i = plugin_event_index(ev)) == -1)
 		return (luaL_argerror(L, 1, lua_pushfstring(L,
 		    "unknown event '%s' (join, leave, line, chat, rename, "
-		    "link, upgrade)",
+		    "link, upgrade, welcome, who, command)",
 		    ev)));
 	h = &P->hooks[i];
 	if (h->n == h->cap) {
 		h->cap = h->cap == 0 ? 4 : h->cap * 2;
 		h->v = xrealloc(h->v, h->cap * sizeof *h->v);
 	}
-	plugin_fn_set(L, &h->v[h->n++], 2, "hook", plugin_events[i]);
+	/* After every hook of this priority or higher: ties keep load
+	 * order. */
+	for (at = h->n; at > 0 && h->v[at - 1].priority < prio; at--)
+		;
+	memmove(&h->v[at + 1], &h->v[at], (h->n - at) * sizeof *h->v);
+	h->n++;
+	plugin_fn_set(L, &h->v[at], 2, "hook", plugin_events[i]);
+	h->v[at].priority = prio;
 	return (0);
 }
 
@@ -560,14 +646,27 @@ plugin_load_all(struct script *S, const struct config *cfg, char *err,
 	return (rc);
 }
 
-/* Protected: the join hooks. */
+/*
+ * Protected: the join hooks.  One that refuses the join has the refused
+ * user sent its line (if any) and closed before any later hook runs, so
+ * the room was told nothing; no leave hook runs for it (client_reap).
+ */
 static int
 plugin_join_tramp(lua_State *L)
 {
 	struct plugin_event_call *call = lua_touserdata(L, 1);
+	struct client	*c = call->c;
+	const char	*text;
+	size_t		 len;
 
-	api_push_user(L, call->c);
-	plugin_fire(L, EV_JOIN, 1, 0);
+	api_push_user(L, c);
+	if (plugin_fire(L, EV_JOIN, 1, 0) != FIRE_REFUSED)
+		return (0);
+	if ((text = lua_tolstring(L, -1, &len)) != NULL && len > 0 &&
+	    !(c->flags & (CLIENT_DRAINING | CLIENT_DEAD)))
+		client_send_text(c, text, len);
+	c->flags |= CLIENT_REFUSED;
+	client_close(c, CHATD_LEAVE_REFUSED);
 	return (0);
 }
 

@@ -881,6 +881,8 @@ script_setup_tramp(lua_State *L)
 	lua_newtable(L);
 	api_open(L, -1, call->cfg);
 	plugin_open(L, -1);
+	hook_open(L, -1);
+	keep_open(L, -1);
 	command_open(L, -1);
 	wait_open(L);
 	timer_open(L, -1);

@@ -9,7 +9,11 @@
  *   timer.c   chat.timer and chat.every
  *   api.c     user handles, the room functions and chat.config
  *   api_cluster.c  chat.cluster, the plugins' publish and subscribe
+ *   api_oper.c user:oper(), operators as plugins see them
  *   pattern.c string.find, match, gmatch and gsub on a step budget
+ *   hook.c    what a hook's result says: chat.stop, chat.refuse, and
+ *             chat.collect for output that plugins compose
+ *   keep.c    chat.keep: plugin state handed to the next Lua state
  *
  * Each file makes, fills and reads its own tables; none reads another's
  * registry keys.  They meet through the functions below.
@@ -79,6 +83,9 @@ enum plugin_event {
 	EV_RENAME,
 	EV_LINK,
 	EV_UPGRADE,
+	EV_WELCOME,	/* collected: lines for a newcomer (chat.collect) */
+	EV_WHO,		/* collected: words after a user's who row */
+	EV_COMMAND,	/* a command is about to run (auditing, vetoes) */
 	EV_COUNT
 };
 
@@ -90,6 +97,20 @@ struct plugin_fn {
 	int		 off;		/* switched off by the breaker */
 	int		 errors;	/* in the breaker's window */
 	double		 window;	/* when that window began */
+	int		 priority;	/* hooks: higher runs first */
+};
+
+/* What plugin_fire() says of an event's hooks. */
+#define FIRE_DONE	0	/* every hook ran */
+#define FIRE_STOPPED	1	/* one returned true or chat.stop */
+#define FIRE_REFUSED	2	/* a join hook returned chat.refuse(text):
+				   the text (or nil) is left on top */
+
+/* What one hook's first result says (hook.c). */
+enum hook_verdict {
+	HOOK_GO,		/* the next hook runs */
+	HOOK_STOP,		/* chat.stop: none after it */
+	HOOK_REFUSE		/* chat.refuse(text): stop, and refuse a join */
 };
 
 /* script.c */
@@ -123,6 +144,19 @@ void		 plugin_fn_clear(lua_State *, struct plugin_fn *);
 int		 plugin_call(lua_State *, struct plugin_fn *, int, int);
 void		 plugin_check_loading(lua_State *, const char *);
 void		 plugin_check_running(lua_State *, const char *);
+const char	*plugin_basename(const struct plugin *);
+size_t		 plugin_count(const struct script *);
+struct plugin	*plugin_nth(const struct script *, size_t);
+int		 plugin_event_index(const char *);
+size_t		 plugin_hooks(struct script *, enum plugin_event,
+		     struct plugin_fn **);
+
+/* hook.c */
+void		 hook_open(lua_State *, int);
+enum hook_verdict hook_verdict(lua_State *, int);
+
+/* keep.c */
+void		 keep_open(lua_State *, int);
 
 /* command.c */
 void		 command_open(lua_State *, int);
@@ -145,6 +179,11 @@ void		 timer_free_all(struct script *);
 void		 api_open(lua_State *, int, const struct config *);
 void		 api_push_user(lua_State *, struct client *);
 void		 api_forget_user(lua_State *, struct client *);
+int		 api_push_data(lua_State *, uint64_t, int, int);
+struct client	*api_user(lua_State *, int);
+
+/* api_oper.c */
+int		 api_user_oper(lua_State *);
 
 /* pattern.c */
 struct pattern_ops {

@@ -226,7 +226,7 @@ void
 server_reload(struct server *srv)
 {
 	const struct config_key	*k;
-	struct config		 cfg;
+	struct config		 cfg, old;
 	struct script		*script;
 	struct client		*c;
 	char			 err[1024];
@@ -247,13 +247,17 @@ server_reload(struct server *srv)
 		    "is restarted", k->section, k->name);
 		config_copy(&cfg, &srv->cfg, k);
 	}
+	/* What the running plugins keep, for the new state to take. */
+	state_take(srv);
 	if ((script = script_open(srv, &cfg, err, sizeof err)) == NULL)
 		goto fail;
 	server_reload_tls(srv, &cfg);
 	script_close(srv->script);
 	srv->script = script;
-	config_free(&srv->cfg);
+	old = srv->cfg;
 	srv->cfg = cfg;
+	oper_reload(srv, &old);
+	config_free(&old);
 
 	log_set_level(srv->cfg.log_level);
 	lograte_set_burst(srv->cfg.log_repeats);
@@ -290,6 +294,7 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	registry_init(&srv->reg, srv);
 	map_init(&srv->per_ip);
 	map_init(&srv->connects);
+	map_init(&srv->oper_tries);
 	TAILQ_INIT(&srv->pending);
 	TAILQ_INIT(&srv->closing);
 	TAILQ_INIT(&srv->draining);
@@ -322,6 +327,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	ev_signal_start(srv->loop, &srv->sigterm);
 	ev_signal_start(srv->loop, &srv->sighup);
 	ev_signal_start(srv->loop, &srv->sigusr2);
+	state_init(srv);
 	if ((srv->script = script_open(srv, &srv->cfg, err,
 	    sizeof err)) == NULL) {
 		log_error("%s", err);
@@ -375,6 +381,33 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 	systemd_start(srv);
 	if (srv->upgraded_from[0] != '\0')
 		upgrade_resume(srv);
+	return (0);
+}
+
+/*
+ * The server of a plugin test (luatest.c): cfg's plugins, the room and
+ * the loop's own timers, but no listener, signal or other door; its
+ * users come through listener_take() on a memory listener.  Returns 0,
+ * or -1 with the error in err.
+ */
+int
+server_init_memory(struct server *srv, struct config *cfg, const char *path,
+    char *err, size_t errlen)
+{
+	server_setup(srv, cfg, path);
+	state_init(srv);
+	if ((srv->script = script_open(srv, &srv->cfg, err, errlen)) == NULL)
+		return (-1);
+	listener_fit_clients(srv);
+	if (room_open(srv, err, errlen) != 0)
+		return (-1);
+	ev_prepare_init(&srv->prepare, server_prepare_cb);
+	ev_prepare_start(srv->loop, &srv->prepare);
+	ev_init(&srv->stop_timer, server_stop_timer_cb);
+	ev_timer_init(&srv->housekeeping, server_housekeeping_cb,
+	    CHATD_HOUSEKEEPING, CHATD_HOUSEKEEPING);
+	ev_timer_start(srv->loop, &srv->housekeeping);
+	srv->hk_at = ev_now(srv->loop);
 	return (0);
 }
 
@@ -443,12 +476,14 @@ server_free(struct server *srv)
 	exporter_close(srv->exporter);
 	tls_close(srv);
 	web_close(srv->web);
+	state_stop(srv);	/* before the plugins' state goes */
 	if (srv->script != NULL)
 		script_close(srv->script);
 	registry_free(&srv->reg);
 	outq_pool_free();
 	map_free(&srv->per_ip);
 	listener_free_limits(srv);
+	oper_free(srv);
 	config_free(&srv->cfg);
 	free(srv->scratch);
 	free(srv->config_path);

@@ -166,13 +166,28 @@ timer_index(lua_State *L)
 	return (1);
 }
 
-/* Make the timer metatable; add chat.timer and chat.every at idx. */
+/*
+ * chat.now(): the time in seconds (since the epoch, with fractions) as
+ * the event loop read it when it last woke: the clock chat.timer counts
+ * on, so that a cooldown and a timer agree (and a test that moves the
+ * clock moves both).
+ */
+static int
+timer_chat_now(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)ev_now(script_get(L)->srv->loop));
+	return (1);
+}
+
+/* Make the timer metatable; add chat.timer, chat.every and chat.now at
+ * idx. */
 void
 timer_open(lua_State *L, int idx)
 {
 	static const luaL_Reg funcs[] = {
 		{ "timer", timer_chat_timer },
 		{ "every", timer_chat_every },
+		{ "now", timer_chat_now },
 		{ NULL, NULL }
 	};
 

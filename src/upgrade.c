@@ -782,6 +782,9 @@ upgrade_start(struct server *srv)
 		metric_inc(METRIC_UPGRADE_FAILURES);
 		return;
 	}
+	/* The new process loads its plugins from the file: give it what
+	 * they keep now. */
+	state_write(srv);
 	log_info("upgrade: starting %s", upgrade_exe);
 	if ((pid = fork()) == -1) {
 		log_error("upgrade failed: fork: %s", strerror(errno));

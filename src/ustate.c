@@ -48,14 +48,7 @@
 #define USTATE_INPUT_MAX	(16u << 20)	/* bytes of unread input */
 #define USTATE_OUTPUT_MAX	(1u << 30)	/* bytes of queued output */
 
-/* A reader's position in the state. */
-struct ustate_in {
-	const unsigned char *p;
-	size_t		 left;
-	const char	*err;
-};
-
-static void
+void
 ustate_put_u32(struct clbuf *b, uint32_t v)
 {
 	unsigned char	x[4];
@@ -66,7 +59,7 @@ ustate_put_u32(struct clbuf *b, uint32_t v)
 	clbuf_append(b, (const char *)x, sizeof x);
 }
 
-static void
+void
 ustate_put_u64(struct clbuf *b, uint64_t v)
 {
 	unsigned char	x[8];
@@ -78,7 +71,7 @@ ustate_put_u64(struct clbuf *b, uint64_t v)
 }
 
 /* A double by its bits: the clocks of both processes are the same. */
-static void
+void
 ustate_put_f64(struct clbuf *b, double d)
 {
 	uint64_t	v;
@@ -87,7 +80,7 @@ ustate_put_f64(struct clbuf *b, double d)
 	ustate_put_u64(b, v);
 }
 
-static void
+void
 ustate_put_u8(struct clbuf *b, unsigned v)
 {
 	char	c = (char)(unsigned char)v;
@@ -95,7 +88,7 @@ ustate_put_u8(struct clbuf *b, unsigned v)
 	clbuf_append(b, &c, 1);
 }
 
-static void
+void
 ustate_put_str(struct clbuf *b, const char *s, size_t len)
 {
 	ustate_put_u32(b, (uint32_t)len);
@@ -184,7 +177,7 @@ ustate_put_end(struct clbuf *b)
 }
 
 /* Take n bytes, or fail the reader. */
-static const unsigned char *
+const unsigned char *
 ustate_take(struct ustate_in *in, size_t n)
 {
 	const unsigned char	*p;
@@ -201,7 +194,7 @@ ustate_take(struct ustate_in *in, size_t n)
 	return (p);
 }
 
-static uint64_t
+uint64_t
 ustate_get_uint(struct ustate_in *in, size_t width)
 {
 	const unsigned char	*p = ustate_take(in, width);
@@ -215,7 +208,7 @@ ustate_get_uint(struct ustate_in *in, size_t width)
 	return (v);
 }
 
-static double
+double
 ustate_get_f64(struct ustate_in *in)
 {
 	uint64_t	v = ustate_get_uint(in, 8);
@@ -226,7 +219,7 @@ ustate_get_f64(struct ustate_in *in)
 }
 
 /* A string of at most max bytes, left in place (not NUL-terminated). */
-static const char *
+const char *
 ustate_get_str(struct ustate_in *in, size_t max, size_t *len, const char *what)
 {
 	uint64_t	 n = ustate_get_uint(in, 4);

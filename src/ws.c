@@ -541,8 +541,8 @@ ws_pending(struct conn *conn)
 
 	if (ws->restlen > ws->restoff || ws->flags & WS_OWED_NL)
 		return (1);
-	if (ws->flags & (WS_EOF | WS_FAILED) && !(ws->flags & WS_EOF_TOLD))
-		return (1);
+	if (ws->flags & (WS_EOF | WS_FAILED))	/* nothing more to read */
+		return (!(ws->flags & WS_EOF_TOLD));
 	return (ws->lower->pending != NULL && ws->lower->pending(conn));
 }
 

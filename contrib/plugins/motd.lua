@@ -1,7 +1,7 @@
 -- motd: a message of the day, sent to every user who connects.
 --
 -- Each line of the message reaches the user as    * motd: <line>
--- after the room's welcome, and again on the command
+-- in the room's welcome (a "welcome" hook), and again on the command
 --
 --   motd            (answers "* no message of the day" if there is none)
 --
@@ -56,13 +56,10 @@ if #lines == 0 then
 	    "the message of the day is empty")
 end
 
-local function send_motd(user)
-	for _, line in ipairs(lines) do
-		user:send(line)
-	end
-end
-
-chat.on("join", send_motd)
+-- Its lines go into the room's welcome (10-room.lua sends them).
+chat.on("welcome", function()
+	return lines
+end)
 
 chat.command {
 	name = "motd",
@@ -70,8 +67,9 @@ chat.command {
 	run = function(user)
 		if #lines == 0 then
 			user:send("* no message of the day")
-		else
-			send_motd(user)
+		end
+		for _, line in ipairs(lines) do
+			user:send(line)
 		end
 	end,
 }

@@ -3,6 +3,11 @@
 --   topic            shows it:              * topic: <text>
 --                    (or                    * no topic)
 --   topic|<text>     sets it; everyone gets * <name> set the topic: <text>
+--   topiclock|on     (operators only) from now on only operators set it;
+--   topiclock|off    anyone may again.  Everyone is told either way:
+--                    * <name> locked the topic   /  * <name> unlocked the topic
+--                    A user who is not an operator and tries to set a
+--                    locked topic gets  ! the topic is locked (operators only)
 --
 -- A user who joins gets "* topic: <text>" after the welcome, if there is
 -- one.  The text is everything after the first '|', without surrounding
@@ -16,14 +21,19 @@
 -- and the server's node id), and the highest stamp wins everywhere.  A
 -- server that joins the room (or loads this plugin again, on SIGHUP) asks
 -- the others for theirs, so a restarted server knows the topic as soon as
--- its link is up.  On a server alone the topic is lost on a reload, like
--- any plugin's state.
+-- its link is up.
+--
+-- The topic, its stamp and the lock are kept (chat.keep): a reload keeps
+-- them, and with [lua] state_file in chatd.ini so does a restart.  The
+-- lock is each server's own: an operator locks the topic on the servers
+-- where it should be locked (a cluster's operators are each server's).
 --
 -- Enable: copy or symlink this file from the plugins-available directory
 -- into the [lua] path directory and send chatd SIGHUP.  No config keys.
 
-local current = nil	-- { text = ..., by = ..., count = n, node = id }
-local clock = 0		-- the highest stamp count seen
+-- current: { text = ..., by = ..., count = n, node = id } or nil;
+-- clock: the highest stamp count seen; locked: only operators set it.
+local kept = chat.keep { clock = 0, locked = false }
 
 -- s without leading and trailing blanks.
 local function trim(s)
@@ -37,13 +47,13 @@ end
 
 -- Whether a setting stamped (count, node) is newer than the current one.
 local function newer(count, from)
-	if current == nil then
+	if kept.current == nil then
 		return true
 	end
-	if count ~= current.count then
-		return count > current.count
+	if count ~= kept.current.count then
+		return count > kept.current.count
 	end
-	return from > current.node
+	return from > kept.current.node
 end
 
 -- A setting as one message: "set COUNT NODE BY TEXT".
@@ -52,8 +62,8 @@ local function encode(t)
 end
 
 local function tell_others()
-	if current ~= nil then
-		chat.publish("topic", encode(current))
+	if kept.current ~= nil then
+		chat.publish("topic", encode(kept.current))
 	end
 end
 
@@ -69,11 +79,11 @@ chat.subscribe("topic", function(data, from)
 		    " that does not parse")
 		return
 	end
-	if count > clock then
-		clock = count
+	if count > kept.clock then
+		kept.clock = count
 	end
 	if newer(count, origin) then
-		current = { text = text, by = by, count = count, node = origin }
+		kept.current = { text = text, by = by, count = count, node = origin }
 		chat.log("info", "the topic from " .. from .. ", set by " .. by)
 	end
 end)
@@ -86,9 +96,10 @@ chat.on("link", function(up)
 end)
 chat.publish("topic", "ask")
 
-chat.on("join", function(user)
-	if current ~= nil then
-		user:send("* topic: " .. current.text)
+-- In the room's welcome, after its own lines.
+chat.on("welcome", function()
+	if kept.current ~= nil then
+		return "* topic: " .. kept.current.text
 	end
 end)
 
@@ -100,17 +111,39 @@ chat.command {
 	run = function(user, args)
 		local text = trim(args or "")
 		if text == "" then
-			if current == nil then
+			if kept.current == nil then
 				user:send("* no topic")
 			else
-				user:send("* topic: " .. current.text)
+				user:send("* topic: " .. kept.current.text)
 			end
 			return
 		end
-		clock = clock + 1
-		current = { text = text, by = user.name, count = clock,
+		if kept.locked and not user.op then
+			user:send("! the topic is locked (operators only)")
+			return
+		end
+		kept.clock = kept.clock + 1
+		kept.current = { text = text, by = user.name, count = kept.clock,
 		    node = node() }
 		chat.broadcast("* " .. user.name .. " set the topic: " .. text)
 		tell_others()
+	end,
+}
+
+chat.command {
+	name = "topiclock",
+	args = { 1, 1 },
+	usage = "on|off",
+	help = "let only operators set the topic, or anyone (operators only)",
+	op = true,
+	run = function(user, how)
+		how = trim(how)
+		if how ~= "on" and how ~= "off" then
+			user:send("! usage: topiclock|on|off")
+			return
+		end
+		kept.locked = how == "on"
+		chat.broadcast("* " .. user.name .. (kept.locked and " locked" or
+		    " unlocked") .. " the topic")
 	end,
 }

@@ -20,13 +20,13 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chatd.h"
-#include "../lib/memconn.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

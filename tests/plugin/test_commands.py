@@ -323,6 +323,7 @@ class HelpTests(unittest.TestCase):
                 "*   bare",          # no help: the name
                 "*   exit: leave the room",
                 "*   help: list the commands",
+                "*   oper|<name>|<password>: become an operator",
                 "*   quit: leave the room",
                 "*   rename|<name>: choose a new name",
                 "*   who|[<prefix>[|<page>]]: list the users online (a page "

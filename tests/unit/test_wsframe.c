@@ -11,8 +11,8 @@
 
 #include "chatd.h"
 #include "tap.h"
-#include "../lib/memconn.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
