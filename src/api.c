@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "script.h"
@@ -642,7 +643,10 @@ chat_stats(lua_State *L)
 	struct server	*srv = api_server(L);
 
 	lua_createtable(L, 0, 7);
-	lua_pushnumber(L, ev_now(srv->loop) - srv->started);
+	/* To the millisecond: two wall-clock readings near 1.7e9 s differ
+	 * in their last bits, and 3600 s must not read as 3599.9999998. */
+	lua_pushnumber(L, (double)llround((ev_now(srv->loop) - srv->started) *
+	    1e3) / 1e3);
 	lua_setfield(L, -2, "uptime");
 	lua_pushinteger(L, (lua_Integer)srv->reg.count);
 	lua_setfield(L, -2, "users");
