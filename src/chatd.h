@@ -454,6 +454,7 @@ void		 outq_copy(const struct outq *, struct clbuf *);
 enum config_type {
 	CONF_INT,
 	CONF_STRING,
+	CONF_SECRET,		/* a string -t does not show */
 	CONF_ADDR,	/* a numeric IPv4 or IPv6 address */
 	CONF_PATH,
 	CONF_BOOL,
@@ -515,6 +516,8 @@ struct config {
 	char		*cluster_redis;	/* NULL: this server alone */
 	char		*cluster_room;
 	char		*cluster_node;	/* NULL: host name and process id */
+	char		*cluster_username;	/* NULL: Redis's default user */
+	char		*cluster_password;	/* NULL: no AUTH */
 	long long	 heartbeat;
 	long long	 node_timeout;
 	long long	 upgrade_timeout;
@@ -740,7 +743,12 @@ struct redis_events {
 	void		(*message)(void *, const char *, size_t);
 };
 int		 redis_parse_addr(const char *, char *, int *, char *, size_t);
-struct redis	*redis_open(struct ev_loop *, const char *, const char *,
+struct redis_auth {
+	const char	*username;	/* NULL: the default user */
+	const char	*password;	/* NULL: no AUTH */
+};
+struct redis	*redis_open(struct ev_loop *, const char *,
+		     const struct redis_auth *, const char *,
 		     const char *const *, size_t, double,
 		     const struct redis_events *, void *, char *, size_t);
 void		 redis_close(struct redis *);

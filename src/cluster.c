@@ -685,6 +685,7 @@ cluster_open(struct server *srv, char *err, size_t errlen)
 {
 	struct config	*cfg = &srv->cfg;
 	struct cluster	*cl;
+	struct redis_auth auth;
 	static const char *const names[4] = { "nodes", "inc", "pseq", "names" };
 	size_t		 len, i;
 
@@ -724,7 +725,9 @@ cluster_open(struct server *srv, char *err, size_t errlen)
 		log_info("cluster: room %s, node %s (incarnation %s), Redis "
 		    "at %s", cfg->cluster_room, cl->node, cl->inc_hex,
 		    cfg->cluster_redis);
-	cl->link = redis_open(srv->loop, cfg->cluster_redis, cl->channel,
+	auth.username = cfg->cluster_username;
+	auth.password = cfg->cluster_password;
+	cl->link = redis_open(srv->loop, cfg->cluster_redis, &auth, cl->channel,
 	    cluster_scripts, cluster_nscripts, (double)cfg->node_timeout,
 	    &cluster_events, cl, err, errlen);
 	if (cl->link == NULL) {

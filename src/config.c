@@ -132,6 +132,12 @@ const struct config_key config_keys[] = {
 	  "the room's name in Redis, so that several rooms can share one" },
 	{ "cluster", "node", CONF_WORD, 0, 0, NULL, OFF(cluster_node), 0,
 	  "this server's name in the room; unset = host name and process id" },
+	{ "cluster", "username", CONF_STRING, 0, 0, NULL,
+	  OFF(cluster_username), 0,
+	  "the Redis ACL user to AUTH as; unset = Redis's default user" },
+	{ "cluster", "password", CONF_SECRET, 0, 0, NULL,
+	  OFF(cluster_password), 0, "the Redis password (requirepass, or the "
+	  "ACL user's); unset = no AUTH; chatd -t does not show it" },
 	{ "cluster", "heartbeat", CONF_INT, 1, 60, "1", OFF(heartbeat), 1,
 	  "seconds between this server's heartbeats" },
 	{ "cluster", "node_timeout", CONF_INT, 2, 3600, "5", OFF(node_timeout),
@@ -260,6 +266,8 @@ config_free(struct config *cfg)
 	free(cfg->cluster_redis);
 	free(cfg->cluster_room);
 	free(cfg->cluster_node);
+	free(cfg->cluster_username);
+	free(cfg->cluster_password);
 	free(cfg->tls_bind);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
@@ -451,6 +459,7 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 		}
 		/* FALLTHROUGH */
 	case CONF_STRING:
+	case CONF_SECRET:
 	case CONF_PATH:
 		break;
 	}
@@ -460,6 +469,7 @@ config_set(struct config *cfg, const struct config_key *k, const char *value,
 	case CONF_REDIS:
 	case CONF_WORD:
 	case CONF_STRING:
+	case CONF_SECRET:
 	case CONF_PATH:
 		if (*value == '\0') {
 			snprintf(err, errlen, "empty value for %s", k->name);
@@ -628,6 +638,11 @@ config_check_keys(struct config_parse *p)
 		config_error(p, "[cluster] node_timeout (%lld) must be longer "
 		    "than heartbeat (%lld)", cfg->node_timeout, cfg->heartbeat);
 	}
+	if (cfg->cluster_username != NULL && cfg->cluster_password == NULL) {
+		p->line = config_key_line(p, "cluster", "username");
+		config_error(p, "[cluster] username is set but password is not: "
+		    "an ACL user logs in with its password");
+	}
 	if (strcmp(cfg->tls_min_version, "1.2") != 0 &&
 	    strcmp(cfg->tls_min_version, "1.3") != 0) {
 		p->line = config_key_line(p, "tls", "min_version");
@@ -745,6 +760,7 @@ config_changed(const struct config *a, const struct config *b,
 
 	switch (k->type) {
 	case CONF_STRING:
+	case CONF_SECRET:
 	case CONF_PATH:
 	case CONF_ADDR:
 	case CONF_REDIS:
@@ -779,6 +795,7 @@ config_copy(struct config *dst, const struct config *src,
 
 	switch (k->type) {
 	case CONF_STRING:
+	case CONF_SECRET:
 	case CONF_PATH:
 	case CONF_ADDR:
 	case CONF_REDIS:
@@ -842,6 +859,15 @@ config_print(const struct config *cfg, FILE *f)
 		}
 		v = config_int(cfg, k);
 		switch (k->type) {
+		case CONF_SECRET:
+			if (config_str(cfg, k) != NULL) {
+				fprintf(f, "; %s is set (%s:%d); not shown\n",
+				    k->name, cfg->file,
+				    cfg->line[k - config_keys]);
+				continue;
+			}
+			s = NULL;
+			break;
 		case CONF_STRING:
 		case CONF_PATH:
 		case CONF_ADDR:

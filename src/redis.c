@@ -4,6 +4,11 @@
  * loads a set of Lua scripts, subscribes to one channel, runs commands with
  * deadlines, and builds both connections again when anything goes wrong.
  *
+ * With a password, each connection first sends AUTH (with the ACL user's
+ * name if one is set) and goes on only once Redis has said OK: a refused
+ * AUTH fails the link with Redis's own words, and it retries as after any
+ * failure, so that a password put right in Redis is picked up.
+ *
  * Why two connections: a subscribed connection takes no other command
  * (and hiredis swallows a PING sent on one), so the subscriber only
  * subscribes, and every command, PUBLISH included, goes on the other, in
@@ -94,6 +99,8 @@ struct redis {
 	int		 port;		/* -1: a UNIX socket */
 	char		*channel;
 	size_t		 channel_len;
+	char		*username;	/* NULL: the default user */
+	char		*password;	/* NULL: no AUTH */
 	const char *const *scripts;
 	size_t		 nscripts;
 	char		(*sha)[41];	/* each script's, as Redis gave it */
@@ -224,7 +231,8 @@ redis_item_check(const redisReadTask *task, int type)
 	struct redis_conn	*conn = redis_task_conn(task);
 
 	if (task->parent == NULL) {
-		if (!conn->sub)
+		/* The subscriber's one command is its AUTH. */
+		if (!conn->sub || conn->npending > 0)
 			return (conn->npending > 0 ? NULL :
 			    "a reply no command asked for");
 		conn->kind = SK_NONE;
@@ -664,26 +672,17 @@ redis_message_cb(__unused redisAsyncContext *ac, void *reply, void *privdata)
 		    r->element[2]->len);
 }
 
-/* A connection has come up (or failed to). */
+/*
+ * A connection is up (and past its AUTH): the subscriber subscribes, the
+ * command connection loads the scripts.
+ */
 static void
-redis_connect_cb(const redisAsyncContext *ac, int status)
+redis_conn_ready(struct redis_conn *conn)
 {
-	struct redis_conn	*conn = ac->data;
 	struct redis		*link = conn->link;
 	const char		*argv[3];
 	size_t			 argvlen[3], i;
-	char			 why[192];
 
-	if (conn->ac != ac)
-		return;
-	if (status != REDIS_OK) {
-		/* hiredis frees this context when we return. */
-		conn->ac = NULL;
-		snprintf(why, sizeof why, "cannot connect: %s", ac->errstr);
-		redis_fail(link, why);
-		return;
-	}
-	conn->connected = 1;
 	if (conn->sub) {
 		/* The subscription is answered by redis_message_cb, not by a
 		 * command callback: its deadline is kept by hand. */
@@ -713,6 +712,55 @@ redis_connect_cb(const redisAsyncContext *ac, int status)
 			return;
 		}
 	}
+}
+
+/*
+ * The reply to AUTH.  A refusal ("WRONGPASS", "NOAUTH" ...) has failed
+ * the link already, in Redis's words; NULL is a link going away.
+ */
+static void
+redis_authed_cb(__unused struct redis *link, const struct redisReply *r,
+    void *arg)
+{
+	if (r != NULL)
+		redis_conn_ready(arg);
+}
+
+/* A connection has come up (or failed to). */
+static void
+redis_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct redis_conn	*conn = ac->data;
+	struct redis		*link = conn->link;
+	const char		*argv[3];
+	size_t			 argvlen[3];
+	int			 argc = 0;
+	char			 why[192];
+
+	if (conn->ac != ac)
+		return;
+	if (status != REDIS_OK) {
+		/* hiredis frees this context when we return. */
+		conn->ac = NULL;
+		snprintf(why, sizeof why, "cannot connect: %s", ac->errstr);
+		redis_fail(link, why);
+		return;
+	}
+	conn->connected = 1;
+	if (link->password == NULL) {
+		redis_conn_ready(conn);
+		return;
+	}
+	argv[argc] = "AUTH";
+	argvlen[argc++] = 4;
+	if (link->username != NULL) {
+		argv[argc] = link->username;
+		argvlen[argc++] = strlen(link->username);
+	}
+	argv[argc] = link->password;
+	argvlen[argc++] = strlen(link->password);
+	if (redis_send(conn, redis_authed_cb, conn, argc, argv, argvlen) != 0)
+		redis_fail_later(link, "cannot send AUTH");
 }
 
 /* A connection was closed (by Redis, or on an error hiredis found). */
@@ -793,14 +841,16 @@ redis_connect(struct redis *link)
 /* ---- the interface ----------------------------------------------------- */
 
 /*
- * A link to the Redis at addr (checked by redis_parse_addr), subscribed to
+ * A link to the Redis at addr (checked by redis_parse_addr), logged in
+ * with auth (NULL or no password: no AUTH), subscribed to
  * channel, with these scripts loaded on every connection; commands time
  * out after timeout seconds.  ev's functions are called with arg.  The
  * first connection is attempted at once.  Returns NULL with the reason in
  * err if addr is not one chatd accepts.
  */
 struct redis *
-redis_open(struct ev_loop *loop, const char *addr, const char *channel,
+redis_open(struct ev_loop *loop, const char *addr,
+    const struct redis_auth *auth, const char *channel,
     const char *const *scripts, size_t nscripts, double timeout,
     const struct redis_events *ev, void *arg, char *err, size_t errlen)
 {
@@ -816,6 +866,11 @@ redis_open(struct ev_loop *loop, const char *addr, const char *channel,
 	link->addr = xstrdup(addr);
 	link->channel = xstrdup(channel);
 	link->channel_len = strlen(channel);
+	if (auth != NULL && auth->password != NULL) {
+		link->password = xstrdup(auth->password);
+		if (auth->username != NULL)
+			link->username = xstrdup(auth->username);
+	}
 	link->scripts = scripts;
 	link->nscripts = nscripts;
 	link->sha = xcalloc(nscripts > 0 ? nscripts : 1, sizeof *link->sha);
@@ -847,6 +902,11 @@ redis_close(struct redis *link)
 	redis_conn_drop(&link->subc);
 	free(link->addr);
 	free(link->channel);
+	free(link->username);
+	if (link->password != NULL) {
+		explicit_bzero(link->password, strlen(link->password));
+		free(link->password);
+	}
 	free(link->sha);
 	free(link);
 }

@@ -138,6 +138,7 @@ check_values(const struct config *cfg)
 				abort();	/* a list, empty at least */
 			break;
 		case CONF_STRING:
+		case CONF_SECRET:
 		case CONF_PATH:
 			s = config_str(cfg, k);
 			if (s == NULL) {

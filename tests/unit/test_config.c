@@ -194,6 +194,7 @@ test_defaults(void)
 			}
 			break;
 		case CONF_STRING:
+		case CONF_SECRET:
 		case CONF_ADDR:
 		case CONF_REDIS:
 		case CONF_WORD:
