@@ -187,7 +187,11 @@ class Chat(WssBase):
 
 class Handshake(WssBase):
     def test_never_finished(self):
-        with self.server(tls={"handshake_timeout": 1}) as srv:
+        with self.server(tls={"handshake_timeout": 1},
+                         metrics={"bind": "127.0.0.1", "port": 0}) as srv:
+            timeouts = ("chatd_tls_handshake_failures_total",
+                        '{reason="timeout"}')
+            m0 = srv.metrics()
             wport = srv.listener_port("websocket")
             tcp = srv.client()
             silent = socket.create_connection(("127.0.0.1", wport))
@@ -201,6 +205,8 @@ class Handshake(WssBase):
                 srv.wait_log(r"tls handshake with %s failed: not done "
                              r"within 1 s" % re.escape(ct.sockname(s)))
                 s.close()
+            # The door's timeouts are counted as the TLS listener's are.
+            self.assertEqual(srv.metrics()[timeouts] - m0[timeouts], 2)
             w = self.wss(srv, wport, tcp)
             self.room_ok(tcp, w)
             self.assertEqual(tcp.ask("who"), "* online (2):")
