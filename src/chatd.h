@@ -315,7 +315,7 @@ struct transport {
  */
 struct conn_owner {
 	void		 (*ready)(struct conn *);	/* handshake done */
-	void		 (*failed)(struct conn *, const char *);
+	void		 (*failed)(struct conn *);	/* handshake failed (logged) */
 	void		 (*readable)(struct conn *);
 	void		 (*writable)(struct conn *);
 };
@@ -326,6 +326,7 @@ struct conn {
 	void		*state;		/* the transport's own */
 	void		*layer;		/* a transport's above that one */
 	struct server	*srv;
+	const char	*peer;		/* the owner's escaped address, for logs */
 	int		 fd;
 	unsigned char	 want;		/* what the owner waits for */
 #define CONN_READ	 0x01
@@ -345,7 +346,7 @@ void		 conn_init(struct conn *, struct server *, int,
 		     const struct transport *, const struct conn_owner *);
 int		 conn_open(struct conn *, void *);
 void		 conn_start(struct conn *);
-void		 conn_expired(struct conn *, const char *, double);
+void		 conn_expired(struct conn *, double);
 void		 conn_want(struct conn *, unsigned, int);
 void		 conn_wake(struct conn *);
 ssize_t		 conn_read(struct conn *, char *, size_t);

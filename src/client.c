@@ -25,7 +25,7 @@
 #include "chatd.h"
 
 static void	client_ready(struct conn *);
-static void	client_failed(struct conn *, const char *);
+static void	client_failed(struct conn *);
 static void	client_readable(struct conn *);
 static void	client_writable(struct conn *);
 static void	client_idle_cb(struct ev_loop *, ev_timer *, int);
@@ -164,6 +164,7 @@ client_new(struct server *srv, struct listener *l, int fd,
 	client_format_addr(sa, c->addr, sizeof c->addr);
 	c->ipkeylen = client_ipkey(sa, c->ipkey, (int)srv->cfg.ipv6_prefix);
 	conn_init(&c->conn, srv, fd, l->kind->transport, &client_owner);
+	c->conn.peer = c->addr;
 	if (conn_open(&c->conn, ctx) == -1) {
 		log_warn("client from %s: %s: %s", c->addr,
 		    l->kind->transport->name, strerror(errno));
@@ -218,6 +219,7 @@ client_adopt(struct server *srv, const struct ustate_client *uc, int fd)
 	c->ipkeylen = (unsigned char)uc->ipkeylen;
 	listener_hold_ip(srv, c->ipkey, c->ipkeylen);
 	conn_init(&c->conn, srv, fd, &transport_tcp, &client_owner);
+	c->conn.peer = c->addr;
 	c->joined = uc->joined;
 	c->last_active = uc->last_active;
 	c->tokens = uc->tokens;
@@ -299,13 +301,9 @@ client_ready(struct conn *conn)
 
 /* The handshake failed: say why, once, and let the connection go. */
 static void
-client_failed(struct conn *conn, const char *why)
+client_failed(struct conn *conn)
 {
-	struct client	*c = container_of(conn, struct client, conn);
-
-	log_info("%s handshake with %s failed: %s", conn->t->name, c->addr,
-	    why);
-	client_finish(c);
+	client_finish(container_of(conn, struct client, conn));
 }
 
 /* Whether a client is registered and not on its way out. */
@@ -885,7 +883,7 @@ client_idle_cb(struct ev_loop *loop, ev_timer *w, __unused int revents)
 		return;
 	}
 	if (c->flags & CLIENT_HANDSHAKE) {
-		conn_expired(&c->conn, c->addr, ev_now(loop) - c->joined);
+		conn_expired(&c->conn, ev_now(loop) - c->joined);
 		client_finish(c);
 		return;
 	}

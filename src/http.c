@@ -106,7 +106,7 @@ static int	http_on_complete(http_parser *);
 static void	http_conn_free(struct http_conn *);
 static void	http_conn_write(struct http_conn *);
 static void	http_conn_ready(struct conn *);
-static void	http_conn_failed(struct conn *, const char *);
+static void	http_conn_failed(struct conn *);
 static void	http_conn_readable(struct conn *);
 static void	http_conn_writable(struct conn *);
 
@@ -712,13 +712,9 @@ http_conn_ready(struct conn *conn)
 
 /* The handshake failed: say why, once, as a chat listener does. */
 static void
-http_conn_failed(struct conn *conn, const char *why)
+http_conn_failed(struct conn *conn)
 {
-	struct http_conn	*c = container_of(conn, struct http_conn, conn);
-
-	log_info("%s handshake with %s failed: %s", conn->t->name, c->addr,
-	    why);
-	http_conn_free(c);
+	http_conn_free(container_of(conn, struct http_conn, conn));
 }
 
 /* Bytes from the peer: the request, or what is discarded after it. */
@@ -767,8 +763,7 @@ http_conn_timer_cb(__unused struct ev_loop *loop, ev_timer *w,
 	struct http_conn	*c = container_of(w, struct http_conn, timer);
 
 	if (c->state == HTTP_HANDSHAKE) {
-		conn_expired(&c->conn, c->addr,
-		    http_handshake_timeout(c->door));
+		conn_expired(&c->conn, http_handshake_timeout(c->door));
 		http_conn_free(c);
 	} else if (c->state == HTTP_READING)
 		http_respond_error(c, 408, NULL);
@@ -803,6 +798,7 @@ http_door_accept(struct http_door *d, int fd, const struct sockaddr *sa,
 	memcpy(&c->peer, sa, sa->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	conn_init(&c->conn, d->srv, fd, d->transport, &http_owner);
+	c->conn.peer = c->addr;
 	ev_init(&c->timer, http_conn_timer_cb);
 	LIST_INSERT_HEAD(&d->conns, c, entry);
 	if (conn_open(&c->conn, ctx) == -1) {

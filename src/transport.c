@@ -52,6 +52,7 @@ conn_init(struct conn *conn, struct server *srv, int fd,
 	conn->state = NULL;
 	conn->layer = NULL;
 	conn->srv = srv;
+	conn->peer = "a peer";		/* the owner names it */
 	conn->fd = fd;
 	conn->want = 0;
 	conn->flags = t->handshake != NULL ? CONN_HANDSHAKE : 0;
@@ -165,7 +166,10 @@ conn_run_buffered(struct server *srv)
 		ev_idle_stop(srv->loop, &srv->buffered_idle);
 }
 
-/* One step of the handshake; calls the owner once it ends either way. */
+/*
+ * One step of the handshake; calls the owner once it ends either way.  A
+ * failure is logged here, once, whoever owns the connection.
+ */
 static void
 conn_handshake(struct conn *conn)
 {
@@ -186,8 +190,9 @@ conn_handshake(struct conn *conn)
 		conn->want = 0;
 	conn_update(conn);
 	if (r < 0) {
-		conn->owner->failed(conn, why[0] != '\0' ? why :
-		    "handshake failed");
+		log_info("%s handshake with %s failed: %s", conn->t->name,
+		    conn->peer, why[0] != '\0' ? why : "handshake failed");
+		conn->owner->failed(conn);
 		return;
 	}
 	conn->owner->ready(conn);
@@ -196,13 +201,13 @@ conn_handshake(struct conn *conn)
 /*
  * The owner gave up on the handshake after secs (its timer ran out): it
  * is logged once, as a failed handshake is, and the transport may count
- * it, before the owner closes the connection.  addr: the peer's, escaped.
+ * it, before the owner closes the connection.
  */
 void
-conn_expired(struct conn *conn, const char *addr, double secs)
+conn_expired(struct conn *conn, double secs)
 {
 	log_info("%s handshake with %s failed: not done within %.0f s",
-	    conn->t->name, addr, secs);
+	    conn->t->name, conn->peer, secs);
 	if (conn->t->expired != NULL)
 		conn->t->expired(conn);
 }
