@@ -1062,12 +1062,16 @@ class Client:
         first few and `and K more; type who to list them`.  The names go
         to .online, N to .online_count.  guest: the server hides
         addresses ([server] show_addresses = false), so NAME is guest:ID,
-        which becomes .name."""
+        which becomes .name.  Otherwise NAME is the client's address, or
+        ADDRESS#ID while a user who had that address and port has not
+        left yet (the kernel reused the port before the server read the
+        old connection's end), which becomes .name."""
         if guest:
             m = self.expect_match(r"\* welcome (guest:\d+)", timeout)
-            self.welcome, self.name = m.group(0), m.group(1)
         else:
-            self.welcome = self.expect("* welcome %s" % self.name, timeout)
+            m = self.expect_match(r"\* welcome (%s(?:#\d+)?)"
+                                  % re.escape(self.name), timeout)
+        self.welcome, self.name = m.group(0), m.group(1)
         m = self.expect_match(r"\* online \((\d+)\): (.*)", timeout)
         count, text = int(m.group(1)), m.group(2)
         more = re.fullmatch(r"(?:(.*) and |)(\d+) more; type who to list "
