@@ -7,9 +7,13 @@
  * Every call is non-blocking.  A WANT_READ or WANT_WRITE from OpenSSL is
  * the socket event the call waits for (conn->blocked), per direction, so a
  * read that must first send a record is woken by the write watcher.
- * Records OpenSSL has decoded and not handed over yet (SSL_pending) are
- * announced by no socket event: pending() tells transport.c, which keeps
- * such connections on srv->buffered.
+ * OpenSSL reads ahead: one read() takes what the socket holds, every
+ * record in it, where it would otherwise read each record's header and
+ * body apart (two calls per chat line, and a third to learn that nothing
+ * more has come).  What it holds and has not handed over (SSL_has_pending:
+ * decoded bytes, or records not yet decoded) is announced by no socket
+ * event: pending() tells transport.c, which keeps such connections on
+ * srv->buffered.
  *
  * There is no writev over TLS: the run of queued lines is copied into
  * records of up to TLS_RECORD bytes, so a broadcast of many short lines
@@ -123,6 +127,7 @@ tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* Resumption by tickets only: a server-side cache would keep a
 	 * session per connection in memory. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -498,11 +503,11 @@ tls_conn_writev(struct conn *conn, const struct iovec *iov, int n)
 	return ((ssize_t)total);
 }
 
-/* Whether decrypted input waits inside OpenSSL. */
+/* Whether input waits inside OpenSSL, decrypted or not yet. */
 static int
 tls_conn_pending(struct conn *conn)
 {
-	return (SSL_pending(conn->state) > 0);
+	return (SSL_has_pending(conn->state));
 }
 
 /* Send close_notify, then FIN: 1 done, 0 not yet, -1 failed. */

@@ -6,7 +6,7 @@
  * says which socket event it is blocked on.  The watchers follow from the
  * two: a read that can only go on once a record is sent (TLS) is woken by
  * the write watcher.  Input a transport has decoded but not handed over
- * (SSL_pending) is announced by no socket event at all; such connections
+ * (SSL_has_pending) is announced by no socket event at all; such connections
  * wait on srv->buffered, which is read before the loop sleeps, and the
  * loop does not sleep while it holds any.
  */

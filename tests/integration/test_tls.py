@@ -82,6 +82,43 @@ class ProtocolTest(TLSTestCase):
                 b.expect("[%s]: %s" % (a.name, l), timeout=10)
             a.sync()
 
+    def test_many_records_in_one_segment(self):
+        """Six hundred records, one line each, written at once: a read()
+        takes as many as it can into OpenSSL (read-ahead), more than one
+        read of chatd's takes out, and each is handled though no socket
+        event announces what OpenSSL holds."""
+        with self.server({"buffers": {"max_line": 200}}) as srv:
+            b = srv.tls_client()
+            inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = srv.ca.client_context().wrap_bio(
+                inc, out, server_hostname="localhost")
+            sock = socket.create_connection(("127.0.0.1", srv.tls_port),
+                                            timeout=5)
+            try:
+                while True:
+                    try:
+                        tls.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        sock.sendall(out.read())
+                        data = sock.recv(65536)
+                        self.assertTrue(data, "closed in the handshake")
+                        inc.write(data)
+                sock.sendall(out.read())
+                name = b.expect_match(r"\* (\S+) joined").group(1)
+                lines = ["record %03d %s" % (i, "z" * 90)
+                         for i in range(600)]
+                for l in lines:
+                    tls.write((l + "\n").encode())	# a record each
+                burst = out.read()
+                self.assertGreater(len(burst), 600 * 100)
+                sock.sendall(burst)
+                for l in lines:
+                    b.expect("[%s]: %s" % (name, l))
+                b.sync()
+            finally:
+                sock.close()
+
     def test_openssl_s_client(self):
         openssl = ct.need("openssl", "openssl")
         with self.server() as srv:
