@@ -306,6 +306,19 @@ server_setup(struct server *srv, struct config *cfg, const char *path)
 	lograte_set_burst(srv->cfg.log_repeats);
 }
 
+/* The loop's own watchers: the flush before it sleeps, housekeeping. */
+static void
+server_start_timers(struct server *srv)
+{
+	ev_prepare_init(&srv->prepare, server_prepare_cb);
+	ev_prepare_start(srv->loop, &srv->prepare);
+	ev_init(&srv->stop_timer, server_stop_timer_cb);
+	ev_timer_init(&srv->housekeeping, server_housekeeping_cb,
+	    CHATD_HOUSEKEEPING, CHATD_HOUSEKEEPING);
+	ev_timer_start(srv->loop, &srv->housekeeping);
+	srv->hk_at = ev_now(srv->loop);
+}
+
 /*
  * Take over cfg (read from path, NULL for defaults), load the plugins and
  * start listening.  Returns 0, or -1 after logging why not.
@@ -371,13 +384,7 @@ server_init(struct server *srv, struct config *cfg, const char *path)
 		log_error("%s", err);
 		return (-1);
 	}
-	ev_prepare_init(&srv->prepare, server_prepare_cb);
-	ev_prepare_start(srv->loop, &srv->prepare);
-	ev_init(&srv->stop_timer, server_stop_timer_cb);
-	ev_timer_init(&srv->housekeeping, server_housekeeping_cb,
-	    CHATD_HOUSEKEEPING, CHATD_HOUSEKEEPING);
-	ev_timer_start(srv->loop, &srv->housekeeping);
-	srv->hk_at = ev_now(srv->loop);
+	server_start_timers(srv);
 	systemd_start(srv);
 	if (srv->upgraded_from[0] != '\0')
 		upgrade_resume(srv);
@@ -401,13 +408,7 @@ server_init_memory(struct server *srv, struct config *cfg, const char *path,
 	listener_fit_clients(srv);
 	if (room_open(srv, err, errlen) != 0)
 		return (-1);
-	ev_prepare_init(&srv->prepare, server_prepare_cb);
-	ev_prepare_start(srv->loop, &srv->prepare);
-	ev_init(&srv->stop_timer, server_stop_timer_cb);
-	ev_timer_init(&srv->housekeeping, server_housekeeping_cb,
-	    CHATD_HOUSEKEEPING, CHATD_HOUSEKEEPING);
-	ev_timer_start(srv->loop, &srv->housekeeping);
-	srv->hk_at = ev_now(srv->loop);
+	server_start_timers(srv);
 	return (0);
 }
 

@@ -23,6 +23,25 @@ def serial_of(client):
     return client.sock.getpeercert()["serialNumber"]
 
 
+def bio_handshake(ctx, sock):
+    """A TLS client over sock whose records the test writes itself: the
+    handshake done, (the SSLObject, its outgoing MemoryBIO)."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            sock.sendall(out.read())
+            data = sock.recv(65536)
+            if not data:
+                raise AssertionError("closed during the handshake")
+            inc.write(data)
+    sock.sendall(out.read())
+    return obj, out
+
+
 class TLSTestCase(unittest.TestCase):
 
     @classmethod
@@ -89,22 +108,10 @@ class ProtocolTest(TLSTestCase):
         event announces what OpenSSL holds."""
         with self.server({"buffers": {"max_line": 200}}) as srv:
             b = srv.tls_client()
-            inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-            tls = srv.ca.client_context().wrap_bio(
-                inc, out, server_hostname="localhost")
             sock = socket.create_connection(("127.0.0.1", srv.tls_port),
                                             timeout=5)
             try:
-                while True:
-                    try:
-                        tls.do_handshake()
-                        break
-                    except ssl.SSLWantReadError:
-                        sock.sendall(out.read())
-                        data = sock.recv(65536)
-                        self.assertTrue(data, "closed in the handshake")
-                        inc.write(data)
-                sock.sendall(out.read())
+                tls, out = bio_handshake(srv.ca.client_context(), sock)
                 name = b.expect_match(r"\* (\S+) joined").group(1)
                 lines = ["record %03d %s" % (i, "z" * 90)
                          for i in range(600)]
@@ -342,20 +349,8 @@ class HandshakeTest(TLSTestCase):
         with self.server() as srv:
             a = srv.tls_client()
             raw = socket.create_connection(("127.0.0.1", srv.tls_port))
-            inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-            obj = self.ca.client_context().wrap_bio(
-                inc, out, server_hostname="localhost")
             raw.settimeout(5)
-            while True:
-                try:
-                    obj.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    raw.sendall(out.read())
-                    data = raw.recv(65536)
-                    self.assertTrue(data, "closed during the handshake")
-                    inc.write(data)
-            raw.sendall(out.read())
+            obj, out = bio_handshake(self.ca.client_context(), raw)
             name = a.expect_match(r"\* (\S+) joined").group(1)
             obj.write(b"half of this line never arrives\n")
             record = out.read()
