@@ -141,10 +141,9 @@ memconn_feed(struct memconn *m, const void *data, size_t len)
 {
 	size_t	keep = m->inlen - m->inoff;
 
-	if (m->own == NULL || m->in != m->own) {
-		m->owncap = keep + len + 256;
+	if (m->own == NULL) {		/* the first bytes: nothing to keep */
+		m->owncap = len + 256;
 		m->own = xmalloc(m->owncap);
-		memcpy(m->own, m->in + m->inoff, keep);
 	} else {
 		memmove(m->own, m->own + m->inoff, keep);
 		if (keep + len > m->owncap) {
@@ -152,7 +151,8 @@ memconn_feed(struct memconn *m, const void *data, size_t len)
 			m->own = xrealloc(m->own, m->owncap);
 		}
 	}
-	memcpy(m->own + keep, data, len);
+	if (len > 0)
+		memcpy(m->own + keep, data, len);
 	m->in = m->own;
 	m->inlen = m->inavail = keep + len;
 	m->inoff = 0;
