@@ -728,12 +728,12 @@ api_push_config(lua_State *L, const struct config *cfg)
 	lua_getfield(L, root, "plugin");
 	lua_pushnil(L);
 	while (lua_next(L, -2) != 0) {
-		script_readonly(L, "chat.config");
+		sandbox_readonly(L, "chat.config");
 		lua_pushvalue(L, -2);
 		lua_insert(L, -2);
 		lua_rawset(L, -4);
 	}
-	script_readonly(L, "chat.config");
+	sandbox_readonly(L, "chat.config");
 	lua_setfield(L, root, "plugin");
 	for (i = 0; config_keys[i].section != NULL; i++) {
 		lua_getfield(L, root, config_keys[i].section);
@@ -741,10 +741,10 @@ api_push_config(lua_State *L, const struct config *cfg)
 			lua_pop(L, 2);
 			continue;
 		}
-		script_readonly(L, "chat.config");
+		sandbox_readonly(L, "chat.config");
 		lua_setfield(L, root, config_keys[i].section);
 	}
-	script_readonly(L, "chat.config");
+	sandbox_readonly(L, "chat.config");
 }
 
 /*

@@ -23,7 +23,8 @@
  *   command.c   the command table: names, arguments, usage
  *   oper.c      operators: [operators] hashes, attempts, --hash-password
  *   wait.c      commands that wait for a cluster's answer
- *   script.c    the Lua state: sandbox, limits, protected calls
+ *   script.c    the Lua state: limits, budgets, protected calls
+ *   sandbox.c   what plugin code may reach, library functions under budget
  *   api.c       user handles and the room as plugins see it
  *   timer.c     plugin timers
  *   registry.c  users by id and by name, broadcast

@@ -85,7 +85,7 @@ plugin_basename(const struct plugin *p)
 
 /*
  * Push the environment of plugin p: its own globals, reading through to
- * the shared ones (read-only, see script.c).  For no plugin, a fresh one.
+ * the shared ones (read-only, see sandbox.c).  For no plugin, a fresh one.
  */
 void
 plugin_push_env(lua_State *L, const struct plugin *p)

@@ -1,8 +1,9 @@
 /*
- * What the four files of the Lua bridge share.  Nothing outside them
+ * What the files of the Lua bridge share.  Nothing outside them
  * includes this.
  *
- *   script.c  the Lua state: allocator, budgets, protected calls, sandbox
+ *   script.c  the Lua state: allocator, budgets, protected calls
+ *   sandbox.c the libraries plugins get, read-only tables, guards
  *   plugin.c  plugin files, the hook table, every event C hands them
  *   command.c the command table: entries, arguments, usage
  *   wait.c    commands that wait (a rename a cluster's Redis decides)
@@ -122,7 +123,15 @@ const char	*script_error_text(lua_State *, int);
 void		 script_traceback(lua_State *, lua_State *, const char *, int);
 void		 script_report(lua_State *, int);
 void		 script_caught(struct script *);
-void		 script_readonly(lua_State *, const char *);
+void		 script_spend(lua_State *, int);
+void		 script_check_time(lua_State *);
+
+/* sandbox.c */
+#define SCRIPT_GUARDS	"=(guards)"	/* the name of the sandbox's chunk */
+#define SCRIPT_HOOK_STEP 1000		/* instructions between checks */
+void		 sandbox_open(lua_State *, int);
+void		 sandbox_freeze(lua_State *);
+void		 sandbox_readonly(lua_State *, const char *);
 int		 script_budget_start(struct script *);
 uint64_t	 script_budget_stop(struct script *, int);
 int		 script_log_allowed(struct script *);
